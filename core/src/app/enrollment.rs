@@ -1,0 +1,84 @@
+//! Enrollment: contract number + birth date → SMS code → confirm with the device key.
+//! Two round trips; the second answer carries everything the home screen needs.
+
+use reqwest::Method;
+use time::OffsetDateTime;
+
+use super::{Core, CoreEvent};
+use crate::auth::signature;
+use crate::domain::enrollment as rules;
+use crate::error::{Error, Result};
+use crate::net::http::Request;
+use crate::store::LocalSession;
+use crate::wire::{ConfirmEnrollment, EnrollmentChallenge, EnrollmentResult, StartEnrollment};
+
+impl Core {
+    /// Asks the server to send a one-time code to the phone on file for this contract.
+    pub async fn start_enrollment(
+        &self,
+        contract_number: &str,
+        birth_date: &str,
+    ) -> Result<EnrollmentChallenge> {
+        let contract_number = rules::normalize_contract_number(contract_number)?;
+        let birth_date = rules::parse_birth_date(birth_date, OffsetDateTime::now_utc().date())?;
+        let body = StartEnrollment {
+            contract_number,
+            birth_date: birth_date.to_string(),
+        };
+        let challenge: EnrollmentChallenge = self
+            .api
+            .send(Request::new(Method::POST, "/v1/enrollments").json(&body)?)
+            .await?
+            .json()?;
+        tracing::info!(enrollment = %challenge.id, "enrollment started");
+        Ok(challenge)
+    }
+
+    /// Confirms the code, registers this device's key and stores the session.
+    pub async fn confirm_enrollment(&self, enrollment_id: &str, code: &str) -> Result<LocalSession> {
+        let code = rules::normalize_code(code)?;
+        if enrollment_id.is_empty()
+            || enrollment_id.len() > 64
+            || !enrollment_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(Error::invalid("enrollment_id", "is not an enrollment id"));
+        }
+        let body = ConfirmEnrollment {
+            code,
+            device_name: self.settings.device_name.clone(),
+        };
+        let path = format!("/v1/enrollments/{enrollment_id}/confirm");
+        let response = self
+            .api
+            .send(Request::new(Method::POST, path).json(&body)?.proof(self.auth.key()))
+            .await?;
+        // Tokens and identity are trusted only if the pinned server key signed them.
+        let sig = response
+            .signature
+            .as_deref()
+            .ok_or_else(|| Error::Protocol("the enrollment answer is not signed".into()))?;
+        signature::verify_body(&self.settings.server_key, &response.body, sig).map_err(|_| {
+            Error::Protocol("the enrollment answer is not signed by the pinned server key".into())
+        })?;
+        let result: EnrollmentResult = response.json()?;
+        self.auth.store_grant(&result.tokens).await?;
+        let session = LocalSession {
+            device_id: result.device_id,
+            enrolled_at: crate::net::unix_now(),
+            member: result.member,
+            contract: result.contract,
+            beneficiaries: result.beneficiaries,
+        };
+        let saved = self.store()?.save_session(&session);
+        if let Err(e) = saved {
+            // Never leave tokens without the session they belong to.
+            let _ = self.auth.clear().await;
+            return Err(e);
+        }
+        tracing::info!(device = %session.device_id, "enrollment confirmed");
+        self.events.emit(CoreEvent::Enrolled);
+        Ok(session)
+    }
+}

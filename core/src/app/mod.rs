@@ -1,0 +1,77 @@
+//! Application services: each journey step orchestrates the pure domain, the store and the
+//! network. No FFI types here; the `ffi` facade maps these to what shells see.
+
+mod enrollment;
+mod events;
+mod session;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+pub use events::{CoreEvent, Events};
+
+use crate::error::{Error, Result};
+use crate::net::{auth::Auth, http::Api};
+use crate::platform::{DeviceKey, SecureStorage};
+use crate::store::Store;
+
+/// How the core is set up.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Base URL of the TiersPay server.
+    pub server_url: String,
+    /// Folder for the SQLite database.
+    pub data_dir: PathBuf,
+    /// The server's public key (SEC1 uncompressed), pinned in the app.
+    pub server_key: Vec<u8>,
+    /// A label for this device.
+    pub device_name: Option<String>,
+    /// Timeout of one HTTP request.
+    pub request_timeout: Duration,
+}
+
+/// The core of one app instance: settings, store, network and event fan-out.
+pub struct Core {
+    settings: Settings,
+    api: Arc<Api>,
+    auth: Auth,
+    store: Mutex<Store>,
+    events: Events,
+}
+
+impl Core {
+    /// Opens the store (running migrations) and prepares the network client. No network I/O:
+    /// an app that starts offline knows at once whether it is enrolled.
+    pub fn open(
+        settings: Settings,
+        secrets: Arc<dyn SecureStorage>,
+        device_key: Arc<dyn DeviceKey>,
+    ) -> Result<Self> {
+        let api = Arc::new(Api::new(&settings.server_url, settings.request_timeout)?);
+        let store = Store::open(&settings.data_dir)?;
+        Ok(Self {
+            auth: Auth::new(api.clone(), device_key, secrets),
+            api,
+            store: Mutex::new(store),
+            events: Events::default(),
+            settings,
+        })
+    }
+
+    /// Event fan-out to the shells' listeners.
+    pub fn events(&self) -> &Events {
+        &self.events
+    }
+
+    /// HTTP requests sent since start (a diagnostic for the journey figures).
+    pub fn round_trips(&self) -> u64 {
+        self.api.round_trips()
+    }
+
+    fn store(&self) -> Result<MutexGuard<'_, Store>> {
+        self.store
+            .lock()
+            .map_err(|_| Error::Internal("store lock poisoned".into()))
+    }
+}

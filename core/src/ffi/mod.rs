@@ -1,0 +1,15 @@
+//! The uniffi facade: what Kotlin, Swift and the terminal shell call. Thin by design: each
+//! method converts arguments, runs the app service on the core's runtime and converts back.
+
+mod enrollment;
+mod error;
+mod records;
+mod runtime;
+mod subscription;
+mod tierspay;
+
+pub use enrollment::Enrollment;
+pub use error::CoreError;
+pub use records::*;
+pub use subscription::{SessionListener, Subscription};
+pub use tierspay::TiersPay;

@@ -1,0 +1,91 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::runtime::CoreRuntime;
+use super::{CoreConfig, CoreError, Enrollment, Profile, SessionListener, SessionStatus, Subscription};
+use crate::app::{Core, Settings};
+use crate::auth::signature;
+use crate::platform::{DeviceKey, SecureStorage};
+
+/// The one object a shell holds: built once at app start, it hands out the areas of the app.
+#[derive(uniffi::Object)]
+pub struct TiersPay {
+    core: Arc<Core>,
+    runtime: Arc<CoreRuntime>,
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl TiersPay {
+    /// Opens the core: the local database (migrations included) and the session. No network,
+    /// so an app starting offline knows at once whether it is enrolled.
+    #[uniffi::constructor]
+    pub fn new(
+        config: CoreConfig,
+        secure_storage: Arc<dyn SecureStorage>,
+        device_key: Arc<dyn DeviceKey>,
+    ) -> Result<Arc<Self>, CoreError> {
+        let server_key = signature::parse_pinned_key(&config.server_public_key).map_err(|_| {
+            CoreError::InvalidInput {
+                field: "server_public_key".into(),
+                detail: "must be the hex of an uncompressed P-256 point (130 hex digits)".into(),
+            }
+        })?;
+        if config.data_dir.trim().is_empty() {
+            return Err(CoreError::InvalidInput {
+                field: "data_dir".into(),
+                detail: "is required".into(),
+            });
+        }
+        let settings = Settings {
+            server_url: config.server_url,
+            data_dir: PathBuf::from(config.data_dir),
+            server_key,
+            device_name: config.device_name,
+            request_timeout: Duration::from_secs(20),
+        };
+        let core = Core::open(settings, secure_storage, device_key)?;
+        Ok(Arc::new(Self {
+            core: Arc::new(core),
+            runtime: Arc::new(CoreRuntime::new()?),
+        }))
+    }
+
+    /// Whether this device is enrolled, and its profile; read locally, no network.
+    pub fn status(&self) -> Result<SessionStatus, CoreError> {
+        Ok(self.core.session()?.into())
+    }
+
+    /// The enrollment flow.
+    pub fn enrollment(&self) -> Arc<Enrollment> {
+        Arc::new(Enrollment {
+            core: self.core.clone(),
+            runtime: self.runtime.clone(),
+        })
+    }
+
+    /// Fetches member, contract and beneficiaries from the server and updates the cache.
+    pub async fn refresh_profile(&self) -> Result<Profile, CoreError> {
+        let core = self.core.clone();
+        self.runtime
+            .run(async move { core.refresh_profile().await.map(Into::into) })
+            .await
+    }
+
+    /// Signs out: revokes this device on the server when reachable, then wipes local data,
+    /// tokens and the device key. Works offline.
+    pub async fn sign_out(&self) -> Result<(), CoreError> {
+        let core = self.core.clone();
+        self.runtime.run(async move { core.sign_out().await }).await
+    }
+
+    /// Session events until the returned subscription is cancelled or dropped.
+    pub fn subscribe(&self, listener: Arc<dyn SessionListener>) -> Arc<Subscription> {
+        Arc::new(Subscription::new(self.core.clone(), listener))
+    }
+
+    /// HTTP requests sent since this object was built: a diagnostic for journey figures.
+    pub fn round_trips(&self) -> u64 {
+        self.core.round_trips()
+    }
+}

@@ -1,0 +1,207 @@
+//! HTTP to the TiersPay server: JSON bodies, Stripe-style errors, an `Idempotency-Key` on every
+//! POST (the same key on every retry, so a retried request never runs twice), DPoP proofs signed
+//! by the device key, and a count of round trips for the journey figures.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::auth::{dpop, random};
+use crate::error::{Error, Result};
+use crate::platform::DeviceKey;
+use crate::wire::ErrorBody;
+
+/// Delays before each retry of a request whose connection failed.
+const RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(150), Duration::from_millis(500)];
+
+/// One request to send.
+pub struct Request<'a> {
+    /// HTTP method.
+    pub method: Method,
+    /// Path below the server URL, e.g. `/v1/me`.
+    pub path: String,
+    /// JSON body.
+    pub body: Option<Vec<u8>>,
+    /// `Authorization: DPoP <token>`.
+    pub access_token: Option<&'a str>,
+    /// The key that signs the DPoP proof, if one is sent.
+    pub proof_key: Option<&'a Arc<dyn DeviceKey>>,
+}
+
+impl<'a> Request<'a> {
+    /// A request without body, token or proof.
+    pub fn new(method: Method, path: impl Into<String>) -> Self {
+        Self {
+            method,
+            path: path.into(),
+            body: None,
+            access_token: None,
+            proof_key: None,
+        }
+    }
+
+    /// Adds a JSON body.
+    pub fn json(mut self, body: &impl serde::Serialize) -> Result<Self> {
+        self.body =
+            Some(serde_json::to_vec(body).map_err(|e| Error::Internal(e.to_string()))?);
+        Ok(self)
+    }
+
+    /// Signs a DPoP proof with `key`.
+    pub fn proof(mut self, key: &'a Arc<dyn DeviceKey>) -> Self {
+        self.proof_key = Some(key);
+        self
+    }
+
+    /// Presents an access token (a proof is then required).
+    pub fn token(mut self, token: &'a str) -> Self {
+        self.access_token = Some(token);
+        self
+    }
+}
+
+/// A successful answer.
+pub struct Response {
+    /// The raw body.
+    pub body: Vec<u8>,
+    /// The server's signature header, if any.
+    pub signature: Option<String>,
+}
+
+impl Response {
+    /// Parses the body as JSON.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_slice(&self.body)
+            .map_err(|e| Error::Protocol(format!("unexpected answer from the server: {e}")))
+    }
+}
+
+/// The client of one server.
+pub struct Api {
+    http: reqwest::Client,
+    base_url: String,
+    round_trips: AtomicU64,
+}
+
+impl Api {
+    /// A client of the server at `base_url` (`https://…`; `http://` only for loopback tests).
+    pub fn new(base_url: &str, timeout: Duration) -> Result<Self> {
+        let base_url = base_url.trim_end_matches('/').to_owned();
+        if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+            return Err(Error::invalid(
+                "server_url",
+                "must start with https:// (or http:// for a local test server)",
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(timeout)
+            .user_agent(concat!("tierspay-core/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Internal(format!("http client: {e}")))?;
+        Ok(Self {
+            http,
+            base_url,
+            round_trips: AtomicU64::new(0),
+        })
+    }
+
+    /// Requests sent so far (each retry counts).
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
+    }
+
+    /// Sends a request, retrying connection failures of requests that are safe to retry (GET,
+    /// or POST with its idempotency key), and maps error answers to [`Error::Api`].
+    pub async fn send(&self, req: Request<'_>) -> Result<Response> {
+        let url = format!("{}{}", self.base_url, req.path);
+        let idempotency_key = (req.method == Method::POST).then(|| random::id("idk"));
+        let mut attempt = 0;
+        loop {
+            match self.send_once(&req, &url, idempotency_key.as_deref()).await {
+                Err(Error::Network(msg)) if attempt < RETRY_DELAYS.len() => {
+                    tracing::debug!(path = %req.path, attempt, "retrying after network error: {msg}");
+                    tokio::time::sleep(RETRY_DELAYS[attempt]).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_once(
+        &self,
+        req: &Request<'_>,
+        url: &str,
+        idempotency_key: Option<&str>,
+    ) -> Result<Response> {
+        let mut builder = self
+            .http
+            .request(req.method.clone(), url)
+            .header("accept", "application/json");
+        if let Some(key) = idempotency_key {
+            builder = builder.header("idempotency-key", key);
+        }
+        if let Some(body) = &req.body {
+            builder = builder
+                .header("content-type", "application/json")
+                .body(body.clone());
+        }
+        if let Some(token) = req.access_token {
+            builder = builder.header("authorization", format!("DPoP {token}"));
+        }
+        if let Some(key) = req.proof_key {
+            // A fresh proof for every attempt: proof ids are single-use.
+            builder = builder.header(dpop::HEADER, make_proof(key, req.method.as_str(), url, req.access_token)?);
+        }
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        let response = builder.send().await?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        let signature = response
+            .headers()
+            .get(crate::auth::signature::HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response.bytes().await?.to_vec();
+        if status.is_success() {
+            return Ok(Response { body, signature });
+        }
+        match serde_json::from_slice::<ErrorBody>(&body) {
+            Ok(err) => Err(Error::Api {
+                status: status.as_u16(),
+                detail: err.error,
+                retry_after,
+            }),
+            Err(_) if status == StatusCode::BAD_GATEWAY || status.is_server_error() => {
+                Err(Error::Network(format!("server unavailable ({status})")))
+            }
+            Err(_) => Err(Error::Protocol(format!(
+                "the server answered {status} without an error document"
+            ))),
+        }
+    }
+}
+
+/// Builds a DPoP proof for `method url` signed by the device key.
+pub fn make_proof(
+    key: &Arc<dyn DeviceKey>,
+    method: &str,
+    url: &str,
+    access_token: Option<&str>,
+) -> Result<String> {
+    let public_key = key.public_key()?;
+    let claims = dpop::Claims::new(method, url, super::unix_now(), access_token);
+    let input = dpop::signing_input(&public_key, &claims)
+        .map_err(|e| Error::Platform(format!("device key: {e}")))?;
+    let signature = key.sign(input.as_bytes().to_vec())?;
+    dpop::assemble(&input, &signature)
+        .map_err(|e| Error::Platform(format!("device key signature: {e}")))
+}

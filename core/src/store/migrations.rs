@@ -1,0 +1,79 @@
+//! Versioned migrations, tracked with `PRAGMA user_version`. Append only: a released migration
+//! is never edited; a change is a new entry.
+
+use rusqlite::Connection;
+
+use crate::error::Result;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the enrolled session, its member, contract and beneficiaries.
+    r#"
+    CREATE TABLE member (
+        id           TEXT PRIMARY KEY,
+        first_name   TEXT NOT NULL,
+        last_name    TEXT NOT NULL,
+        phone_masked TEXT NOT NULL,
+        email_masked TEXT NOT NULL
+    );
+    CREATE TABLE contract (
+        id           TEXT PRIMARY KEY,
+        number       TEXT NOT NULL,
+        insurer_name TEXT NOT NULL,
+        product_name TEXT NOT NULL,
+        start_date   TEXT NOT NULL,
+        status       TEXT NOT NULL
+    );
+    CREATE TABLE beneficiary (
+        id           TEXT PRIMARY KEY,
+        contract_id  TEXT NOT NULL REFERENCES contract(id) ON DELETE CASCADE,
+        first_name   TEXT NOT NULL,
+        last_name    TEXT NOT NULL,
+        birth_date   TEXT NOT NULL,
+        relationship TEXT NOT NULL,
+        position     INTEGER NOT NULL
+    );
+    CREATE TABLE session (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        device_id   TEXT NOT NULL,
+        member_id   TEXT NOT NULL REFERENCES member(id),
+        contract_id TEXT NOT NULL REFERENCES contract(id),
+        enrolled_at INTEGER NOT NULL
+    );
+    "#,
+];
+
+/// Brings the schema to the latest version, each step in its own transaction.
+pub fn run(conn: &mut Connection) -> Result<()> {
+    let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > MIGRATIONS.len() {
+        return Err(crate::error::Error::Internal(format!(
+            "database schema {current} is newer than this app ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_run_once_and_refuse_a_newer_schema() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        run(&mut conn).unwrap();
+        run(&mut conn).unwrap();
+        let v: usize = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.len());
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        assert!(run(&mut conn).is_err());
+    }
+}

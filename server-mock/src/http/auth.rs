@@ -1,0 +1,165 @@
+//! Who is calling: nobody yet (enrollment start), the holder of a device key (enrollment
+//! confirm, token refresh: a DPoP proof without token), or an enrolled device (access token
+//! plus a DPoP proof by the key the token is bound to). Checked before idempotency, so a stored
+//! answer is only ever replayed to the caller it was made for.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rusqlite::params;
+use tierspay_core::auth::dpop;
+use tierspay_core::wire::codes;
+
+use super::ApiError;
+use crate::clock::real_now;
+use crate::platform::devices;
+use crate::state::AppState;
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// No proof: only enrollment start and test helpers accept it.
+    Anonymous {
+        /// The client's address, for rate limits.
+        client: String,
+    },
+    /// A valid DPoP proof without access token.
+    KeyHolder {
+        /// Thumbprint of the key.
+        jkt: String,
+        /// The key, SEC1 uncompressed.
+        public_key: Vec<u8>,
+        /// The client's address.
+        client: String,
+    },
+    /// An access token and a proof by its key.
+    Device(devices::DeviceSession),
+}
+
+impl Caller {
+    /// The idempotency scope: keys of different callers never collide.
+    pub fn scope(&self) -> String {
+        match self {
+            Self::Anonymous { client } => format!("anon:{client}"),
+            Self::KeyHolder { jkt, .. } => format!("key:{jkt}"),
+            Self::Device(d) => format!("device:{}", d.device_id),
+        }
+    }
+
+    /// The enrolled device, or 401.
+    pub fn device(&self) -> Result<&devices::DeviceSession, ApiError> {
+        match self {
+            Self::Device(d) => Ok(d),
+            _ => Err(ApiError::unauthorized(
+                codes::TOKEN_REVOKED,
+                "This request needs an access token and a DPoP proof.",
+            )),
+        }
+    }
+
+    /// The proven key, or 401.
+    pub fn key_holder(&self) -> Result<(&str, &[u8]), ApiError> {
+        match self {
+            Self::KeyHolder {
+                jkt, public_key, ..
+            } => Ok((jkt, public_key)),
+            _ => Err(ApiError::unauthorized(
+                codes::INVALID_DPOP_PROOF,
+                "This request needs a DPoP proof signed by the device key, and no access token.",
+            )),
+        }
+    }
+}
+
+/// Middleware: authenticates the caller and stores a [`Caller`] in the request.
+pub async fn authenticate(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let client = addr.ip().to_string();
+    match identify(&state, req.headers(), req.method().as_str(), req.uri().path(), client).await {
+        Ok(caller) => {
+            req.extensions_mut().insert(caller);
+            next.run(req).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn identify(
+    state: &AppState,
+    headers: &HeaderMap,
+    method: &str,
+    path: &str,
+    client: String,
+) -> Result<Caller, ApiError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let token = match header("authorization") {
+        None => None,
+        Some(value) => match value.strip_prefix("DPoP ") {
+            Some(token) if !token.trim().is_empty() => Some(token.trim().to_owned()),
+            _ => {
+                return Err(ApiError::unauthorized(
+                    codes::INVALID_DPOP_PROOF,
+                    "Authorization must use the DPoP scheme: `Authorization: DPoP <token>`.",
+                ))
+            }
+        },
+    };
+    let Some(proof) = header(dpop::HEADER) else {
+        if token.is_some() {
+            return Err(ApiError::unauthorized(
+                codes::INVALID_DPOP_PROOF,
+                "An access token must come with a DPoP proof header.",
+            ));
+        }
+        return Ok(Caller::Anonymous { client });
+    };
+    let url = match &state.public_url {
+        Some(base) => format!("{}{path}", base.trim_end_matches('/')),
+        None => format!("http://{}{path}", header("host").unwrap_or("localhost")),
+    };
+    let verified = dpop::verify(proof, method, &url, real_now(), token.as_deref())
+        .map_err(|e| ApiError::unauthorized(codes::INVALID_DPOP_PROOF, e.to_string()))?;
+    let now = state.clock.now();
+    let jti = verified.jti.clone();
+    let token_owned = token.clone();
+    let jkt = verified.jkt.clone();
+    let session = state
+        .db
+        .transaction(move |tx| {
+            // Single-use proof ids, remembered for as long as a proof stays fresh.
+            tx.execute(
+                "DELETE FROM http_dpop_jti WHERE seen_at < ?1",
+                [real_now() - 2 * dpop::MAX_AGE_SECS],
+            )?;
+            let fresh = tx.execute(
+                "INSERT OR IGNORE INTO http_dpop_jti (jti, seen_at) VALUES (?1, ?2)",
+                params![jti, real_now()],
+            )?;
+            if fresh == 0 {
+                return Err(ApiError::unauthorized(
+                    codes::DPOP_REPLAY,
+                    "This DPoP proof was already used; sign a new one for each request.",
+                ));
+            }
+            match token_owned {
+                None => Ok(None),
+                Some(token) => devices::resolve_access(tx, &token, &jkt, now).map(Some),
+            }
+        })
+        .await?;
+    Ok(match session {
+        Some(device) => Caller::Device(device),
+        None => Caller::KeyHolder {
+            jkt: verified.jkt,
+            public_key: verified.public_key,
+            client,
+        },
+    })
+}

@@ -1,0 +1,78 @@
+//! The demo insurer: a few families, created once (a restart with `--seed demo` adds nothing).
+
+use time::Date;
+
+use super::contracts::{self, NewBeneficiary, NewContract};
+use crate::http::ApiError;
+
+fn person(first: &str, last: &str, birth: &str, relationship: &str) -> NewBeneficiary {
+    NewBeneficiary {
+        first_name: first.into(),
+        last_name: last.into(),
+        birth_date: birth.into(),
+        relationship: relationship.into(),
+        in_parcours: true,
+        ald: false,
+        css: false,
+        pregnant_6m: false,
+    }
+}
+
+/// The demo contracts: (number, holder birth date) pairs are listed in the README.
+pub fn demo_contracts() -> Vec<NewContract> {
+    let contract = |number: &str, product: &str, phone: &str, email: &str, people: Vec<NewBeneficiary>| NewContract {
+        number: Some(number.into()),
+        insurer_name: Some("Mutuelle Horizon".into()),
+        product_name: Some(product.into()),
+        start_date: Some("2024-01-01".into()),
+        status: None,
+        phone: phone.into(),
+        email: email.into(),
+        beneficiaries: people,
+    };
+    let mut retiree = person("Bernard", "Petit", "1951-07-19", "holder");
+    retiree.ald = true;
+    let mut not_in_parcours = person("Sofia", "Haddad", "1992-11-02", "holder");
+    not_in_parcours.in_parcours = false;
+    vec![
+        contract(
+            "TP1000001",
+            "Santé Confort",
+            "+33612345678",
+            "camille.martin@example.fr",
+            vec![
+                person("Camille", "Martin", "1985-04-12", "holder"),
+                person("Julien", "Martin", "1983-09-30", "spouse"),
+                person("Léa", "Martin", "2021-06-15", "child"),
+                person("Hugo", "Martin", "2011-02-03", "child"),
+            ],
+        ),
+        contract(
+            "TP1000002",
+            "Santé Essentielle",
+            "+33698765432",
+            "sofia.haddad@example.fr",
+            vec![not_in_parcours],
+        ),
+        contract(
+            "TP1000003",
+            "Santé Sérénité",
+            "+33755501234",
+            "bernard.petit@example.fr",
+            vec![retiree, person("Monique", "Petit", "1953-03-08", "spouse")],
+        ),
+    ]
+}
+
+/// Loads the demo contracts that are not there yet.
+pub fn load_demo(tx: &rusqlite::Transaction<'_>, today: Date, now: i64) -> Result<usize, ApiError> {
+    let mut created = 0;
+    for contract in demo_contracts() {
+        let number = contract.number.clone().unwrap_or_default();
+        if contracts::find_by_number(tx, &number)?.is_none() {
+            contracts::create(tx, contract, today, now)?;
+            created += 1;
+        }
+    }
+    Ok(created)
+}

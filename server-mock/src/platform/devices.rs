@@ -1,0 +1,170 @@
+//! Devices and tokens. Tokens are opaque random strings stored only as hashes, each bound to the
+//! thumbprint of the device key (`cnf.jkt` in RFC 9449 terms). Refresh tokens are single-use:
+//! presenting a used one revokes the device, as a stolen-token alarm.
+
+use rusqlite::{params, OptionalExtension, Transaction};
+use tierspay_core::auth::{b64url, random, sha256};
+use tierspay_core::wire::{codes, TokenGrant};
+
+use crate::http::ApiError;
+use crate::state::Limits;
+
+/// An authenticated device.
+#[derive(Debug, Clone)]
+pub struct DeviceSession {
+    /// `dev_…`
+    pub device_id: String,
+    /// The insurer's member id.
+    pub member_ref: String,
+    /// The insurer's contract id.
+    pub contract_ref: String,
+}
+
+fn hash(token: &str) -> String {
+    b64url(sha256(token.as_bytes()))
+}
+
+/// Registers a device for a member, revoking every other device of that member (enrolling a
+/// new phone signs the old one out), and issues its first tokens.
+#[allow(clippy::too_many_arguments)]
+pub fn register(
+    tx: &Transaction<'_>,
+    member_ref: &str,
+    contract_ref: &str,
+    jkt: &str,
+    public_key: &[u8],
+    name: Option<&str>,
+    now: i64,
+    limits: &Limits,
+) -> Result<(String, TokenGrant), ApiError> {
+    let previous: Vec<String> = tx
+        .prepare("SELECT id FROM platform_devices WHERE member_ref = ?1 AND status = 'active'")?
+        .query_map([member_ref], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for device in previous {
+        revoke(tx, &device, now)?;
+    }
+    let device_id = random::id("dev");
+    tx.execute(
+        "INSERT INTO platform_devices (id, member_ref, contract_ref, jkt, public_key, name, status, created)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7)",
+        params![device_id, member_ref, contract_ref, jkt, public_key, name, now],
+    )?;
+    let grant = issue(tx, &device_id, now, limits)?;
+    Ok((device_id, grant))
+}
+
+fn issue(tx: &Transaction<'_>, device_id: &str, now: i64, limits: &Limits) -> Result<TokenGrant, ApiError> {
+    let access = random::secret("at");
+    let refresh = random::secret("rt");
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO platform_tokens (hash, device_id, kind, expires_at, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    insert.execute(params![hash(&access), device_id, "access", now + limits.access_token_ttl, now])?;
+    insert.execute(params![hash(&refresh), device_id, "refresh", now + limits.refresh_token_ttl, now])?;
+    Ok(TokenGrant {
+        access_token: access,
+        token_type: "DPoP".into(),
+        expires_in: limits.access_token_ttl,
+        refresh_token: refresh,
+    })
+}
+
+/// Revokes a device and all its tokens.
+pub fn revoke(tx: &Transaction<'_>, device_id: &str, now: i64) -> Result<(), ApiError> {
+    tx.execute(
+        "UPDATE platform_devices SET status = 'revoked', revoked_at = ?2 WHERE id = ?1 AND status = 'active'",
+        params![device_id, now],
+    )?;
+    tx.execute("DELETE FROM platform_tokens WHERE device_id = ?1", [device_id])?;
+    Ok(())
+}
+
+struct TokenRow {
+    device_id: String,
+    kind: String,
+    expires_at: i64,
+    used: bool,
+    jkt: String,
+    member_ref: String,
+    contract_ref: String,
+    active: bool,
+}
+
+fn lookup(tx: &Transaction<'_>, token: &str) -> Result<Option<TokenRow>, ApiError> {
+    Ok(tx
+        .query_row(
+            "SELECT t.device_id, t.kind, t.expires_at, t.used, d.jkt, d.member_ref, d.contract_ref, d.status = 'active'
+             FROM platform_tokens t JOIN platform_devices d ON d.id = t.device_id WHERE t.hash = ?1",
+            [hash(token)],
+            |r| {
+                Ok(TokenRow {
+                    device_id: r.get(0)?,
+                    kind: r.get(1)?,
+                    expires_at: r.get(2)?,
+                    used: r.get(3)?,
+                    jkt: r.get(4)?,
+                    member_ref: r.get(5)?,
+                    contract_ref: r.get(6)?,
+                    active: r.get(7)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+fn revoked() -> ApiError {
+    ApiError::unauthorized(
+        codes::TOKEN_REVOKED,
+        "This device is no longer signed in; enroll again.",
+    )
+}
+
+/// Resolves an access token presented with a proof by the key of thumbprint `jkt`.
+pub fn resolve_access(tx: &Transaction<'_>, token: &str, jkt: &str, now: i64) -> Result<DeviceSession, ApiError> {
+    let row = lookup(tx, token)?.filter(|r| r.kind == "access" && r.active).ok_or_else(revoked)?;
+    if row.jkt != jkt {
+        return Err(ApiError::unauthorized(
+            codes::INVALID_DPOP_PROOF,
+            "The DPoP proof was not signed by the key this token is bound to.",
+        ));
+    }
+    if row.expires_at <= now {
+        return Err(ApiError::unauthorized(
+            codes::TOKEN_EXPIRED,
+            "The access token expired; refresh it.",
+        ));
+    }
+    Ok(DeviceSession {
+        device_id: row.device_id,
+        member_ref: row.member_ref,
+        contract_ref: row.contract_ref,
+    })
+}
+
+/// Exchanges a refresh token (single use) for new tokens.
+pub fn refresh(tx: &Transaction<'_>, token: &str, jkt: &str, now: i64, limits: &Limits) -> Result<TokenGrant, ApiError> {
+    let row = lookup(tx, token)?.filter(|r| r.kind == "refresh" && r.active).ok_or_else(revoked)?;
+    if row.jkt != jkt {
+        return Err(ApiError::unauthorized(
+            codes::INVALID_DPOP_PROOF,
+            "The DPoP proof was not signed by the key this token is bound to.",
+        ));
+    }
+    if row.used {
+        // A refresh token seen twice was copied: end the device's session altogether.
+        tracing::warn!(device = %row.device_id, "refresh token reused; device revoked");
+        revoke(tx, &row.device_id, now)?;
+        return Err(revoked());
+    }
+    if row.expires_at <= now {
+        return Err(revoked());
+    }
+    tx.execute("UPDATE platform_tokens SET used = 1 WHERE hash = ?1", [hash(token)])?;
+    // Older access tokens of the device stop working with the new grant.
+    tx.execute(
+        "DELETE FROM platform_tokens WHERE device_id = ?1 AND kind = 'access'",
+        [&row.device_id],
+    )?;
+    issue(tx, &row.device_id, now, limits)
+}

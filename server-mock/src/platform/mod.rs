@@ -1,0 +1,42 @@
+//! The platform backend: devices and their tokens, the notification outbox, and (later) visits
+//! and arrears. It knows members only by the insurer's reference.
+
+pub mod devices;
+pub mod notifications;
+mod routes;
+
+pub use routes::router;
+
+/// The platform's tables.
+pub const MIGRATIONS: &[&str] = &[r#"
+    CREATE TABLE platform_devices (
+        id           TEXT PRIMARY KEY,
+        member_ref   TEXT NOT NULL,
+        contract_ref TEXT NOT NULL,
+        jkt          TEXT NOT NULL,
+        public_key   BLOB NOT NULL,
+        name         TEXT,
+        status       TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+        created      INTEGER NOT NULL,
+        revoked_at   INTEGER
+    );
+    CREATE INDEX platform_devices_member ON platform_devices (member_ref, status);
+    CREATE TABLE platform_tokens (
+        hash       TEXT PRIMARY KEY,
+        device_id  TEXT NOT NULL REFERENCES platform_devices(id),
+        kind       TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
+        expires_at INTEGER NOT NULL,
+        used       INTEGER NOT NULL DEFAULT 0,
+        created    INTEGER NOT NULL
+    );
+    CREATE INDEX platform_tokens_device ON platform_tokens (device_id);
+    CREATE TABLE platform_outbox (
+        id        TEXT PRIMARY KEY,
+        seq       INTEGER NOT NULL UNIQUE,
+        channel   TEXT NOT NULL CHECK (channel IN ('sms', 'email', 'push')),
+        recipient TEXT NOT NULL,
+        subject   TEXT,
+        body      TEXT NOT NULL,
+        created   INTEGER NOT NULL
+    );
+"#];

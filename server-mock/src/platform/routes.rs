@@ -1,0 +1,63 @@
+//! Session endpoints: token refresh, the profile, sign-out.
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use tierspay_core::wire::{Profile, RefreshRequest, TokenGrant};
+
+use super::devices;
+use crate::http::{ApiError, ApiJson, Caller};
+use crate::state::AppState;
+
+/// Routes of the platform module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/oauth/token", post(refresh))
+        .route("/v1/me", get(me))
+        .route("/v1/session/revoke", post(sign_out))
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(body): ApiJson<RefreshRequest>,
+) -> Result<Json<TokenGrant>, ApiError> {
+    let (jkt, _) = caller.key_holder()?;
+    if body.grant_type != "refresh_token" {
+        return Err(ApiError::invalid_param("grant_type", "grant_type must be `refresh_token`."));
+    }
+    let jkt = jkt.to_owned();
+    let now = state.clock.now();
+    let limits = state.limits.clone();
+    let grant = state
+        .db
+        .transaction(move |tx| devices::refresh(tx, &body.refresh_token, &jkt, now, &limits))
+        .await?;
+    Ok(Json(grant))
+}
+
+async fn me(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Profile>, ApiError> {
+    let device = caller.device()?.clone();
+    let profile = state
+        .db
+        .call(move |conn| crate::insurer::profile(conn, &device.member_ref, &device.device_id))
+        .await?;
+    Ok(Json(profile))
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let device_id = caller.device()?.device_id.clone();
+    let now = state.clock.now();
+    let id = device_id.clone();
+    state
+        .db
+        .transaction(move |tx| devices::revoke(tx, &id, now))
+        .await?;
+    Ok(Json(serde_json::json!({"object": "device", "id": device_id, "status": "revoked"})))
+}
