@@ -76,7 +76,18 @@ impl From<crate::domain::enrollment::FieldError> for Error {
 
 impl From<reqwest::Error> for Error {
     fn from(e: reqwest::Error) -> Self {
-        // reqwest's Display may include the URL; our URLs carry no personal data.
-        Self::Network(e.to_string())
+        // The innermost cause says what happened ("Connection refused"); the URL is left out.
+        let mut cause: &dyn std::error::Error = &e;
+        while let Some(next) = cause.source() {
+            cause = next;
+        }
+        let what = if e.is_timeout() {
+            "the server did not answer in time".to_owned()
+        } else if e.is_connect() {
+            format!("cannot reach the server ({cause})")
+        } else {
+            format!("the connection failed ({cause})")
+        };
+        Self::Network(what)
     }
 }

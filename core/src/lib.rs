@@ -20,4 +20,6 @@ mod store;
 pub mod wire;
 
 pub use ffi::*;
-pub use platform::{FileSecureStorage, MemorySecureStorage, SoftwareDeviceKey};
+pub use platform::{
+    DeviceKey, FileSecureStorage, MemorySecureStorage, PlatformError, SecureStorage, SoftwareDeviceKey,
+};

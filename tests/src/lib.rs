@@ -1,1 +1,238 @@
+//! The harness of the end-to-end journeys: a real tierspay-mock on loopback (in-process, real
+//! SQLite file, restartable on the same file) and phones running the real core.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use tierspay_core::{
+    CoreConfig, DeviceKey, MemorySecureStorage, Profile, SecureStorage, SoftwareDeviceKey, TiersPay,
+};
+use tierspay_server_mock::{start, Limits, RunningServer, ServerConfig};
+
+/// The demo family's contract number and holder birth date.
+pub const DEMO_CONTRACT: &str = "TP1000001";
+/// The demo holder's birth date.
+pub const DEMO_BIRTH_DATE: &str = "1985-04-12";
+/// The demo holder's phone.
+pub const DEMO_PHONE: &str = "+33612345678";
+
+/// A tierspay-mock on a free loopback port with its own SQLite file.
+pub struct Mock {
+    server: Option<RunningServer>,
+    addr: std::net::SocketAddr,
+    dir: TempDir,
+    limits: Limits,
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+    /// The key to pin.
+    pub key: String,
+    /// A plain HTTP client for test helpers and raw API calls.
+    pub http: reqwest::Client,
+}
+
+impl Mock {
+    /// Starts the mock with the demo seed and default limits.
+    pub async fn start() -> Self {
+        Self::start_with(Limits::default()).await
+    }
+
+    /// Starts the mock with the demo seed and the given limits.
+    pub async fn start_with(limits: Limits) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let server = Self::boot(&dir, &limits, None).await;
+        Self {
+            url: server.url.clone(),
+            key: server.public_key_hex.clone(),
+            addr: server.addr,
+            server: Some(server),
+            dir,
+            limits,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn boot(dir: &TempDir, limits: &Limits, addr: Option<std::net::SocketAddr>) -> RunningServer {
+        let mut config = ServerConfig::loopback(dir.path().join("mock.db"));
+        config.seed_demo = true;
+        config.limits = limits.clone();
+        if let Some(addr) = addr {
+            config.addr = addr;
+        }
+        start(config).await.expect("mock starts")
+    }
+
+    /// The SQLite file.
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("mock.db")
+    }
+
+    /// Stops the server (the file stays).
+    pub async fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+    }
+
+    /// Stops and starts again on the same file and port.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let server = Self::boot(&self.dir, &self.limits, Some(self.addr)).await;
+        assert_eq!(server.public_key_hex, self.key, "the signing key survives a restart");
+        self.url = server.url.clone();
+        self.server = Some(server);
+    }
+
+    /// GET a path, JSON answer.
+    pub async fn get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("JSON")
+    }
+
+    /// POST JSON, returns (status, body).
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .expect("POST");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The newest SMS code sent to `phone`.
+    pub async fn latest_code(&self, phone: &str) -> String {
+        let list = self
+            .get(&format!("/v1/test_helpers/outbox?channel=sms&limit=1&recipient={}", phone.replace('+', "%2B")))
+            .await;
+        let body = list["data"][0]["body"].as_str().expect("an SMS was sent");
+        body.split(|c: char| !c.is_ascii_digit())
+            .find(|w| w.len() == 6)
+            .expect("a 6-digit code")
+            .to_owned()
+    }
+
+    /// Moves the mock's business clock forward.
+    pub async fn advance(&self, seconds: i64) {
+        let (status, _) = self.post("/v1/test_helpers/clock/advance", json!({ "seconds": seconds })).await;
+        assert_eq!(status, 200);
+    }
+
+    /// Creates a contract through the test helpers; returns its document.
+    pub async fn create_contract(&self, body: Value) -> Value {
+        let (status, doc) = self.post("/v1/test_helpers/contracts", body).await;
+        assert_eq!(status, 200, "{doc}");
+        doc
+    }
+
+    /// Rows of the business tables, as text, to show that a refused request changed nothing.
+    pub fn snapshot(&self, tables: &[&str]) -> String {
+        let conn = rusqlite::Connection::open(self.db_path()).expect("open mock db");
+        let mut out = String::new();
+        for table in tables {
+            let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY 1")).expect("table");
+            let columns = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| {
+                    (0..columns)
+                        .map(|i| r.get::<_, rusqlite::types::Value>(i).map(|v| format!("{v:?}")))
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .expect("rows");
+            for row in rows {
+                out.push_str(&format!("{table}: {}\n", row.expect("row").join(" | ")));
+            }
+        }
+        out
+    }
+}
+
+/// Tables that a refused enrollment request must leave alone.
+pub const BUSINESS_TABLES: &[&str] = &[
+    "insurer_contracts",
+    "insurer_beneficiaries",
+    "insurer_enrollments",
+    "platform_devices",
+    "platform_tokens",
+    "platform_outbox",
+];
+
+/// A phone: a data directory, secure storage and a device key that outlive the core instance,
+/// as an app's do across restarts.
+pub struct Phone {
+    /// The app's data directory.
+    pub dir: TempDir,
+    /// Secure storage (Keychain stand-in).
+    pub secrets: Arc<dyn SecureStorage>,
+    /// The device key.
+    pub key: Arc<dyn DeviceKey>,
+    /// The running core.
+    pub app: Arc<TiersPay>,
+    server_url: String,
+    server_key: String,
+}
+
+impl Phone {
+    /// A fresh phone pointed at `mock`.
+    pub fn new(mock: &Mock) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let secrets: Arc<dyn SecureStorage> = Arc::new(MemorySecureStorage::default());
+        let key: Arc<dyn DeviceKey> = Arc::new(SoftwareDeviceKey::new(secrets.clone()));
+        let app = Self::open(&dir, &secrets, &key, &mock.url, &mock.key);
+        Self {
+            dir,
+            secrets,
+            key,
+            app,
+            server_url: mock.url.clone(),
+            server_key: mock.key.clone(),
+        }
+    }
+
+    fn open(
+        dir: &TempDir,
+        secrets: &Arc<dyn SecureStorage>,
+        key: &Arc<dyn DeviceKey>,
+        url: &str,
+        server_key: &str,
+    ) -> Arc<TiersPay> {
+        TiersPay::new(
+            CoreConfig {
+                server_url: url.into(),
+                data_dir: dir.path().to_string_lossy().into_owned(),
+                server_public_key: server_key.into(),
+                device_name: Some("Test phone".into()),
+            },
+            secrets.clone(),
+            key.clone(),
+        )
+        .expect("core opens")
+    }
+
+    /// Kills the app and starts it again on the same data and secrets.
+    pub fn restart(&mut self) {
+        self.app = Self::open(&self.dir, &self.secrets, &self.key, &self.server_url, &self.server_key);
+    }
+
+    /// The whole enrollment with the demo family's holder.
+    pub async fn enroll_demo(&self, mock: &Mock) -> Profile {
+        self.enroll(mock, DEMO_CONTRACT, DEMO_BIRTH_DATE, DEMO_PHONE).await
+    }
+
+    /// The whole enrollment: start, read the SMS, confirm.
+    pub async fn enroll(&self, mock: &Mock, number: &str, birth_date: &str, phone: &str) -> Profile {
+        let flow = self.app.enrollment();
+        let challenge = flow.start(number.into(), birth_date.into()).await.expect("start");
+        let code = mock.latest_code(phone).await;
+        flow.confirm(challenge.enrollment_id, code).await.expect("confirm")
+    }
+}

@@ -3,6 +3,7 @@
 
 mod enrollment;
 mod error;
+mod navigation;
 mod records;
 mod runtime;
 mod subscription;
@@ -10,6 +11,7 @@ mod tierspay;
 
 pub use enrollment::Enrollment;
 pub use error::CoreError;
+pub use navigation::{core_version, route_for_link, route_for_push, Route};
 pub use records::*;
 pub use subscription::{SessionListener, Subscription};
 pub use tierspay::TiersPay;

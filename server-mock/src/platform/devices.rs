@@ -142,8 +142,16 @@ pub fn resolve_access(tx: &Transaction<'_>, token: &str, jkt: &str, now: i64) ->
     })
 }
 
-/// Exchanges a refresh token (single use) for new tokens.
-pub fn refresh(tx: &Transaction<'_>, token: &str, jkt: &str, now: i64, limits: &Limits) -> Result<TokenGrant, ApiError> {
+/// Exchanges a refresh token (single use) for new tokens. The inner error is a refusal whose
+/// effects (revoking a device whose refresh token was reused) must commit; the outer one rolls
+/// back.
+pub fn refresh(
+    tx: &Transaction<'_>,
+    token: &str,
+    jkt: &str,
+    now: i64,
+    limits: &Limits,
+) -> Result<Result<TokenGrant, ApiError>, ApiError> {
     let row = lookup(tx, token)?.filter(|r| r.kind == "refresh" && r.active).ok_or_else(revoked)?;
     if row.jkt != jkt {
         return Err(ApiError::unauthorized(
@@ -155,7 +163,7 @@ pub fn refresh(tx: &Transaction<'_>, token: &str, jkt: &str, now: i64, limits: &
         // A refresh token seen twice was copied: end the device's session altogether.
         tracing::warn!(device = %row.device_id, "refresh token reused; device revoked");
         revoke(tx, &row.device_id, now)?;
-        return Err(revoked());
+        return Ok(Err(revoked()));
     }
     if row.expires_at <= now {
         return Err(revoked());
@@ -166,5 +174,5 @@ pub fn refresh(tx: &Transaction<'_>, token: &str, jkt: &str, now: i64, limits: &
         "DELETE FROM platform_tokens WHERE device_id = ?1 AND kind = 'access'",
         [&row.device_id],
     )?;
-    issue(tx, &row.device_id, now, limits)
+    issue(tx, &row.device_id, now, limits).map(Ok)
 }

@@ -32,7 +32,7 @@ async fn refresh(
     let grant = state
         .db
         .transaction(move |tx| devices::refresh(tx, &body.refresh_token, &jkt, now, &limits))
-        .await?;
+        .await??;
     Ok(Json(grant))
 }
 

@@ -1,0 +1,58 @@
+# TiersPay: the two commands a newcomer runs are `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+BINDINGS_DIR := target/bindings
+LIB := target/debug/libtierspay_core.so
+
+.PHONY: help demo test test-rust test-kotlin test-swift bindings bench size lint android ios clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+demo: ## Build, start tierspay-mock with the demo seed, and run the member journey in the terminal shell
+	@scripts/demo.sh
+
+test: test-rust test-kotlin test-swift ## Every test in the repo: Rust, Kotlin (JVM) and Swift (Linux)
+
+test-rust: ## Rust unit, integration and end-to-end tests
+	$(CARGO) test --workspace --locked
+
+bindings: ## Build the core unstripped and generate Kotlin and Swift bindings (never committed)
+	$(CARGO) build -p tierspay-core --locked
+	$(CARGO) build -p tierspay-core --features bindgen-cli --bin uniffi-bindgen --locked
+	rm -rf $(BINDINGS_DIR)
+	target/debug/uniffi-bindgen generate $(LIB) -l kotlin -o $(BINDINGS_DIR)/kotlin --no-format
+	target/debug/uniffi-bindgen generate $(LIB) -l swift -o $(BINDINGS_DIR)/swift --no-format
+	mkdir -p ios/Sources/TiersPayFFI ios/Sources/TiersPayCore
+	cp $(BINDINGS_DIR)/swift/TiersPayFFI.h ios/Sources/TiersPayFFI/
+	cp $(BINDINGS_DIR)/swift/TiersPayFFI.modulemap ios/Sources/TiersPayFFI/module.modulemap
+	cp $(BINDINGS_DIR)/swift/TiersPayCore.swift ios/Sources/TiersPayCore/
+
+test-kotlin: bindings ## Kotlin adapter tests on the JVM against the real core and a real tierspay-mock
+	$(CARGO) build -p tierspay-server-mock --locked
+	cd android/jvm && mvn -B -q test
+
+test-swift: bindings ## Swift adapter tests (XCTest) on Linux against the real core and a real tierspay-mock
+	$(CARGO) build -p tierspay-server-mock --locked
+	scripts/swift-env.sh test
+
+bench: ## Benchmarks: criterion for the core, loopback journeys; prints medians and spreads
+	$(CARGO) bench -p tierspay-core --bench core --locked
+
+size: ## Release cdylib size for this host, stripped after bindings are generated
+	@scripts/size.sh
+
+lint: ## rustfmt and clippy, as CI would want them
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+android: ## Cross-compile the core for Android ABIs (needs the NDK and cargo-ndk) and package bindings
+	@scripts/build-android.sh
+
+ios: ## Build the core as an XCFramework for iOS (needs Xcode on macOS) and package bindings
+	@scripts/build-ios.sh
+
+clean: ## Remove build outputs
+	$(CARGO) clean
+	rm -rf ios/.build android/jvm/target

@@ -1,0 +1,120 @@
+//! One function per command, each a few calls into the facade.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+
+use serde_json::json;
+use tierspay_core::{
+    route_for_link, CoreConfig, FileSecureStorage, Route, SecureStorage, SoftwareDeviceKey, TiersPay,
+};
+
+use crate::args::{Cli, Command};
+use crate::output::{profile_json, profile_text, Failure, Output};
+use crate::settings;
+
+fn open(cli: &Cli) -> Result<Arc<TiersPay>, Failure> {
+    let s = settings::resolve(&cli.data_dir, cli.server.as_deref(), cli.server_key.as_deref())?;
+    let secrets: Arc<dyn SecureStorage> = Arc::new(FileSecureStorage::new(cli.data_dir.join("secrets.json")));
+    std::fs::create_dir_all(&cli.data_dir)
+        .map_err(|e| Failure::input("data_dir", format!("cannot create {}: {e}", cli.data_dir.display())))?;
+    let key = Arc::new(SoftwareDeviceKey::new(secrets.clone()));
+    let config = CoreConfig {
+        server_url: s.server,
+        data_dir: cli.data_dir.to_string_lossy().into_owned(),
+        server_public_key: s.server_key,
+        device_name: Some("Terminal".into()),
+    };
+    Ok(TiersPay::new(config, secrets, key)?)
+}
+
+pub async fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
+    match &cli.command {
+        Command::Enroll { contract_number, birth_date, code } => {
+            enroll(cli, out, contract_number, birth_date, code.as_deref()).await
+        }
+        Command::Status { sync } => status(cli, out, *sync).await,
+        Command::SignOut => sign_out(cli, out).await,
+        Command::Link { url } => link(out, url),
+    }
+}
+
+async fn enroll(cli: &Cli, out: &Output, number: &str, birth: &str, code: Option<&str>) -> Result<(), Failure> {
+    let app = open(cli)?;
+    let flow = app.enrollment();
+    let progress = out.progress("Checking your contract");
+    let challenge = flow.start(number.into(), birth.into()).await?;
+    progress.finish();
+    let code = match code {
+        Some(c) => c.to_owned(),
+        None => ask_code(out, &challenge.phone_masked)?,
+    };
+    let progress = out.progress("Linking this device");
+    let profile = flow.confirm(challenge.enrollment_id, code).await?;
+    progress.finish();
+    settings::save(
+        &cli.data_dir,
+        &settings::resolve(&cli.data_dir, cli.server.as_deref(), cli.server_key.as_deref())?,
+    )?;
+    let doc = json!({"enrolled": true, "round_trips": app.round_trips(), "profile": profile_json(&profile)});
+    out.done(doc, &format!("Enrolled. {}", profile_text(&profile)));
+    Ok(())
+}
+
+fn ask_code(out: &Output, phone_masked: &str) -> Result<String, Failure> {
+    let stdin = std::io::stdin();
+    if !out.is_json() || stdin.is_terminal() {
+        eprint!("We sent a 6-digit code to {phone_masked}. Code: ");
+        let _ = std::io::stderr().flush();
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Failure::input("code", format!("cannot read the code: {e}")))?;
+    if line.trim().is_empty() {
+        return Err(Failure::input("code", "no code given (type it, or pass --code)"));
+    }
+    Ok(line.trim().to_owned())
+}
+
+async fn status(cli: &Cli, out: &Output, sync: bool) -> Result<(), Failure> {
+    let app = open(cli)?;
+    let profile = if sync {
+        let progress = out.progress("Refreshing from the server");
+        let profile = app.refresh_profile().await?;
+        progress.finish();
+        Some(profile)
+    } else {
+        app.status()?.profile
+    };
+    match profile {
+        Some(p) => out.done(json!({"enrolled": true, "profile": profile_json(&p)}), &profile_text(&p)),
+        None => out.done(
+            json!({"enrolled": false}),
+            "Not enrolled. Run `tierspay enroll --contract-number … --birth-date YYYY-MM-DD`.",
+        ),
+    }
+    Ok(())
+}
+
+async fn sign_out(cli: &Cli, out: &Output) -> Result<(), Failure> {
+    let app = open(cli)?;
+    app.sign_out().await?;
+    drop(app);
+    settings::forget(&cli.data_dir);
+    out.done(json!({"enrolled": false, "signed_out": true}), "Signed out; local data and secrets wiped.");
+    Ok(())
+}
+
+fn link(out: &Output, url: &str) -> Result<(), Failure> {
+    let route = route_for_link(url.into())?;
+    let (doc, text) = match route {
+        Route::Home => (json!({"route": "home"}), "Opens the home screen.".to_owned()),
+        Route::Enroll { contract_number } => (
+            json!({"route": "enroll", "contract_number": contract_number}),
+            format!("Opens enrollment{}.", contract_number.map(|n| format!(" for contract {n}")).unwrap_or_default()),
+        ),
+    };
+    out.done(doc, &text);
+    Ok(())
+}

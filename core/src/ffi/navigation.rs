@@ -1,0 +1,51 @@
+use std::collections::HashMap;
+
+use super::CoreError;
+use crate::domain::links;
+
+/// A screen the shell should show for a link or a push message.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum Route {
+    /// The home screen.
+    Home,
+    /// Enrollment, with the contract number pre-filled when known.
+    Enroll {
+        /// Pre-filled contract number.
+        contract_number: Option<String>,
+    },
+}
+
+impl From<links::Destination> for Route {
+    fn from(d: links::Destination) -> Self {
+        match d {
+            links::Destination::Home => Self::Home,
+            links::Destination::Enroll { contract_number } => Self::Enroll { contract_number },
+        }
+    }
+}
+
+/// Where a universal link, App Link or `tierspay://` URL leads. Foreign hosts are refused.
+#[uniffi::export]
+pub fn route_for_link(url: String) -> Result<Route, CoreError> {
+    links::parse(&url)
+        .map(Into::into)
+        .map_err(|e| CoreError::InvalidInput {
+            field: "url".into(),
+            detail: e.0.into(),
+        })
+}
+
+/// Where a push message leads: its `link` entry, or home when it has none.
+#[uniffi::export]
+pub fn route_for_push(data: HashMap<String, String>) -> Result<Route, CoreError> {
+    match data.get("link") {
+        Some(link) => route_for_link(link.clone()),
+        None => Ok(Route::Home),
+    }
+}
+
+/// The core's version, e.g. `0.1.0`.
+#[uniffi::export]
+pub fn core_version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}
