@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 BINDINGS_DIR := target/bindings
-LIB := target/debug/libtierspay_core.so
+LIB := target/debug/libtierspay_core.$(if $(filter Darwin,$(shell uname -s)),dylib,so)
 
 .PHONY: help demo test test-rust test-kotlin test-swift bindings bench size lint android ios clean
 
@@ -37,8 +37,10 @@ test-swift: bindings ## Swift adapter tests (XCTest) on Linux against the real c
 	$(CARGO) build -p tierspay-server-mock --locked
 	scripts/swift-env.sh test
 
-bench: ## Benchmarks: criterion for the core, loopback journeys; prints medians and spreads
+bench: ## Benchmarks: criterion for the core, loopback journeys, release size; medians and spreads
 	$(CARGO) bench -p tierspay-core --bench core --locked
+	$(CARGO) bench -p tierspay-tests --bench journeys --locked
+	@scripts/size.sh
 
 size: ## Release cdylib size for this host, stripped after bindings are generated
 	@scripts/size.sh

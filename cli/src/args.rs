@@ -13,7 +13,12 @@ pub struct Cli {
     #[arg(long, env = "TIERSPAY_SERVER_KEY", global = true)]
     pub server_key: Option<String>,
     /// Folder for this terminal's local data and secrets.
-    #[arg(long, env = "TIERSPAY_DATA_DIR", global = true, default_value = ".tierspay")]
+    #[arg(
+        long,
+        env = "TIERSPAY_DATA_DIR",
+        global = true,
+        default_value = ".tierspay"
+    )]
     pub data_dir: PathBuf,
     /// Print one JSON document per command, for scripts.
     #[arg(long, global = true)]

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use serde_json::json;
 use tierspay_core::{
-    route_for_link, CoreConfig, FileSecureStorage, Route, SecureStorage, SoftwareDeviceKey, TiersPay,
+    route_for_link, CoreConfig, FileSecureStorage, Route, SecureStorage, SoftwareDeviceKey,
+    TiersPay,
 };
 
 use crate::args::{Cli, Command};
@@ -13,10 +14,19 @@ use crate::output::{profile_json, profile_text, Failure, Output};
 use crate::settings;
 
 fn open(cli: &Cli) -> Result<Arc<TiersPay>, Failure> {
-    let s = settings::resolve(&cli.data_dir, cli.server.as_deref(), cli.server_key.as_deref())?;
-    let secrets: Arc<dyn SecureStorage> = Arc::new(FileSecureStorage::new(cli.data_dir.join("secrets.json")));
-    std::fs::create_dir_all(&cli.data_dir)
-        .map_err(|e| Failure::input("data_dir", format!("cannot create {}: {e}", cli.data_dir.display())))?;
+    let s = settings::resolve(
+        &cli.data_dir,
+        cli.server.as_deref(),
+        cli.server_key.as_deref(),
+    )?;
+    let secrets: Arc<dyn SecureStorage> =
+        Arc::new(FileSecureStorage::new(cli.data_dir.join("secrets.json")));
+    std::fs::create_dir_all(&cli.data_dir).map_err(|e| {
+        Failure::input(
+            "data_dir",
+            format!("cannot create {}: {e}", cli.data_dir.display()),
+        )
+    })?;
     let key = Arc::new(SoftwareDeviceKey::new(secrets.clone()));
     let config = CoreConfig {
         server_url: s.server,
@@ -29,16 +39,24 @@ fn open(cli: &Cli) -> Result<Arc<TiersPay>, Failure> {
 
 pub async fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
     match &cli.command {
-        Command::Enroll { contract_number, birth_date, code } => {
-            enroll(cli, out, contract_number, birth_date, code.as_deref()).await
-        }
+        Command::Enroll {
+            contract_number,
+            birth_date,
+            code,
+        } => enroll(cli, out, contract_number, birth_date, code.as_deref()).await,
         Command::Status { sync } => status(cli, out, *sync).await,
         Command::SignOut => sign_out(cli, out).await,
         Command::Link { url } => link(out, url),
     }
 }
 
-async fn enroll(cli: &Cli, out: &Output, number: &str, birth: &str, code: Option<&str>) -> Result<(), Failure> {
+async fn enroll(
+    cli: &Cli,
+    out: &Output,
+    number: &str,
+    birth: &str,
+    code: Option<&str>,
+) -> Result<(), Failure> {
     let app = open(cli)?;
     let flow = app.enrollment();
     let progress = out.progress("Checking your contract");
@@ -53,7 +71,11 @@ async fn enroll(cli: &Cli, out: &Output, number: &str, birth: &str, code: Option
     progress.finish();
     settings::save(
         &cli.data_dir,
-        &settings::resolve(&cli.data_dir, cli.server.as_deref(), cli.server_key.as_deref())?,
+        &settings::resolve(
+            &cli.data_dir,
+            cli.server.as_deref(),
+            cli.server_key.as_deref(),
+        )?,
     )?;
     let doc = json!({"enrolled": true, "round_trips": app.round_trips(), "profile": profile_json(&profile)});
     out.done(doc, &format!("Enrolled. {}", profile_text(&profile)));
@@ -72,13 +94,20 @@ fn ask_code(out: &Output, phone_masked: &str) -> Result<String, Failure> {
         .read_line(&mut line)
         .map_err(|e| Failure::input("code", format!("cannot read the code: {e}")))?;
     if line.trim().is_empty() {
-        return Err(Failure::input("code", "no code given (type it, or pass --code)"));
+        return Err(Failure::input(
+            "code",
+            "no code given (type it, or pass --code)",
+        ));
     }
     Ok(line.trim().to_owned())
 }
 
 async fn status(cli: &Cli, out: &Output, sync: bool) -> Result<(), Failure> {
-    let app = open(cli)?;
+    let app = match open(cli) {
+        // Never configured: certainly not enrolled; no server needed to say so.
+        Err(f) if !sync && f.field.as_deref() == Some("server") => return not_enrolled(out),
+        other => other?,
+    };
     let profile = if sync {
         let progress = out.progress("Refreshing from the server");
         let profile = app.refresh_profile().await?;
@@ -88,31 +117,48 @@ async fn status(cli: &Cli, out: &Output, sync: bool) -> Result<(), Failure> {
         app.status()?.profile
     };
     match profile {
-        Some(p) => out.done(json!({"enrolled": true, "profile": profile_json(&p)}), &profile_text(&p)),
-        None => out.done(
-            json!({"enrolled": false}),
-            "Not enrolled. Run `tierspay enroll --contract-number … --birth-date YYYY-MM-DD`.",
+        Some(p) => out.done(
+            json!({"enrolled": true, "profile": profile_json(&p)}),
+            &profile_text(&p),
         ),
+        None => return not_enrolled(out),
     }
+    Ok(())
+}
+
+fn not_enrolled(out: &Output) -> Result<(), Failure> {
+    out.done(
+        json!({"enrolled": false}),
+        "Not enrolled. Run `tierspay enroll --contract-number … --birth-date YYYY-MM-DD`.",
+    );
     Ok(())
 }
 
 async fn sign_out(cli: &Cli, out: &Output) -> Result<(), Failure> {
     let app = open(cli)?;
     app.sign_out().await?;
-    drop(app);
-    settings::forget(&cli.data_dir);
-    out.done(json!({"enrolled": false, "signed_out": true}), "Signed out; local data and secrets wiped.");
+    out.done(
+        json!({"enrolled": false, "signed_out": true}),
+        "Signed out; local data and secrets wiped.",
+    );
     Ok(())
 }
 
 fn link(out: &Output, url: &str) -> Result<(), Failure> {
     let route = route_for_link(url.into())?;
     let (doc, text) = match route {
-        Route::Home => (json!({"route": "home"}), "Opens the home screen.".to_owned()),
+        Route::Home => (
+            json!({"route": "home"}),
+            "Opens the home screen.".to_owned(),
+        ),
         Route::Enroll { contract_number } => (
             json!({"route": "enroll", "contract_number": contract_number}),
-            format!("Opens enrollment{}.", contract_number.map(|n| format!(" for contract {n}")).unwrap_or_default()),
+            format!(
+                "Opens enrollment{}.",
+                contract_number
+                    .map(|n| format!(" for contract {n}"))
+                    .unwrap_or_default()
+            ),
         ),
     };
     out.done(doc, &text);

@@ -19,7 +19,10 @@ fn main() -> ExitCode {
             .init();
     }
     let out = output::Output::new(cli.json);
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return out.fail(&output::Failure::internal(format!("cannot start: {e}"))),
     };

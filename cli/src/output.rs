@@ -20,10 +20,20 @@ pub struct Failure {
 
 impl Failure {
     pub fn input(field: &str, message: impl Into<String>) -> Self {
-        Self { kind: "invalid_input", field: Some(field.into()), code: None, message: message.into() }
+        Self {
+            kind: "invalid_input",
+            field: Some(field.into()),
+            code: None,
+            message: message.into(),
+        }
     }
     pub fn internal(message: impl Into<String>) -> Self {
-        Self { kind: "internal", field: None, code: None, message: message.into() }
+        Self {
+            kind: "internal",
+            field: None,
+            code: None,
+            message: message.into(),
+        }
     }
 }
 
@@ -40,7 +50,12 @@ impl From<CoreError> for Failure {
             CoreError::Platform { .. } => ("platform", None, None),
             CoreError::Internal { .. } => ("internal", None, None),
         };
-        Self { kind, field, code, message }
+        Self {
+            kind,
+            field,
+            code,
+            message,
+        }
     }
 }
 
@@ -63,7 +78,10 @@ impl Output {
             eprint!("{text}… ");
             let _ = std::io::stderr().flush();
         }
-        Progress { json: self.json, started: Instant::now() }
+        Progress {
+            json: self.json,
+            started: Instant::now(),
+        }
     }
 
     /// The command's result: a JSON document, or the human text.
@@ -118,12 +136,19 @@ pub fn profile_json(p: &Profile) -> Value {
 pub fn profile_text(p: &Profile) -> String {
     let mut text = format!(
         "{} {} — {} {} (contract {}, {})\n",
-        p.member.first_name, p.member.last_name, p.contract.insurer_name, p.contract.product_name,
-        p.contract.number, p.contract.status
+        p.member.first_name,
+        p.member.last_name,
+        p.contract.insurer_name,
+        p.contract.product_name,
+        p.contract.number,
+        p.contract.status
     );
     text.push_str("Covered:\n");
     for b in &p.beneficiaries {
-        text.push_str(&format!("  • {} {} ({}, born {})\n", b.first_name, b.last_name, b.relationship, b.birth_date));
+        text.push_str(&format!(
+            "  • {} {} ({}, born {})\n",
+            b.first_name, b.last_name, b.relationship, b.birth_date
+        ));
     }
     text.trim_end().to_owned()
 }

@@ -53,8 +53,3 @@ pub fn save(data_dir: &Path, settings: &Settings) -> Result<(), Failure> {
         })
         .map_err(|e| Failure::internal(format!("cannot write {}: {e}", path(data_dir).display())))
 }
-
-/// Forgets them (sign-out).
-pub fn forget(data_dir: &Path) {
-    let _ = std::fs::remove_file(path(data_dir));
-}

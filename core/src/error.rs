@@ -19,8 +19,8 @@ pub enum Error {
     Api {
         /// HTTP status.
         status: u16,
-        /// The error document.
-        detail: ApiErrorDetail,
+        /// The error document (boxed: keeps every `Result` of the core small).
+        detail: Box<ApiErrorDetail>,
         /// `Retry-After`, in seconds, when the server sent one.
         retry_after: Option<u64>,
     },

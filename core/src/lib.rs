@@ -9,10 +9,10 @@
 
 uniffi::setup_scaffolding!("tierspay");
 
+mod app;
 pub mod auth;
 pub mod domain;
 pub mod error;
-mod app;
 mod ffi;
 mod net;
 pub mod platform;
@@ -21,5 +21,6 @@ pub mod wire;
 
 pub use ffi::*;
 pub use platform::{
-    DeviceKey, FileSecureStorage, MemorySecureStorage, PlatformError, SecureStorage, SoftwareDeviceKey,
+    DeviceKey, FileSecureStorage, MemorySecureStorage, PlatformError, SecureStorage,
+    SoftwareDeviceKey,
 };

@@ -26,12 +26,19 @@ pub fn router(state: AppState) -> Router {
 async fn unknown_route(req: Request) -> impl IntoResponse {
     let mut e = ApiError::not_found("route");
     e.detail.code = "route_unknown".into();
-    e.detail.message = format!("Unrecognized request URL ({}: {}).", req.method(), req.uri().path());
+    e.detail.message = format!(
+        "Unrecognized request URL ({}: {}).",
+        req.method(),
+        req.uri().path()
+    );
     e.not_executed()
 }
 
 async fn wrong_method(req: Request) -> impl IntoResponse {
-    let mut e = ApiError::invalid("method_not_allowed", format!("{} is not allowed on {}.", req.method(), req.uri().path()));
+    let mut e = ApiError::invalid(
+        "method_not_allowed",
+        format!("{} is not allowed on {}.", req.method(), req.uri().path()),
+    );
     e.status = axum::http::StatusCode::METHOD_NOT_ALLOWED;
     e.not_executed()
 }

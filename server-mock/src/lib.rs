@@ -3,6 +3,10 @@
 //!
 //! Start it in-process with [`start`], or run the `tierspay-mock` binary.
 
+// `ApiError` carries a whole Stripe error document by value; the error path of a mock server
+// is not worth the indirection of boxing it everywhere.
+#![allow(clippy::result_large_err)]
+
 mod app;
 mod clock;
 mod db;
@@ -109,9 +113,17 @@ impl RunningServer {
     }
 }
 
-fn secret(conn: &rusqlite::Connection, name: &str, make: impl FnOnce() -> Vec<u8>) -> rusqlite::Result<Vec<u8>> {
+fn secret(
+    conn: &rusqlite::Connection,
+    name: &str,
+    make: impl FnOnce() -> Vec<u8>,
+) -> rusqlite::Result<Vec<u8>> {
     let existing: Option<Vec<u8>> = conn
-        .query_row("SELECT value FROM http_server_secrets WHERE name = ?1", [name], |r| r.get(0))
+        .query_row(
+            "SELECT value FROM http_server_secrets WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )
         .optional()?;
     if let Some(v) = existing {
         return Ok(v);
@@ -134,13 +146,16 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     // The signing key and code secret persist with the data: the app pins the key.
     let (key_bytes, code_secret) = db
         .call(|conn| {
-            let key = secret(conn, "signing_key", || ecdsa::generate_signing_key().to_bytes().to_vec())?;
+            let key = secret(conn, "signing_key", || {
+                ecdsa::generate_signing_key().to_bytes().to_vec()
+            })?;
             let code = secret(conn, "code_secret", || random::bytes::<32>().to_vec())?;
             Ok((key, code))
         })
         .await
         .map_err(|e| StartError::Seed(e.detail.message))?;
-    let signing_key = SigningKey::from_slice(&key_bytes).map_err(|_| StartError::Seed("stored signing key is corrupt".into()))?;
+    let signing_key = SigningKey::from_slice(&key_bytes)
+        .map_err(|_| StartError::Seed("stored signing key is corrupt".into()))?;
     let mut code_key = [0u8; 32];
     code_key.copy_from_slice(&code_secret[..32.min(code_secret.len())]);
 
@@ -168,15 +183,24 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     }));
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
-        .map_err(|source| StartError::Bind { addr: config.addr, source })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.addr, source })?;
+        .map_err(|source| StartError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.addr,
+        source,
+    })?;
     let (tx, rx) = oneshot::channel::<()>();
     let router = app::router(state);
     let task = tokio::spawn(async move {
-        let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            });
+        let server = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = rx.await;
+        });
         if let Err(e) = server.await {
             tracing::error!("server stopped: {e}");
         }

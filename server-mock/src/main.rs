@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tierspay_server_mock::{start, Limits, ServerConfig};
 
 #[derive(Parser)]
-#[command(name = "tierspay-mock", version, about = "Mock insurer, platform backend and PSP for TiersPay")]
+#[command(
+    name = "tierspay-mock",
+    version,
+    about = "Mock insurer, platform backend and PSP for TiersPay"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -50,10 +54,18 @@ enum LogFormat {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let Command::Serve { addr, db, seed, public_url, log_format } = Cli::parse().command;
+    let Command::Serve {
+        addr,
+        db,
+        seed,
+        public_url,
+        log_format,
+    } = Cli::parse().command;
     let filter = tracing_subscriber::EnvFilter::try_from_env("TIERSPAY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -89,7 +101,8 @@ async fn main() -> ExitCode {
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {},
             _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {},

@@ -48,22 +48,31 @@ async fn outbox(
             .parse::<u32>()
             .ok()
             .filter(|l| (1..=100).contains(l))
-            .ok_or_else(|| ApiError::invalid_param("limit", "limit must be a whole number from 1 to 100."))?,
+            .ok_or_else(|| {
+                ApiError::invalid_param("limit", "limit must be a whole number from 1 to 100.")
+            })?,
     };
     let channel = query.get("channel").cloned();
     if let Some(c) = &channel {
         if !["sms", "email", "push"].contains(&c.as_str()) {
-            return Err(ApiError::invalid_param("channel", "channel must be sms, email or push."));
+            return Err(ApiError::invalid_param(
+                "channel",
+                "channel must be sms, email or push.",
+            ));
         }
     }
     let recipient = query.get("recipient").cloned();
     let messages = state
         .db
-        .call(move |conn| notifications::list(conn, channel.as_deref(), recipient.as_deref(), limit + 1))
+        .call(move |conn| {
+            notifications::list(conn, channel.as_deref(), recipient.as_deref(), limit + 1)
+        })
         .await?;
     let has_more = messages.len() > limit as usize;
     let data: Vec<_> = messages.into_iter().take(limit as usize).collect();
-    Ok(Json(json!({"object": "list", "data": data, "has_more": has_more})))
+    Ok(Json(
+        json!({"object": "list", "data": data, "has_more": has_more}),
+    ))
 }
 
 fn clock_json(state: &AppState) -> Value {
@@ -85,7 +94,10 @@ async fn advance_clock(
     ApiJson(body): ApiJson<Advance>,
 ) -> Result<Json<Value>, ApiError> {
     if !(0..=10 * 365 * 24 * 3600).contains(&body.seconds) {
-        return Err(ApiError::invalid_param("seconds", "seconds must be between 0 and ten years."));
+        return Err(ApiError::invalid_param(
+            "seconds",
+            "seconds must be between 0 and ten years.",
+        ));
     }
     state.clock.advance(body.seconds);
     Ok(Json(clock_json(&state)))

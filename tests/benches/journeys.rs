@@ -26,9 +26,17 @@ fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` passes nothing: keep that run short.
     let full = std::env::args().any(|a| a == "--bench");
     let runs = if full { 200 } else { 3 };
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
-        let limits = Limits { starts_per_contract: u32::MAX, starts_per_client: u32::MAX, ..Limits::default() };
+        let limits = Limits {
+            starts_per_contract: u32::MAX,
+            starts_per_client: u32::MAX,
+            ..Limits::default()
+        };
         let mock = Mock::start_with(limits).await;
         let mut phone = Phone::new(&mock);
         phone.enroll_demo(&mock).await; // warm-up: connections, caches, statements
@@ -39,7 +47,10 @@ fn main() {
             let flow = phone.app.enrollment();
             let before = phone.app.round_trips();
             let t = Instant::now();
-            let challenge = flow.start(DEMO_CONTRACT.into(), DEMO_BIRTH_DATE.into()).await.unwrap();
+            let challenge = flow
+                .start(DEMO_CONTRACT.into(), DEMO_BIRTH_DATE.into())
+                .await
+                .unwrap();
             let mut elapsed = t.elapsed();
             let code = mock.latest_code(DEMO_PHONE).await;
             let t = Instant::now();
@@ -48,7 +59,11 @@ fn main() {
             trips = phone.app.round_trips() - before;
             samples.push(elapsed);
         }
-        report("enrollment (loopback)", samples, &format!("round trips: {trips}"));
+        report(
+            "enrollment (loopback)",
+            samples,
+            &format!("round trips: {trips}"),
+        );
 
         let mut samples = Vec::with_capacity(runs);
         for _ in 0..runs {

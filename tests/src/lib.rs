@@ -53,7 +53,11 @@ impl Mock {
         }
     }
 
-    async fn boot(dir: &TempDir, limits: &Limits, addr: Option<std::net::SocketAddr>) -> RunningServer {
+    async fn boot(
+        dir: &TempDir,
+        limits: &Limits,
+        addr: Option<std::net::SocketAddr>,
+    ) -> RunningServer {
         let mut config = ServerConfig::loopback(dir.path().join("mock.db"));
         config.seed_demo = true;
         config.limits = limits.clone();
@@ -79,7 +83,10 @@ impl Mock {
     pub async fn restart(&mut self) {
         self.stop().await;
         let server = Self::boot(&self.dir, &self.limits, Some(self.addr)).await;
-        assert_eq!(server.public_key_hex, self.key, "the signing key survives a restart");
+        assert_eq!(
+            server.public_key_hex, self.key,
+            "the signing key survives a restart"
+        );
         self.url = server.url.clone();
         self.server = Some(server);
     }
@@ -112,7 +119,10 @@ impl Mock {
     /// The newest SMS code sent to `phone`.
     pub async fn latest_code(&self, phone: &str) -> String {
         let list = self
-            .get(&format!("/v1/test_helpers/outbox?channel=sms&limit=1&recipient={}", phone.replace('+', "%2B")))
+            .get(&format!(
+                "/v1/test_helpers/outbox?channel=sms&limit=1&recipient={}",
+                phone.replace('+', "%2B")
+            ))
             .await;
         let body = list["data"][0]["body"].as_str().expect("an SMS was sent");
         body.split(|c: char| !c.is_ascii_digit())
@@ -123,7 +133,12 @@ impl Mock {
 
     /// Moves the mock's business clock forward.
     pub async fn advance(&self, seconds: i64) {
-        let (status, _) = self.post("/v1/test_helpers/clock/advance", json!({ "seconds": seconds })).await;
+        let (status, _) = self
+            .post(
+                "/v1/test_helpers/clock/advance",
+                json!({ "seconds": seconds }),
+            )
+            .await;
         assert_eq!(status, 200);
     }
 
@@ -139,12 +154,17 @@ impl Mock {
         let conn = rusqlite::Connection::open(self.db_path()).expect("open mock db");
         let mut out = String::new();
         for table in tables {
-            let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY 1")).expect("table");
+            let mut stmt = conn
+                .prepare(&format!("SELECT * FROM {table} ORDER BY 1"))
+                .expect("table");
             let columns = stmt.column_count();
             let rows = stmt
                 .query_map([], |r| {
                     (0..columns)
-                        .map(|i| r.get::<_, rusqlite::types::Value>(i).map(|v| format!("{v:?}")))
+                        .map(|i| {
+                            r.get::<_, rusqlite::types::Value>(i)
+                                .map(|v| format!("{v:?}"))
+                        })
                         .collect::<rusqlite::Result<Vec<_>>>()
                 })
                 .expect("rows");
@@ -220,19 +240,37 @@ impl Phone {
 
     /// Kills the app and starts it again on the same data and secrets.
     pub fn restart(&mut self) {
-        self.app = Self::open(&self.dir, &self.secrets, &self.key, &self.server_url, &self.server_key);
+        self.app = Self::open(
+            &self.dir,
+            &self.secrets,
+            &self.key,
+            &self.server_url,
+            &self.server_key,
+        );
     }
 
     /// The whole enrollment with the demo family's holder.
     pub async fn enroll_demo(&self, mock: &Mock) -> Profile {
-        self.enroll(mock, DEMO_CONTRACT, DEMO_BIRTH_DATE, DEMO_PHONE).await
+        self.enroll(mock, DEMO_CONTRACT, DEMO_BIRTH_DATE, DEMO_PHONE)
+            .await
     }
 
     /// The whole enrollment: start, read the SMS, confirm.
-    pub async fn enroll(&self, mock: &Mock, number: &str, birth_date: &str, phone: &str) -> Profile {
+    pub async fn enroll(
+        &self,
+        mock: &Mock,
+        number: &str,
+        birth_date: &str,
+        phone: &str,
+    ) -> Profile {
         let flow = self.app.enrollment();
-        let challenge = flow.start(number.into(), birth_date.into()).await.expect("start");
+        let challenge = flow
+            .start(number.into(), birth_date.into())
+            .await
+            .expect("start");
         let code = mock.latest_code(phone).await;
-        flow.confirm(challenge.enrollment_id, code).await.expect("confirm")
+        flow.confirm(challenge.enrollment_id, code)
+            .await
+            .expect("confirm")
     }
 }

@@ -14,19 +14,30 @@ fn proof(key: &SigningKey, method: &str, url: &str, iat: i64, token: Option<&str
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 async fn start_demo(mock: &Mock) -> Value {
     let (status, body) = mock
-        .post("/v1/enrollments", json!({"contract_number": DEMO_CONTRACT, "birth_date": DEMO_BIRTH_DATE}))
+        .post(
+            "/v1/enrollments",
+            json!({"contract_number": DEMO_CONTRACT, "birth_date": DEMO_BIRTH_DATE}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     body
 }
 
 /// POSTs a confirm with a proof by `key`; returns status, body, signature header.
-async fn confirm(mock: &Mock, key: &SigningKey, id: &str, code: &str) -> (u16, Value, Option<String>) {
+async fn confirm(
+    mock: &Mock,
+    key: &SigningKey,
+    id: &str,
+    code: &str,
+) -> (u16, Value, Option<String>) {
     let url = format!("{}/v1/enrollments/{id}/confirm", mock.url);
     let response = mock
         .http
@@ -37,7 +48,10 @@ async fn confirm(mock: &Mock, key: &SigningKey, id: &str, code: &str) -> (u16, V
         .await
         .unwrap();
     let status = response.status().as_u16();
-    let sig = response.headers().get("tierspay-signature").map(|v| v.to_str().unwrap().to_owned());
+    let sig = response
+        .headers()
+        .get("tierspay-signature")
+        .map(|v| v.to_str().unwrap().to_owned());
     let bytes = response.bytes().await.unwrap();
     if let Some(sig) = &sig {
         let pinned = signature::parse_pinned_key(&mock.key).unwrap();
@@ -59,7 +73,8 @@ async fn enrollment_happy_path_is_two_round_trips_with_a_signed_answer() {
     assert_eq!(challenge["code_length"], 6);
     let code = mock.latest_code(DEMO_PHONE).await;
     let key = ecdsa::generate_signing_key();
-    let (status, result, sig) = confirm(&mock, &key, challenge["id"].as_str().unwrap(), &code).await;
+    let (status, result, sig) =
+        confirm(&mock, &key, challenge["id"].as_str().unwrap(), &code).await;
     assert_eq!(status, 200, "{result}");
     assert!(sig.is_some());
     assert_eq!(result["tokens"]["token_type"], "DPoP");
@@ -88,7 +103,13 @@ async fn enrollment_happy_path_is_two_round_trips_with_a_signed_answer() {
         .await
         .unwrap();
     assert_eq!(stolen.status(), 401);
-    let bearer = mock.http.get(&url).header("authorization", format!("Bearer {token}")).send().await.unwrap();
+    let bearer = mock
+        .http
+        .get(&url)
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bearer.status(), 401);
 }
 
@@ -97,13 +118,22 @@ async fn unknown_contract_and_wrong_birth_date_get_the_same_answer_and_change_no
     let mock = Mock::start().await;
     let before = mock.snapshot(BUSINESS_TABLES);
     let (s1, unknown) = mock
-        .post("/v1/enrollments", json!({"contract_number": "TP9999999", "birth_date": DEMO_BIRTH_DATE}))
+        .post(
+            "/v1/enrollments",
+            json!({"contract_number": "TP9999999", "birth_date": DEMO_BIRTH_DATE}),
+        )
         .await;
     let (s2, wrong_date) = mock
-        .post("/v1/enrollments", json!({"contract_number": DEMO_CONTRACT, "birth_date": "1985-04-13"}))
+        .post(
+            "/v1/enrollments",
+            json!({"contract_number": DEMO_CONTRACT, "birth_date": "1985-04-13"}),
+        )
         .await;
     assert_eq!((s1, s2), (400, 400));
-    assert_eq!(unknown, wrong_date, "the answer must not tell whether the contract exists");
+    assert_eq!(
+        unknown, wrong_date,
+        "the answer must not tell whether the contract exists"
+    );
     assert_eq!(error_code(&unknown), "enrollment_not_matched");
     assert_eq!(mock.snapshot(BUSINESS_TABLES), before);
 }
@@ -117,7 +147,13 @@ async fn malformed_oversized_and_unknown_field_bodies_are_refused_by_name() {
         let http = mock.http.clone();
         let url = url.clone();
         async move {
-            let r = http.post(url).header("content-type", content_type).body(body).send().await.unwrap();
+            let r = http
+                .post(url)
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
             (r.status().as_u16(), r.json::<Value>().await.unwrap())
         }
     };
@@ -132,18 +168,37 @@ async fn malformed_oversized_and_unknown_field_bodies_are_refused_by_name() {
     .await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["param"], "admin");
-    let (status, body) = send(br#"{"contract_number":"TP1000001"}"#.to_vec(), "application/json").await;
-    assert_eq!((status, body["error"]["param"].as_str()), (400, Some("birth_date")));
+    let (status, body) = send(
+        br#"{"contract_number":"TP1000001"}"#.to_vec(),
+        "application/json",
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["param"].as_str()),
+        (400, Some("birth_date"))
+    );
     let (status, body) = send(b"contract_number=TP1000001".to_vec(), "text/plain").await;
     assert_eq!((status, error_code(&body)), (400, "content_type_invalid"));
     let (status, body) = mock
-        .post("/v1/enrollments", json!({"contract_number": DEMO_CONTRACT, "birth_date": "12/04/1985"}))
+        .post(
+            "/v1/enrollments",
+            json!({"contract_number": DEMO_CONTRACT, "birth_date": "12/04/1985"}),
+        )
         .await;
-    assert_eq!((status, body["error"]["param"].as_str()), (400, Some("birth_date")));
+    assert_eq!(
+        (status, body["error"]["param"].as_str()),
+        (400, Some("birth_date"))
+    );
     let (status, body) = mock
-        .post("/v1/enrollments", json!({"contract_number": "TP'1; DROP", "birth_date": DEMO_BIRTH_DATE}))
+        .post(
+            "/v1/enrollments",
+            json!({"contract_number": "TP'1; DROP", "birth_date": DEMO_BIRTH_DATE}),
+        )
         .await;
-    assert_eq!((status, body["error"]["param"].as_str()), (400, Some("contract_number")));
+    assert_eq!(
+        (status, body["error"]["param"].as_str()),
+        (400, Some("contract_number"))
+    );
     assert_eq!(mock.snapshot(BUSINESS_TABLES), before);
 }
 
@@ -159,13 +214,22 @@ async fn wrong_codes_count_down_and_the_sixth_try_is_refused_even_with_the_right
     for left in (1..=4).rev() {
         let (status, body, _) = confirm(&mock, &key, id, wrong).await;
         assert_eq!((status, error_code(&body)), (400, "code_incorrect"));
-        assert!(body["error"]["message"].as_str().unwrap().contains(&format!("{left} tr")), "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("{left} tr")),
+            "{body}"
+        );
     }
     let (_, fifth, _) = confirm(&mock, &key, id, wrong).await;
     assert_eq!(error_code(&fifth), "too_many_attempts");
     let (status, sixth, _) = confirm(&mock, &key, id, &code).await;
     assert_eq!((status, error_code(&sixth)), (400, "too_many_attempts"));
-    assert_eq!(mock.snapshot(&["platform_devices", "platform_tokens"]), devices_before);
+    assert_eq!(
+        mock.snapshot(&["platform_devices", "platform_tokens"]),
+        devices_before
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -176,7 +240,11 @@ async fn expired_codes_superseded_codes_and_unknown_enrollments_are_refused() {
     let first_code = mock.latest_code(DEMO_PHONE).await;
     let second = start_demo(&mock).await;
     let (_, body, _) = confirm(&mock, &key, first["id"].as_str().unwrap(), &first_code).await;
-    assert_eq!(error_code(&body), "code_expired", "only the newest code is valid");
+    assert_eq!(
+        error_code(&body),
+        "code_expired",
+        "only the newest code is valid"
+    );
     let code = mock.latest_code(DEMO_PHONE).await;
     mock.advance(5 * 60).await;
     let before = mock.snapshot(BUSINESS_TABLES);
@@ -197,24 +265,67 @@ async fn replayed_stale_and_missing_proofs_are_refused() {
     let url = format!("{}/v1/enrollments/{id}/confirm", mock.url);
     let before = mock.snapshot(BUSINESS_TABLES);
 
-    let missing = mock.http.post(&url).json(&json!({"code": code})).send().await.unwrap();
+    let missing = mock
+        .http
+        .post(&url)
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 401);
     let stale = proof(&key, "POST", &url, now() - 120, None);
-    let r = mock.http.post(&url).header("dpop", stale).json(&json!({"code": code})).send().await.unwrap();
+    let r = mock
+        .http
+        .post(&url)
+        .header("dpop", stale)
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(error_code(&r.json().await.unwrap()), "invalid_dpop_proof");
-    let other_url = proof(&key, "POST", &format!("{}/v1/enrollments", mock.url), now(), None);
-    let r = mock.http.post(&url).header("dpop", other_url).json(&json!({"code": code})).send().await.unwrap();
+    let other_url = proof(
+        &key,
+        "POST",
+        &format!("{}/v1/enrollments", mock.url),
+        now(),
+        None,
+    );
+    let r = mock
+        .http
+        .post(&url)
+        .header("dpop", other_url)
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(mock.snapshot(BUSINESS_TABLES), before);
 
     let once = proof(&key, "POST", &url, now(), None);
-    let r = mock.http.post(&url).header("dpop", &once).json(&json!({"code": code})).send().await.unwrap();
+    let r = mock
+        .http
+        .post(&url)
+        .header("dpop", &once)
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let after = mock.snapshot(BUSINESS_TABLES);
-    let replay = mock.http.post(&url).header("dpop", &once).json(&json!({"code": code})).send().await.unwrap();
+    let replay = mock
+        .http
+        .post(&url)
+        .header("dpop", &once)
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(replay.status(), 401);
-    assert_eq!(error_code(&replay.json().await.unwrap()), "dpop_proof_replayed");
+    assert_eq!(
+        error_code(&replay.json().await.unwrap()),
+        "dpop_proof_replayed"
+    );
     assert_eq!(mock.snapshot(BUSINESS_TABLES), after);
 }
 
@@ -225,8 +336,14 @@ async fn access_tokens_expire_and_refresh_tokens_are_single_use() {
     let code = mock.latest_code(DEMO_PHONE).await;
     let key = ecdsa::generate_signing_key();
     let (_, result, _) = confirm(&mock, &key, challenge["id"].as_str().unwrap(), &code).await;
-    let token = result["tokens"]["access_token"].as_str().unwrap().to_owned();
-    let refresh = result["tokens"]["refresh_token"].as_str().unwrap().to_owned();
+    let token = result["tokens"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refresh = result["tokens"]["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     mock.advance(11 * 60).await;
     let me_url = format!("{}/v1/me", mock.url);
     let r = mock
@@ -274,9 +391,19 @@ async fn idempotency_keys_replay_refuse_other_bodies_and_report_requests_in_flig
         let http = mock.http.clone();
         let url = url.clone();
         async move {
-            let r = http.post(url).header("idempotency-key", key).json(&body).send().await.unwrap();
+            let r = http
+                .post(url)
+                .header("idempotency-key", key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
             let replayed = r.headers().contains_key("idempotent-replayed");
-            (r.status().as_u16(), replayed, r.json::<Value>().await.unwrap())
+            (
+                r.status().as_u16(),
+                replayed,
+                r.json::<Value>().await.unwrap(),
+            )
         }
     };
     let (s1, replayed1, first) = send("key-1", body.clone()).await;
@@ -285,14 +412,24 @@ async fn idempotency_keys_replay_refuse_other_bodies_and_report_requests_in_flig
     assert_eq!((s1, s2, replayed1, replayed2), (200, 200, false, true));
     assert_eq!(first, second, "the stored answer is replayed");
     assert_eq!(mock.snapshot(&["platform_outbox"]), outbox, "no second SMS");
-    let (status, _, other) =
-        send("key-1", json!({"contract_number": DEMO_CONTRACT, "birth_date": "1985-04-13"})).await;
-    assert_eq!((status, other["error"]["type"].as_str()), (400, Some("idempotency_error")));
+    let (status, _, other) = send(
+        "key-1",
+        json!({"contract_number": DEMO_CONTRACT, "birth_date": "1985-04-13"}),
+    )
+    .await;
+    assert_eq!(
+        (status, other["error"]["type"].as_str()),
+        (400, Some("idempotency_error"))
+    );
 
     // A first request still running: the key is reserved, a retry is told to wait.
     let conn = rusqlite::Connection::open(mock.db_path()).unwrap();
     let hash: String = conn
-        .query_row("SELECT request_hash FROM http_idempotency WHERE key = 'key-1'", [], |r| r.get(0))
+        .query_row(
+            "SELECT request_hash FROM http_idempotency WHERE key = 'key-1'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     conn.execute(
         "INSERT INTO http_idempotency (scope, key, request_hash, state, created) VALUES ('anon:127.0.0.1', 'key-2', ?1, 'in_flight', strftime('%s','now'))",
@@ -307,11 +444,19 @@ async fn idempotency_keys_replay_refuse_other_bodies_and_report_requests_in_flig
 
 #[tokio::test(flavor = "multi_thread")]
 async fn enrollment_starts_are_rate_limited_per_contract_whether_it_exists_or_not() {
-    let mock = Mock::start_with(Limits { starts_per_contract: 2, ..Limits::default() }).await;
+    let mock = Mock::start_with(Limits {
+        starts_per_contract: 2,
+        ..Limits::default()
+    })
+    .await;
     for number in [DEMO_CONTRACT, "TP7777777"] {
         for _ in 0..2 {
-            let (status, _) =
-                mock.post("/v1/enrollments", json!({"contract_number": number, "birth_date": DEMO_BIRTH_DATE})).await;
+            let (status, _) = mock
+                .post(
+                    "/v1/enrollments",
+                    json!({"contract_number": number, "birth_date": DEMO_BIRTH_DATE}),
+                )
+                .await;
             assert_ne!(status, 429);
         }
         let r = mock
@@ -325,15 +470,26 @@ async fn enrollment_starts_are_rate_limited_per_contract_whether_it_exists_or_no
         assert!(r.headers().get("retry-after").is_some());
         assert_eq!(error_code(&r.json().await.unwrap()), "rate_limited");
     }
-    let mock = Mock::start_with(Limits { starts_per_client: 3, ..Limits::default() }).await;
+    let mock = Mock::start_with(Limits {
+        starts_per_client: 3,
+        ..Limits::default()
+    })
+    .await;
     let mut statuses = Vec::new();
     for n in 0..4 {
         let (status, _) = mock
-            .post("/v1/enrollments", json!({"contract_number": format!("TP800000{n}"), "birth_date": DEMO_BIRTH_DATE}))
+            .post(
+                "/v1/enrollments",
+                json!({"contract_number": format!("TP800000{n}"), "birth_date": DEMO_BIRTH_DATE}),
+            )
             .await;
         statuses.push(status);
     }
-    assert_eq!(statuses, vec![400, 400, 400, 429], "per-client limit across contract numbers");
+    assert_eq!(
+        statuses,
+        vec![400, 400, 400, 429],
+        "per-client limit across contract numbers"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -342,7 +498,11 @@ async fn a_restart_in_the_middle_of_an_enrollment_loses_nothing_committed() {
     let challenge = start_demo(&mock).await;
     let code = mock.latest_code(DEMO_PHONE).await;
     mock.restart().await;
-    assert_eq!(mock.latest_code(DEMO_PHONE).await, code, "the outbox survived");
+    assert_eq!(
+        mock.latest_code(DEMO_PHONE).await,
+        code,
+        "the outbox survived"
+    );
     let key = ecdsa::generate_signing_key();
     let (status, result, _) = confirm(&mock, &key, challenge["id"].as_str().unwrap(), &code).await;
     assert_eq!(status, 200, "{result}");
@@ -373,17 +533,37 @@ async fn test_helpers_create_contracts_and_refuse_bad_ones_by_field() {
         .await;
     assert_eq!(created["beneficiaries"].as_array().unwrap().len(), 2);
     let bad = [
-        (json!({"phone": "0611", "email": "a@b.fr", "beneficiaries": []}), "phone"),
-        (json!({"phone": "+33611112222", "email": "a@b.fr", "beneficiaries": []}), "beneficiaries"),
-        (json!({"number": "TP5550001", "phone": "+33611112222", "email": "a@b.fr",
-                "beneficiaries": [{"first_name": "A", "last_name": "B", "birth_date": "1990-01-01", "relationship": "holder"}]}), "number"),
-        (json!({"phone": "+33611112222", "email": "a@b.fr",
-                "beneficiaries": [{"first_name": "A", "last_name": "B", "birth_date": "1990-13-01", "relationship": "holder"}]}), "beneficiaries[0].birth_date"),
+        (
+            json!({"phone": "0611", "email": "a@b.fr", "beneficiaries": []}),
+            "phone",
+        ),
+        (
+            json!({"phone": "+33611112222", "email": "a@b.fr", "beneficiaries": []}),
+            "beneficiaries",
+        ),
+        (
+            json!({"number": "TP5550001", "phone": "+33611112222", "email": "a@b.fr",
+                "beneficiaries": [{"first_name": "A", "last_name": "B", "birth_date": "1990-01-01", "relationship": "holder"}]}),
+            "number",
+        ),
+        (
+            json!({"phone": "+33611112222", "email": "a@b.fr",
+                "beneficiaries": [{"first_name": "A", "last_name": "B", "birth_date": "1990-13-01", "relationship": "holder"}]}),
+            "beneficiaries[0].birth_date",
+        ),
     ];
     let before = mock.snapshot(BUSINESS_TABLES);
     for (body, param) in bad {
         let (status, err) = mock.post("/v1/test_helpers/contracts", body).await;
-        assert_eq!((status, err["error"]["param"].as_str()), (400, Some(param)), "{err}");
+        assert_eq!(
+            (status, err["error"]["param"].as_str()),
+            (400, Some(param)),
+            "{err}"
+        );
     }
-    assert_eq!(mock.snapshot(BUSINESS_TABLES), before, "no half-written contract");
+    assert_eq!(
+        mock.snapshot(BUSINESS_TABLES),
+        before,
+        "no half-written contract"
+    );
 }

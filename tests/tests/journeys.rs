@@ -29,7 +29,11 @@ async fn a_member_enrolls_in_two_round_trips_and_stays_enrolled_offline_after_a_
     assert_eq!(phone.app.round_trips(), 2);
     assert_eq!(profile.member.first_name, "Camille");
     assert_eq!(profile.contract.number, DEMO_CONTRACT);
-    let names: Vec<_> = profile.beneficiaries.iter().map(|b| b.first_name.as_str()).collect();
+    let names: Vec<_> = profile
+        .beneficiaries
+        .iter()
+        .map(|b| b.first_name.as_str())
+        .collect();
     assert_eq!(names, ["Camille", "Julien", "Léa", "Hugo"]);
 
     mock.stop().await;
@@ -38,8 +42,14 @@ async fn a_member_enrolls_in_two_round_trips_and_stays_enrolled_offline_after_a_
     assert!(status.enrolled, "known without the network");
     assert_eq!(status.profile.unwrap(), profile);
     assert_eq!(phone.app.round_trips(), 0);
-    assert!(matches!(phone.app.refresh_profile().await, Err(CoreError::Network { .. })));
-    assert!(phone.app.status().unwrap().enrolled, "a network failure loses nothing");
+    assert!(matches!(
+        phone.app.refresh_profile().await,
+        Err(CoreError::Network { .. })
+    ));
+    assert!(
+        phone.app.status().unwrap().enrolled,
+        "a network failure loses nothing"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -49,7 +59,11 @@ async fn the_core_refreshes_an_expired_access_token_by_itself() {
     phone.enroll_demo(&mock).await;
     mock.advance(11 * 60).await;
     phone.restart();
-    let profile = phone.app.refresh_profile().await.expect("refreshed transparently");
+    let profile = phone
+        .app
+        .refresh_profile()
+        .await
+        .expect("refreshed transparently");
     assert_eq!(profile.member.first_name, "Camille");
     // me (401 token_expired) → refresh → me again.
     assert_eq!(phone.app.round_trips(), 3);
@@ -85,14 +99,28 @@ async fn sign_out_revokes_on_the_server_and_wipes_data_secrets_and_key() {
     let key_before = phone.key.public_key().unwrap();
     phone.app.sign_out().await.unwrap();
     assert!(!phone.app.status().unwrap().enrolled);
-    assert!(phone.secrets.get("tierspay.tokens".into()).unwrap().is_none());
-    assert_ne!(phone.key.public_key().unwrap(), key_before, "a new key for the next member");
-    assert!(matches!(phone.app.refresh_profile().await, Err(CoreError::NotEnrolled)));
+    assert!(phone
+        .secrets
+        .get("tierspay.tokens".into())
+        .unwrap()
+        .is_none());
+    assert_ne!(
+        phone.key.public_key().unwrap(),
+        key_before,
+        "a new key for the next member"
+    );
+    assert!(matches!(
+        phone.app.refresh_profile().await,
+        Err(CoreError::NotEnrolled)
+    ));
     let devices = mock.snapshot(&["platform_devices"]);
     assert!(devices.contains("\"revoked\""), "{devices}");
     subscription.cancel();
     phone.enroll_demo(&mock).await;
-    assert_eq!(recorder.events(), vec![SessionEvent::Enrolled, SessionEvent::SignedOut]);
+    assert_eq!(
+        recorder.events(),
+        vec![SessionEvent::Enrolled, SessionEvent::SignedOut]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -118,20 +146,69 @@ async fn bad_input_reaches_the_shell_as_errors_that_name_the_field_or_the_reason
         CoreError::Rejected { code, .. } => code,
         other => panic!("expected Rejected, got {other:?}"),
     };
-    assert_eq!(field(flow.start("".into(), DEMO_BIRTH_DATE.into()).await.unwrap_err()), "contract_number");
-    assert_eq!(field(flow.start(DEMO_CONTRACT.into(), "12/04/1985".into()).await.unwrap_err()), "birth_date");
-    assert_eq!(field(flow.start(DEMO_CONTRACT.into(), "2099-01-01".into()).await.unwrap_err()), "birth_date");
-    assert_eq!(phone.app.round_trips(), 0, "refused before any network call");
     assert_eq!(
-        code(flow.start(DEMO_CONTRACT.into(), "1985-04-13".into()).await.unwrap_err()),
+        field(
+            flow.start("".into(), DEMO_BIRTH_DATE.into())
+                .await
+                .unwrap_err()
+        ),
+        "contract_number"
+    );
+    assert_eq!(
+        field(
+            flow.start(DEMO_CONTRACT.into(), "12/04/1985".into())
+                .await
+                .unwrap_err()
+        ),
+        "birth_date"
+    );
+    assert_eq!(
+        field(
+            flow.start(DEMO_CONTRACT.into(), "2099-01-01".into())
+                .await
+                .unwrap_err()
+        ),
+        "birth_date"
+    );
+    assert_eq!(
+        phone.app.round_trips(),
+        0,
+        "refused before any network call"
+    );
+    assert_eq!(
+        code(
+            flow.start(DEMO_CONTRACT.into(), "1985-04-13".into())
+                .await
+                .unwrap_err()
+        ),
         "enrollment_not_matched"
     );
-    let challenge = flow.start(DEMO_CONTRACT.into(), DEMO_BIRTH_DATE.into()).await.unwrap();
-    assert_eq!(field(flow.confirm(challenge.enrollment_id.clone(), "12a456".into()).await.unwrap_err()), "code");
-    assert_eq!(field(flow.confirm("../../admin".into(), "123456".into()).await.unwrap_err()), "enrollment_id");
+    let challenge = flow
+        .start(DEMO_CONTRACT.into(), DEMO_BIRTH_DATE.into())
+        .await
+        .unwrap();
+    assert_eq!(
+        field(
+            flow.confirm(challenge.enrollment_id.clone(), "12a456".into())
+                .await
+                .unwrap_err()
+        ),
+        "code"
+    );
+    assert_eq!(
+        field(
+            flow.confirm("../../admin".into(), "123456".into())
+                .await
+                .unwrap_err()
+        ),
+        "enrollment_id"
+    );
     let real = mock.latest_code(DEMO_PHONE).await;
     let wrong = if real == "000000" { "111111" } else { "000000" };
-    let err = flow.confirm(challenge.enrollment_id.clone(), wrong.into()).await.unwrap_err();
+    let err = flow
+        .confirm(challenge.enrollment_id.clone(), wrong.into())
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("4 tries left"), "{err}");
     assert_eq!(code(err), "code_incorrect");
     assert!(!phone.app.status().unwrap().enrolled);
@@ -156,12 +233,22 @@ async fn an_answer_not_signed_by_the_pinned_key_is_not_trusted_and_nothing_is_st
     )
     .unwrap();
     let flow = fooled.enrollment();
-    let challenge = flow.start(DEMO_CONTRACT.into(), DEMO_BIRTH_DATE.into()).await.unwrap();
+    let challenge = flow
+        .start(DEMO_CONTRACT.into(), DEMO_BIRTH_DATE.into())
+        .await
+        .unwrap();
     let code = impostor.latest_code(DEMO_PHONE).await;
-    let err = flow.confirm(challenge.enrollment_id, code).await.unwrap_err();
+    let err = flow
+        .confirm(challenge.enrollment_id, code)
+        .await
+        .unwrap_err();
     assert!(matches!(err, CoreError::Internal { .. }), "{err:?}");
     assert!(!fooled.status().unwrap().enrolled);
-    assert!(phone.secrets.get("tierspay.tokens".into()).unwrap().is_none());
+    assert!(phone
+        .secrets
+        .get("tierspay.tokens".into())
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -169,22 +256,32 @@ async fn a_mock_restart_mid_enrollment_and_a_server_outage_lose_nothing() {
     let mut mock = Mock::start().await;
     let phone = Phone::new(&mock);
     let flow = phone.app.enrollment();
-    let challenge = flow.start(DEMO_CONTRACT.into(), DEMO_BIRTH_DATE.into()).await.unwrap();
+    let challenge = flow
+        .start(DEMO_CONTRACT.into(), DEMO_BIRTH_DATE.into())
+        .await
+        .unwrap();
     let code = mock.latest_code(DEMO_PHONE).await;
     mock.stop().await;
-    let err = flow.confirm(challenge.enrollment_id.clone(), code.clone()).await.unwrap_err();
+    let err = flow
+        .confirm(challenge.enrollment_id.clone(), code.clone())
+        .await
+        .unwrap_err();
     assert!(matches!(err, CoreError::Network { .. }), "{err:?}");
     assert!(!phone.app.status().unwrap().enrolled);
     mock.restart().await;
-    flow.confirm(challenge.enrollment_id, code).await.expect("the same code still works");
+    flow.confirm(challenge.enrollment_id, code)
+        .await
+        .expect("the same code still works");
     assert!(phone.app.status().unwrap().enrolled);
 }
 
 #[test]
 fn a_bad_configuration_is_refused_by_field() {
     let dir = tempfile::tempdir().unwrap();
-    let secrets: Arc<dyn tierspay_core::SecureStorage> = Arc::new(tierspay_core::MemorySecureStorage::default());
-    let key: Arc<dyn tierspay_core::DeviceKey> = Arc::new(tierspay_core::SoftwareDeviceKey::new(secrets.clone()));
+    let secrets: Arc<dyn tierspay_core::SecureStorage> =
+        Arc::new(tierspay_core::MemorySecureStorage::default());
+    let key: Arc<dyn tierspay_core::DeviceKey> =
+        Arc::new(tierspay_core::SoftwareDeviceKey::new(secrets.clone()));
     let open = |url: &str, server_key: &str| {
         TiersPay::new(
             tierspay_core::CoreConfig {
@@ -197,15 +294,19 @@ fn a_bad_configuration_is_refused_by_field() {
             key.clone(),
         )
     };
-    let good_key = tierspay_core::auth::signature::hex(&tierspay_core::auth::ecdsa::public_key_sec1(
-        &tierspay_core::auth::ecdsa::generate_signing_key(),
-    ));
+    let good_key =
+        tierspay_core::auth::signature::hex(&tierspay_core::auth::ecdsa::public_key_sec1(
+            &tierspay_core::auth::ecdsa::generate_signing_key(),
+        ));
     let field = |r: Result<Arc<TiersPay>, CoreError>| match r {
         Err(CoreError::InvalidInput { field, .. }) => field,
         Err(other) => panic!("{other:?}"),
         Ok(_) => panic!("accepted"),
     };
-    assert_eq!(field(open("http://127.0.0.1:1", "04abcd")), "server_public_key");
+    assert_eq!(
+        field(open("http://127.0.0.1:1", "04abcd")),
+        "server_public_key"
+    );
     assert_eq!(field(open("ftp://example", &good_key)), "server_url");
     assert!(open("https://api.tierspay.fr", &good_key).is_ok());
 }

@@ -35,7 +35,11 @@ impl Core {
     }
 
     /// Confirms the code, registers this device's key and stores the session.
-    pub async fn confirm_enrollment(&self, enrollment_id: &str, code: &str) -> Result<LocalSession> {
+    pub async fn confirm_enrollment(
+        &self,
+        enrollment_id: &str,
+        code: &str,
+    ) -> Result<LocalSession> {
         let code = rules::normalize_code(code)?;
         if enrollment_id.is_empty()
             || enrollment_id.len() > 64
@@ -52,7 +56,11 @@ impl Core {
         let path = format!("/v1/enrollments/{enrollment_id}/confirm");
         let response = self
             .api
-            .send(Request::new(Method::POST, path).json(&body)?.proof(self.auth.key()))
+            .send(
+                Request::new(Method::POST, path)
+                    .json(&body)?
+                    .proof(self.auth.key()),
+            )
             .await?;
         // Tokens and identity are trusted only if the pinned server key signed them.
         let sig = response

@@ -22,10 +22,7 @@ impl Core {
     /// Fetches member, contract and beneficiaries again and stores them.
     pub async fn refresh_profile(&self) -> Result<LocalSession> {
         let previous = self.session()?.ok_or(Error::NotEnrolled)?;
-        let profile: Profile = self
-            .authed(Method::GET, "/v1/me", None)
-            .await?
-            .json()?;
+        let profile: Profile = self.authed(Method::GET, "/v1/me", None).await?.json()?;
         let session = LocalSession {
             device_id: profile.device_id,
             enrolled_at: previous.enrolled_at,

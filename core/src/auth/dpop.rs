@@ -145,7 +145,8 @@ pub fn verify(
         return Err(ProofError::Malformed("too long"));
     }
     let mut parts = proof.split('.');
-    let (Some(h), Some(c), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(c), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(ProofError::Malformed("not a compact JWT"));
     };
@@ -223,17 +224,17 @@ mod tests {
         let claims = Claims::new("post", "http://h/v1/me?x=1", 1000, Some("at_1"));
         let p = proof(&key, &claims);
         let v = verify(&p, "POST", "http://h/v1/me", 1010, Some("at_1")).unwrap();
-        assert_eq!(
-            v.jkt,
-            thumbprint(&ecdsa::public_key_sec1(&key)).unwrap()
-        );
+        assert_eq!(v.jkt, thumbprint(&ecdsa::public_key_sec1(&key)).unwrap());
         assert_eq!(v.jti, claims.jti);
     }
 
     #[test]
     fn proofs_for_other_requests_times_or_tokens_are_refused() {
         let key = ecdsa::generate_signing_key();
-        let p = proof(&key, &Claims::new("GET", "http://h/v1/me", 1000, Some("at_1")));
+        let p = proof(
+            &key,
+            &Claims::new("GET", "http://h/v1/me", 1000, Some("at_1")),
+        );
         assert_eq!(
             verify(&p, "POST", "http://h/v1/me", 1000, Some("at_1")),
             Err(ProofError::WrongRequest)

@@ -86,8 +86,14 @@ mod tests {
 
     #[test]
     fn contract_numbers_are_normalised() {
-        assert_eq!(normalize_contract_number(" tp-1000 001 ").unwrap(), "TP1000001");
-        assert_eq!(normalize_contract_number("").unwrap_err().field, "contract_number");
+        assert_eq!(
+            normalize_contract_number(" tp-1000 001 ").unwrap(),
+            "TP1000001"
+        );
+        assert_eq!(
+            normalize_contract_number("").unwrap_err().field,
+            "contract_number"
+        );
         assert!(normalize_contract_number("TP1000001'--").is_err());
         assert!(normalize_contract_number("12345").is_err());
         assert!(normalize_contract_number(&"9".repeat(21)).is_err());

@@ -62,7 +62,9 @@ pub fn parse(url: &str) -> Result<Destination, LinkError> {
             };
             Ok(Destination::Enroll { contract_number })
         }
-        _ => Err(LinkError("the link points to a page this app does not have")),
+        _ => Err(LinkError(
+            "the link points to a page this app does not have",
+        )),
     }
 }
 

@@ -68,6 +68,7 @@ impl From<Error> for CoreError {
                 detail,
                 retry_after,
             } => {
+                let detail = *detail;
                 if status == 429 || detail.code == codes::RATE_LIMITED {
                     Self::RateLimited {
                         retry_after_seconds: retry_after.unwrap_or(60),
@@ -80,7 +81,10 @@ impl From<Error> for CoreError {
                     Self::SessionEnded {
                         detail: detail.message,
                     }
-                } else if status == 400 && detail.param.is_some() && detail.kind == "invalid_request_error" {
+                } else if status == 400
+                    && detail.param.is_some()
+                    && detail.kind == "invalid_request_error"
+                {
                     Self::InvalidInput {
                         field: detail.param.unwrap_or_default(),
                         detail: detail.message,

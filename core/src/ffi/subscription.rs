@@ -19,9 +19,9 @@ pub struct Subscription {
 
 impl Subscription {
     pub(crate) fn new(core: Arc<Core>, listener: Arc<dyn SessionListener>) -> Self {
-        let id = core
-            .events()
-            .add(Arc::new(move |event| listener.on_event(event.clone().into())));
+        let id = core.events().add(Arc::new(move |event| {
+            listener.on_event(event.clone().into())
+        }));
         Self {
             core,
             id: Mutex::new(Some(id)),

@@ -3,7 +3,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::runtime::CoreRuntime;
-use super::{CoreConfig, CoreError, Enrollment, Profile, SessionListener, SessionStatus, Subscription};
+use super::{
+    CoreConfig, CoreError, Enrollment, Profile, SessionListener, SessionStatus, Subscription,
+};
 use crate::app::{Core, Settings};
 use crate::auth::signature;
 use crate::platform::{DeviceKey, SecureStorage};

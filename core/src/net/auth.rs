@@ -79,10 +79,22 @@ impl Auth {
 
     /// Sends an authenticated request: access token plus DPoP proof; refreshes the token when it
     /// is about to expire or the server says it has, then retries once.
-    pub async fn send(&self, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<Response> {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Response> {
         let tokens = self.current().await?;
-        match self.send_with(&tokens.access, method.clone(), path, body.clone()).await {
-            Err(Error::Api { status: 401, detail, .. }) if detail.code == codes::TOKEN_EXPIRED => {
+        match self
+            .send_with(&tokens.access, method.clone(), path, body.clone())
+            .await
+        {
+            Err(Error::Api {
+                status: 401,
+                detail,
+                ..
+            }) if detail.code == codes::TOKEN_EXPIRED => {
                 let tokens = self.refresh(&tokens.access).await?;
                 self.send_with(&tokens.access, method, path, body).await
             }
@@ -161,9 +173,11 @@ impl Auth {
 /// A 401 that says the token or device is gone means the session has ended.
 fn revoked(e: Error) -> Error {
     match e {
-        Error::Api { status: 401, ref detail, .. } if detail.code == codes::TOKEN_REVOKED => {
-            Error::SessionRevoked
-        }
+        Error::Api {
+            status: 401,
+            ref detail,
+            ..
+        } if detail.code == codes::TOKEN_REVOKED => Error::SessionRevoked,
         other => other,
     }
 }

@@ -45,8 +45,7 @@ impl<'a> Request<'a> {
 
     /// Adds a JSON body.
     pub fn json(mut self, body: &impl serde::Serialize) -> Result<Self> {
-        self.body =
-            Some(serde_json::to_vec(body).map_err(|e| Error::Internal(e.to_string()))?);
+        self.body = Some(serde_json::to_vec(body).map_err(|e| Error::Internal(e.to_string()))?);
         Ok(self)
     }
 
@@ -155,7 +154,10 @@ impl Api {
         }
         if let Some(key) = req.proof_key {
             // A fresh proof for every attempt: proof ids are single-use.
-            builder = builder.header(dpop::HEADER, make_proof(key, req.method.as_str(), url, req.access_token)?);
+            builder = builder.header(
+                dpop::HEADER,
+                make_proof(key, req.method.as_str(), url, req.access_token)?,
+            );
         }
         self.round_trips.fetch_add(1, Ordering::Relaxed);
         let response = builder.send().await?;
@@ -177,7 +179,7 @@ impl Api {
         match serde_json::from_slice::<ErrorBody>(&body) {
             Ok(err) => Err(Error::Api {
                 status: status.as_u16(),
-                detail: err.error,
+                detail: Box::new(err.error),
                 retry_after,
             }),
             Err(_) if status == StatusCode::BAD_GATEWAY || status.is_server_error() => {

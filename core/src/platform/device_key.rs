@@ -92,7 +92,9 @@ mod tests {
         let sig = key.sign(b"m".to_vec()).unwrap();
         ecdsa::verify(&public, b"m", &sig).unwrap();
         assert_eq!(
-            SoftwareDeviceKey::new(storage.clone()).public_key().unwrap(),
+            SoftwareDeviceKey::new(storage.clone())
+                .public_key()
+                .unwrap(),
             public
         );
         key.delete().unwrap();

@@ -75,7 +75,8 @@ impl FileSecureStorage {
     fn write(&self, map: &HashMap<String, String>) -> Result<(), PlatformError> {
         let tmp = self.path.with_extension("tmp");
         let bytes = serde_json::to_vec(map).map_err(|e| PlatformError::failed(e.to_string()))?;
-        let io = |e: std::io::Error| PlatformError::failed(format!("cannot write secure storage: {e}"));
+        let io =
+            |e: std::io::Error| PlatformError::failed(format!("cannot write secure storage: {e}"));
         {
             use std::io::Write;
             let mut options = std::fs::OpenOptions::new();

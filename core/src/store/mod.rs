@@ -48,7 +48,8 @@ impl Store {
         tx.execute_batch("DELETE FROM session; DELETE FROM beneficiary; DELETE FROM contract; DELETE FROM member;")?;
         tx.commit()?;
         // Reclaim the pages so deleted personal data does not linger in the file.
-        self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;")?;
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;")?;
         Ok(())
     }
 }

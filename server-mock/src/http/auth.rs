@@ -82,7 +82,15 @@ pub async fn authenticate(
     next: Next,
 ) -> Response {
     let client = addr.ip().to_string();
-    match identify(&state, req.headers(), req.method().as_str(), req.uri().path(), client).await {
+    match identify(
+        &state,
+        req.headers(),
+        req.method().as_str(),
+        req.uri().path(),
+        client,
+    )
+    .await
+    {
         Ok(caller) => {
             req.extensions_mut().insert(caller);
             next.run(req).await

@@ -50,7 +50,12 @@ impl ApiError {
 
     /// 400 with a specific code and no field.
     pub fn invalid(code: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_request_error", code, message)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            code,
+            message,
+        )
     }
 
     /// 404.
@@ -65,7 +70,13 @@ impl ApiError {
 
     /// 401 with a code telling the client what to do.
     pub fn unauthorized(code: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "invalid_request_error", code, message).not_executed()
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            code,
+            message,
+        )
+        .not_executed()
     }
 
     /// 429 with `Retry-After`.
@@ -109,7 +120,10 @@ impl ApiError {
             StatusCode::PAYLOAD_TOO_LARGE,
             "invalid_request_error",
             "body_too_large",
-            format!("The request body is larger than {} bytes.", super::MAX_BODY_BYTES),
+            format!(
+                "The request body is larger than {} bytes.",
+                super::MAX_BODY_BYTES
+            ),
         )
         .not_executed()
     }

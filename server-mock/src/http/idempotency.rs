@@ -55,7 +55,9 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
         _ => None,
     };
     let Some(key) = key else {
-        return Ok(next.run(Request::from_parts(parts, Body::from(bytes))).await);
+        return Ok(next
+            .run(Request::from_parts(parts, Body::from(bytes)))
+            .await);
     };
     let scope = parts
         .extensions
@@ -63,7 +65,14 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
         .map(Caller::scope)
         .unwrap_or_default();
     let hash = b64url(sha256(
-        [parts.method.as_str().as_bytes(), b" ", parts.uri.path().as_bytes(), b"\n", &bytes].concat(),
+        [
+            parts.method.as_str().as_bytes(),
+            b" ",
+            parts.uri.path().as_bytes(),
+            b"\n",
+            &bytes,
+        ]
+        .concat(),
     ));
     let slot = reserve(&state, &scope, &key, &hash)
         .await
@@ -77,10 +86,14 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
         return Ok(replay(status, body, signature));
     }
 
-    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
     let executed = response.extensions().get::<NotExecuted>().is_none();
     let (resp_parts, body) = response.into_parts();
-    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
     let signature = resp_parts
         .headers
         .get(tierspay_core::auth::signature::HEADER)
@@ -163,7 +176,8 @@ async fn reserve(state: &AppState, scope: &str, key: &str, hash: &str) -> Result
 
 fn replay(status: u16, body: Vec<u8>, signature: Option<String>) -> Response {
     let mut response = Response::new(Body::from(body));
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
     headers.insert("content-type", HeaderValue::from_static("application/json"));
     headers.insert("idempotent-replayed", HeaderValue::from_static("true"));

@@ -82,27 +82,49 @@ pub struct CreatedContract {
 }
 
 /// Validates and inserts a contract with its beneficiaries.
-pub fn create(tx: &Transaction<'_>, new: NewContract, today: Date, now: i64) -> Result<CreatedContract, ApiError> {
+pub fn create(
+    tx: &Transaction<'_>,
+    new: NewContract,
+    today: Date,
+    now: i64,
+) -> Result<CreatedContract, ApiError> {
     let number = match &new.number {
-        Some(n) => rules::normalize_contract_number(n).map_err(|e| ApiError::invalid_param("number", e.message))?,
+        Some(n) => rules::normalize_contract_number(n)
+            .map_err(|e| ApiError::invalid_param("number", e.message))?,
         None => format!("TP{}", &random::numeric_code(8)),
     };
     let status = new.status.clone().unwrap_or_else(|| "active".into());
     if !["active", "suspended", "terminated"].contains(&status.as_str()) {
-        return Err(ApiError::invalid_param("status", "status must be active, suspended or terminated."));
+        return Err(ApiError::invalid_param(
+            "status",
+            "status must be active, suspended or terminated.",
+        ));
     }
     let phone_ok = new.phone.starts_with('+')
         && (8..=16).contains(&new.phone.len())
         && new.phone[1..].chars().all(|c| c.is_ascii_digit());
     if !phone_ok {
-        return Err(ApiError::invalid_param("phone", "phone must be in E.164 form, e.g. +33612345678."));
+        return Err(ApiError::invalid_param(
+            "phone",
+            "phone must be in E.164 form, e.g. +33612345678.",
+        ));
     }
     if !new.email.contains('@') || new.email.len() > 254 {
-        return Err(ApiError::invalid_param("email", "email must be an email address."));
+        return Err(ApiError::invalid_param(
+            "email",
+            "email must be an email address.",
+        ));
     }
-    let holders = new.beneficiaries.iter().filter(|b| b.relationship == "holder").count();
+    let holders = new
+        .beneficiaries
+        .iter()
+        .filter(|b| b.relationship == "holder")
+        .count();
     if holders != 1 {
-        return Err(ApiError::invalid_param("beneficiaries", "exactly one beneficiary must be the holder."));
+        return Err(ApiError::invalid_param(
+            "beneficiaries",
+            "exactly one beneficiary must be the holder.",
+        ));
     }
     let start_date = match &new.start_date {
         Some(d) => rules::parse_date(d, "start_date")
@@ -111,10 +133,17 @@ pub fn create(tx: &Transaction<'_>, new: NewContract, today: Date, now: i64) -> 
         None => format!("{}-01-01", today.year()),
     };
     let exists: Option<String> = tx
-        .query_row("SELECT id FROM insurer_contracts WHERE number = ?1", [&number], |r| r.get(0))
+        .query_row(
+            "SELECT id FROM insurer_contracts WHERE number = ?1",
+            [&number],
+            |r| r.get(0),
+        )
         .optional()?;
     if exists.is_some() {
-        return Err(ApiError::invalid_param("number", "a contract with this number already exists."));
+        return Err(ApiError::invalid_param(
+            "number",
+            "a contract with this number already exists.",
+        ));
     }
     let id = random::id("ctr");
     let member_id = random::id("mbr");
@@ -138,10 +167,16 @@ pub fn create(tx: &Transaction<'_>, new: NewContract, today: Date, now: i64) -> 
     for (position, b) in new.beneficiaries.into_iter().enumerate() {
         let param = format!("beneficiaries[{position}]");
         if !["holder", "spouse", "child"].contains(&b.relationship.as_str()) {
-            return Err(ApiError::invalid_param(&format!("{param}.relationship"), "relationship must be holder, spouse or child."));
+            return Err(ApiError::invalid_param(
+                &format!("{param}.relationship"),
+                "relationship must be holder, spouse or child.",
+            ));
         }
         if b.first_name.trim().is_empty() || b.last_name.trim().is_empty() {
-            return Err(ApiError::invalid_param(&format!("{param}.first_name"), "names are required."));
+            return Err(ApiError::invalid_param(
+                &format!("{param}.first_name"),
+                "names are required.",
+            ));
         }
         let birth = rules::parse_birth_date(&b.birth_date, today)
             .map_err(|e| ApiError::invalid_param(&format!("{param}.birth_date"), e.message))?;

@@ -22,7 +22,10 @@ use crate::state::AppState;
 
 fn code_mac(secret: &[u8; 32], enrollment_id: &str, code: &str) -> String {
     let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
-    b64url(hmac::sign(&key, format!("{enrollment_id}:{code}").as_bytes()))
+    b64url(hmac::sign(
+        &key,
+        format!("{enrollment_id}:{code}").as_bytes(),
+    ))
 }
 
 fn code_matches(secret: &[u8; 32], enrollment_id: &str, code: &str, stored: &str) -> bool {
@@ -61,16 +64,26 @@ pub async fn start(
     // Keyed by a hash: the limiter must not hold contract numbers in clear.
     let contract_key = format!("contract:{}", b64url(sha256(number.as_bytes())));
     let client_key = match &caller {
-        Caller::Anonymous { client } | Caller::KeyHolder { client, .. } => format!("client:{client}"),
+        Caller::Anonymous { client } | Caller::KeyHolder { client, .. } => {
+            format!("client:{client}")
+        }
         Caller::Device(d) => format!("device:{}", d.device_id),
     };
     state
         .rate_limiter
-        .hit(&client_key, limits.starts_per_client, limits.window_secs, now)
+        .hit(
+            &client_key,
+            limits.starts_per_client,
+            limits.window_secs,
+            now,
+        )
         .and_then(|_| {
-            state
-                .rate_limiter
-                .hit(&contract_key, limits.starts_per_contract, limits.window_secs, now)
+            state.rate_limiter.hit(
+                &contract_key,
+                limits.starts_per_contract,
+                limits.window_secs,
+                now,
+            )
         })
         .map_err(ApiError::rate_limited)?;
 
@@ -136,7 +149,9 @@ pub async fn confirm(
     let (jkt, public_key) = (jkt.to_owned(), public_key.to_vec());
     let code = rules::normalize_code(&body.code)
         .map_err(|e| ApiError::invalid_param(e.field, e.message).not_executed())?;
-    let device_name = body.device_name.map(|n| n.chars().take(64).collect::<String>());
+    let device_name = body
+        .device_name
+        .map(|n| n.chars().take(64).collect::<String>());
     let now = state.clock.now();
     let secret = state.code_secret;
     let limits = state.limits.clone();

@@ -20,16 +20,19 @@ fn person(first: &str, last: &str, birth: &str, relationship: &str) -> NewBenefi
 
 /// The demo contracts: (number, holder birth date) pairs are listed in the README.
 pub fn demo_contracts() -> Vec<NewContract> {
-    let contract = |number: &str, product: &str, phone: &str, email: &str, people: Vec<NewBeneficiary>| NewContract {
-        number: Some(number.into()),
-        insurer_name: Some("Mutuelle Horizon".into()),
-        product_name: Some(product.into()),
-        start_date: Some("2024-01-01".into()),
-        status: None,
-        phone: phone.into(),
-        email: email.into(),
-        beneficiaries: people,
-    };
+    let contract =
+        |number: &str, product: &str, phone: &str, email: &str, people: Vec<NewBeneficiary>| {
+            NewContract {
+                number: Some(number.into()),
+                insurer_name: Some("Mutuelle Horizon".into()),
+                product_name: Some(product.into()),
+                start_date: Some("2024-01-01".into()),
+                status: None,
+                phone: phone.into(),
+                email: email.into(),
+                beneficiaries: people,
+            }
+        };
     let mut retiree = person("Bernard", "Petit", "1951-07-19", "holder");
     retiree.ald = true;
     let mut not_in_parcours = person("Sofia", "Haddad", "1992-11-02", "holder");

@@ -54,14 +54,31 @@ pub fn register(
     Ok((device_id, grant))
 }
 
-fn issue(tx: &Transaction<'_>, device_id: &str, now: i64, limits: &Limits) -> Result<TokenGrant, ApiError> {
+fn issue(
+    tx: &Transaction<'_>,
+    device_id: &str,
+    now: i64,
+    limits: &Limits,
+) -> Result<TokenGrant, ApiError> {
     let access = random::secret("at");
     let refresh = random::secret("rt");
     let mut insert = tx.prepare_cached(
         "INSERT INTO platform_tokens (hash, device_id, kind, expires_at, created) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
-    insert.execute(params![hash(&access), device_id, "access", now + limits.access_token_ttl, now])?;
-    insert.execute(params![hash(&refresh), device_id, "refresh", now + limits.refresh_token_ttl, now])?;
+    insert.execute(params![
+        hash(&access),
+        device_id,
+        "access",
+        now + limits.access_token_ttl,
+        now
+    ])?;
+    insert.execute(params![
+        hash(&refresh),
+        device_id,
+        "refresh",
+        now + limits.refresh_token_ttl,
+        now
+    ])?;
     Ok(TokenGrant {
         access_token: access,
         token_type: "DPoP".into(),
@@ -76,7 +93,10 @@ pub fn revoke(tx: &Transaction<'_>, device_id: &str, now: i64) -> Result<(), Api
         "UPDATE platform_devices SET status = 'revoked', revoked_at = ?2 WHERE id = ?1 AND status = 'active'",
         params![device_id, now],
     )?;
-    tx.execute("DELETE FROM platform_tokens WHERE device_id = ?1", [device_id])?;
+    tx.execute(
+        "DELETE FROM platform_tokens WHERE device_id = ?1",
+        [device_id],
+    )?;
     Ok(())
 }
 
@@ -121,8 +141,15 @@ fn revoked() -> ApiError {
 }
 
 /// Resolves an access token presented with a proof by the key of thumbprint `jkt`.
-pub fn resolve_access(tx: &Transaction<'_>, token: &str, jkt: &str, now: i64) -> Result<DeviceSession, ApiError> {
-    let row = lookup(tx, token)?.filter(|r| r.kind == "access" && r.active).ok_or_else(revoked)?;
+pub fn resolve_access(
+    tx: &Transaction<'_>,
+    token: &str,
+    jkt: &str,
+    now: i64,
+) -> Result<DeviceSession, ApiError> {
+    let row = lookup(tx, token)?
+        .filter(|r| r.kind == "access" && r.active)
+        .ok_or_else(revoked)?;
     if row.jkt != jkt {
         return Err(ApiError::unauthorized(
             codes::INVALID_DPOP_PROOF,
@@ -152,7 +179,9 @@ pub fn refresh(
     now: i64,
     limits: &Limits,
 ) -> Result<Result<TokenGrant, ApiError>, ApiError> {
-    let row = lookup(tx, token)?.filter(|r| r.kind == "refresh" && r.active).ok_or_else(revoked)?;
+    let row = lookup(tx, token)?
+        .filter(|r| r.kind == "refresh" && r.active)
+        .ok_or_else(revoked)?;
     if row.jkt != jkt {
         return Err(ApiError::unauthorized(
             codes::INVALID_DPOP_PROOF,
@@ -168,7 +197,10 @@ pub fn refresh(
     if row.expires_at <= now {
         return Err(revoked());
     }
-    tx.execute("UPDATE platform_tokens SET used = 1 WHERE hash = ?1", [hash(token)])?;
+    tx.execute(
+        "UPDATE platform_tokens SET used = 1 WHERE hash = ?1",
+        [hash(token)],
+    )?;
     // Older access tokens of the device stop working with the new grant.
     tx.execute(
         "DELETE FROM platform_tokens WHERE device_id = ?1 AND kind = 'access'",

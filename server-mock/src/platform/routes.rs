@@ -24,7 +24,10 @@ async fn refresh(
 ) -> Result<Json<TokenGrant>, ApiError> {
     let (jkt, _) = caller.key_holder()?;
     if body.grant_type != "refresh_token" {
-        return Err(ApiError::invalid_param("grant_type", "grant_type must be `refresh_token`."));
+        return Err(ApiError::invalid_param(
+            "grant_type",
+            "grant_type must be `refresh_token`.",
+        ));
     }
     let jkt = jkt.to_owned();
     let now = state.clock.now();
@@ -59,5 +62,7 @@ async fn sign_out(
         .db
         .transaction(move |tx| devices::revoke(tx, &id, now))
         .await?;
-    Ok(Json(serde_json::json!({"object": "device", "id": device_id, "status": "revoked"})))
+    Ok(Json(
+        serde_json::json!({"object": "device", "id": device_id, "status": "revoked"}),
+    ))
 }

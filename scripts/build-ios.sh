@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds the core as an XCFramework (device + simulator) and puts the Swift bindings beside the
+# app. Needs macOS with Xcode; on any other machine it stops and says so.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(uname -s)" != Darwin ] || ! command -v xcodebuild >/dev/null 2>&1; then
+  echo "build-ios: needs macOS with Xcode (xcodebuild)" >&2
+  exit 1
+fi
+rustup target add aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios
+export IPHONEOS_DEPLOYMENT_TARGET=15.0
+for t in aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios; do
+  cargo build --release --locked -p tierspay-core --target "$t"
+done
+mkdir -p target/ios-sim
+lipo -create target/aarch64-apple-ios-sim/release/libtierspay_core.a \
+  target/x86_64-apple-ios/release/libtierspay_core.a -output target/ios-sim/libtierspay_core.a
+
+make bindings
+headers=target/ios-headers
+rm -rf "$headers" ios/build/TiersPayCore.xcframework
+mkdir -p "$headers" ios/build
+cp target/bindings/swift/TiersPayFFI.h "$headers/"
+cp target/bindings/swift/TiersPayFFI.modulemap "$headers/module.modulemap"
+xcodebuild -create-xcframework \
+  -library target/aarch64-apple-ios/release/libtierspay_core.a -headers "$headers" \
+  -library target/ios-sim/libtierspay_core.a -headers "$headers" \
+  -output ios/build/TiersPayCore.xcframework
+echo "build-ios: ios/build/TiersPayCore.xcframework; Swift bindings in ios/Sources/TiersPayCore"
