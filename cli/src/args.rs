@@ -49,6 +49,62 @@ pub enum Command {
     },
     /// Sign out: revoke this device and wipe local data and secrets.
     SignOut,
+    /// Download what changed of your guarantees and the tariff catalogue.
+    Sync,
+    /// List who is covered by your contract (offline).
+    Beneficiaries,
+    /// List the acts you can preview (offline).
+    Acts {
+        /// Date, YYYY-MM-DD (today in France by default).
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// Find providers by name, specialty or city (typos forgiven).
+    Providers {
+        /// Free text, e.g. "martin lyon".
+        #[arg(long, default_value = "")]
+        search: String,
+        /// Only this specialty.
+        #[arg(long)]
+        specialty: Option<String>,
+        /// Only this city.
+        #[arg(long)]
+        city: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 10)]
+        limit: u32,
+    },
+    /// Select a provider by id, code, or the text of its scanned desk QR code.
+    Provider {
+        /// prv_…, a 6-character code, or https://app.tierspay.fr/p/CODE.
+        id_code_or_scan: String,
+    },
+    /// Who pays what for a visit: statutory insurance, your insurer, you (offline).
+    Preview {
+        /// Beneficiary id (or first name).
+        #[arg(long)]
+        beneficiary: String,
+        /// Provider id or code.
+        #[arg(long)]
+        provider: String,
+        /// Act code (see `tierspay acts`).
+        #[arg(long)]
+        act: String,
+        /// Price in euros.
+        #[arg(long)]
+        price: String,
+        /// Care date, YYYY-MM-DD (today by default).
+        #[arg(long)]
+        date: Option<String>,
+        /// Also ask the server whether the figures still hold.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Answer a quote document (the offline calculator's JSON contract) from a file.
+    Quote {
+        /// The document; `-` reads standard input.
+        file: PathBuf,
+    },
     /// Show where a TiersPay link leads.
     Link {
         /// The link (https://app.tierspay.fr/… or tierspay://…).

@@ -47,6 +47,47 @@ pub async fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
         Command::Status { sync } => status(cli, out, *sync).await,
         Command::SignOut => sign_out(cli, out).await,
         Command::Link { url } => link(out, url),
+        Command::Sync => crate::coverage::sync(&open(cli)?, out).await,
+        Command::Beneficiaries => crate::coverage::beneficiaries(&open(cli)?, out),
+        Command::Acts { date } => crate::coverage::acts(&open(cli)?, out, date.clone()),
+        Command::Providers {
+            search,
+            specialty,
+            city,
+            limit,
+        } => {
+            crate::coverage::providers(
+                &open(cli)?,
+                out,
+                search,
+                specialty.clone(),
+                city.clone(),
+                *limit,
+            )
+            .await
+        }
+        Command::Provider { id_code_or_scan } => {
+            crate::coverage::provider(&open(cli)?, out, id_code_or_scan).await
+        }
+        Command::Preview {
+            beneficiary,
+            provider,
+            act,
+            price,
+            date,
+            check,
+        } => {
+            let args = crate::coverage::PreviewArgs {
+                beneficiary,
+                provider,
+                act,
+                price,
+                date: date.as_deref(),
+                check: *check,
+            };
+            crate::coverage::preview(&open(cli)?, out, args).await
+        }
+        Command::Quote { file } => crate::coverage::quote(out, file),
     }
 }
 
@@ -159,6 +200,10 @@ fn link(out: &Output, url: &str) -> Result<(), Failure> {
                     .map(|n| format!(" for contract {n}"))
                     .unwrap_or_default()
             ),
+        ),
+        Route::Provider { code } => (
+            json!({"route": "provider", "code": code}),
+            format!("Opens the provider with code {code}."),
         ),
     };
     out.done(doc, &text);

@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+mod coverage;
 mod output;
 mod settings;
 

@@ -107,7 +107,7 @@ async fn enroll_status_and_sign_out_from_the_terminal() {
     assert!(out.status.success(), "{out:?}");
     let doc = json(&out);
     assert_eq!(doc["enrolled"], true);
-    assert_eq!(doc["round_trips"], 2);
+    assert_eq!(doc["round_trips"], 3, "start, confirm, coverage sync");
     assert_eq!(doc["profile"]["beneficiaries"].as_array().unwrap().len(), 4);
 
     // Later commands remember the server; status is offline, --sync goes through DPoP.

@@ -171,6 +171,12 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
             .map_err(|e| StartError::Seed(e.detail.message))?;
         tracing::info!(created, "demo seed loaded");
     }
+    let providers = insurer::directory::Index::default();
+    providers.add(
+        db.call(|conn| insurer::directory::all(conn))
+            .await
+            .map_err(|e| StartError::Seed(e.detail.message))?,
+    );
     let public_key_hex = signature::hex(&ecdsa::public_key_sec1(&signing_key));
     let state = state::AppState(Arc::new(state::Inner {
         db,
@@ -180,6 +186,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         limits: config.limits.clone(),
         rate_limiter: Default::default(),
         public_url: config.public_url.clone(),
+        providers,
     }));
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await

@@ -61,6 +61,8 @@ pub struct Inner {
     pub rate_limiter: RateLimiter,
     /// The URL clients use, when set; otherwise `http://{Host}`. DPoP proofs sign it.
     pub public_url: Option<String>,
+    /// The provider directory, in memory for fast searches.
+    pub providers: crate::insurer::directory::Index,
 }
 
 impl std::ops::Deref for AppState {

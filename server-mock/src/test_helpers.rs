@@ -9,8 +9,14 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+use rust_decimal::Decimal;
+use tierspay_core::domain::coverage::CareCategory;
+use tierspay_core::domain::enrollment::parse_date;
+use tierspay_core::wire::Tariff;
+
 use crate::http::{ApiError, ApiJson};
 use crate::insurer::contracts::{self, CreatedContract, NewContract};
+use crate::insurer::{catalogue, directory};
 use crate::platform::notifications;
 use crate::state::AppState;
 
@@ -21,6 +27,162 @@ pub fn router() -> Router<AppState> {
         .route("/v1/test_helpers/outbox", get(outbox))
         .route("/v1/test_helpers/clock", get(clock))
         .route("/v1/test_helpers/clock/advance", post(advance_clock))
+        .route("/v1/test_helpers/providers", post(generate_providers))
+        .route("/v1/test_helpers/tariffs", post(upsert_tariffs))
+        .route("/v1/test_helpers/usage", post(record_usage))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Generate {
+    count: u64,
+}
+
+/// Adds the next `count` providers of the deterministic directory (benchmarks use 50,000).
+async fn generate_providers(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<Generate>,
+) -> Result<Json<Value>, ApiError> {
+    if !(1..=200_000).contains(&body.count) {
+        return Err(ApiError::invalid_param(
+            "count",
+            "count must be from 1 to 200000.",
+        ));
+    }
+    let now = state.clock.now();
+    let made = state
+        .db
+        .transaction(move |tx| {
+            let start = directory::count(tx)?;
+            let providers = directory::generate(start, body.count);
+            directory::insert(tx, &providers, now)?;
+            Ok(providers)
+        })
+        .await?;
+    let created = made.len();
+    state.providers.add(made);
+    let total = state.db.call(|conn| directory::count(conn)).await?;
+    Ok(Json(
+        json!({"object": "provider_batch", "created": created, "total": total}),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Tariffs {
+    tariffs: Vec<Tariff>,
+}
+
+async fn upsert_tariffs(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<Tariffs>,
+) -> Result<Json<Value>, ApiError> {
+    for (i, t) in body.tariffs.iter().enumerate() {
+        let param = |f: &str| format!("tariffs[{i}].{f}");
+        if t.category.parse::<CareCategory>().is_err() {
+            return Err(ApiError::invalid_param(
+                &param("category"),
+                "unknown care category.",
+            ));
+        }
+        if t.amo_rate < Decimal::ZERO || t.amo_rate > Decimal::ONE {
+            return Err(ApiError::invalid_param(
+                &param("amo_rate"),
+                "amo_rate must be between 0 and 1.",
+            ));
+        }
+        if t.base < Decimal::ZERO {
+            return Err(ApiError::invalid_param(
+                &param("base"),
+                "base must not be negative.",
+            ));
+        }
+        parse_date(&t.valid_from, "valid_from")
+            .map_err(|e| ApiError::invalid_param(&param(e.field), e.message))?;
+    }
+    let count = body.tariffs.len();
+    state
+        .db
+        .transaction(move |tx| catalogue::upsert_tariffs(tx, &body.tariffs))
+        .await?;
+    Ok(Json(json!({"object": "tariff_batch", "upserted": count})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Usage {
+    beneficiary_id: String,
+    year: i32,
+    #[serde(default)]
+    pf_paid: Option<Decimal>,
+    #[serde(default)]
+    franchise_paid: Option<Decimal>,
+    #[serde(default)]
+    ceiling: Option<CeilingUsage>,
+    #[serde(default)]
+    pf_day: Option<PfDayUsage>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CeilingUsage {
+    category: String,
+    consumed: Decimal,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PfDayUsage {
+    provider_id: String,
+    day: String,
+    count: u32,
+}
+
+/// Sets a beneficiary's counters: what visits would have consumed (PF, franchises, ceilings).
+async fn record_usage(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<Usage>,
+) -> Result<Json<Value>, ApiError> {
+    state
+        .db
+        .transaction(move |tx| {
+            let known: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM insurer_beneficiaries WHERE id = ?1",
+                [&body.beneficiary_id],
+                |r| r.get(0),
+            )?;
+            if known == 0 {
+                return Err(ApiError::invalid_param("beneficiary_id", "No such beneficiary."));
+            }
+            if body.pf_paid.is_some() || body.franchise_paid.is_some() {
+                tx.execute(
+                    "INSERT INTO insurer_counters (beneficiary_id, year, pf_paid, franchise_paid) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (beneficiary_id, year) DO UPDATE SET
+                       pf_paid = COALESCE(?5, pf_paid), franchise_paid = COALESCE(?6, franchise_paid)",
+                    rusqlite::params![
+                        body.beneficiary_id, body.year,
+                        body.pf_paid.unwrap_or_default().to_string(), body.franchise_paid.unwrap_or_default().to_string(),
+                        body.pf_paid.map(|v| v.to_string()), body.franchise_paid.map(|v| v.to_string())
+                    ],
+                )?;
+            }
+            if let Some(c) = body.ceiling {
+                tx.execute(
+                    "INSERT OR REPLACE INTO insurer_ceiling_usage (beneficiary_id, year, category, consumed) VALUES (?1, ?2, ?3, ?4)",
+                    rusqlite::params![body.beneficiary_id, body.year, c.category, c.consumed.to_string()],
+                )?;
+            }
+            if let Some(d) = body.pf_day {
+                parse_date(&d.day, "pf_day.day").map_err(|e| ApiError::invalid_param(e.field, e.message))?;
+                tx.execute(
+                    "INSERT OR REPLACE INTO insurer_pf_daily (beneficiary_id, provider_id, day, count) VALUES (?1, ?2, ?3, ?4)",
+                    rusqlite::params![body.beneficiary_id, d.provider_id, d.day, d.count],
+                )?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(Json(json!({"object": "usage", "recorded": true})))
 }
 
 async fn create_contract(

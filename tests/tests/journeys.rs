@@ -21,12 +21,12 @@ impl Recorder {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_member_enrolls_in_two_round_trips_and_stays_enrolled_offline_after_a_restart() {
+async fn a_member_enrolls_in_three_round_trips_and_stays_enrolled_offline_after_a_restart() {
     let mut mock = Mock::start().await;
     let mut phone = Phone::new(&mock);
     assert!(!phone.app.status().unwrap().enrolled);
     let profile = phone.enroll_demo(&mock).await;
-    assert_eq!(phone.app.round_trips(), 2);
+    assert_eq!(phone.app.round_trips(), 3, "start, confirm, coverage sync");
     assert_eq!(profile.member.first_name, "Camille");
     assert_eq!(profile.contract.number, DEMO_CONTRACT);
     let names: Vec<_> = profile

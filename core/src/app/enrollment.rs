@@ -86,6 +86,11 @@ impl Core {
             return Err(e);
         }
         tracing::info!(device = %session.device_id, "enrollment confirmed");
+        // Third and last round trip: guarantees and tariffs for offline previews. Enrollment
+        // has succeeded either way; a failed sync is retried by the next `sync_coverage`.
+        if let Err(e) = self.sync_coverage().await {
+            tracing::warn!("coverage data not synced after enrollment: {e}");
+        }
         self.events.emit(CoreEvent::Enrolled);
         Ok(session)
     }

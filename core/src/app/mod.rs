@@ -1,6 +1,7 @@
 //! Application services: each journey step orchestrates the pure domain, the store and the
 //! network. No FFI types here; the `ffi` facade maps these to what shells see.
 
+mod coverage;
 mod enrollment;
 mod events;
 mod session;
@@ -9,6 +10,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+pub use coverage::PricedPreview;
 pub use events::{CoreEvent, Events};
 
 use crate::error::{Error, Result};
@@ -38,6 +40,7 @@ pub struct Core {
     auth: Auth,
     store: Mutex<Store>,
     events: Events,
+    coverage: Mutex<coverage::CoverageCache>,
 }
 
 impl Core {
@@ -55,6 +58,7 @@ impl Core {
             api,
             store: Mutex::new(store),
             events: Events::default(),
+            coverage: Mutex::default(),
             settings,
         })
     }

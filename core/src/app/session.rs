@@ -70,6 +70,9 @@ impl Core {
 
     async fn wipe_local(&self) -> Result<()> {
         self.store()?.wipe()?;
+        if let Ok(mut cache) = self.coverage.lock() {
+            *cache = Default::default();
+        }
         self.auth.clear().await?;
         self.auth.key().delete()?;
         Ok(())

@@ -16,6 +16,11 @@ pub enum Destination {
         /// From `?contract=`.
         contract_number: Option<String>,
     },
+    /// A provider, from its desk QR code (`/p/{CODE}`).
+    Provider {
+        /// The provider code.
+        code: String,
+    },
 }
 
 /// Why a link was refused.
@@ -62,9 +67,14 @@ pub fn parse(url: &str) -> Result<Destination, LinkError> {
             };
             Ok(Destination::Enroll { contract_number })
         }
-        _ => Err(LinkError(
-            "the link points to a page this app does not have",
-        )),
+        _ => match path.strip_prefix("p/") {
+            Some(code) => super::provider_code::normalize(code)
+                .map(|code| Destination::Provider { code })
+                .ok_or(LinkError("the link's provider code is malformed")),
+            None => Err(LinkError(
+                "the link points to a page this app does not have",
+            )),
+        },
     }
 }
 
@@ -88,6 +98,12 @@ mod tests {
                 contract_number: None
             })
         );
+        assert_eq!(
+            parse("https://app.tierspay.fr/p/k7m2qx"),
+            Ok(Destination::Provider {
+                code: "K7M2QX".into()
+            })
+        );
     }
 
     #[test]
@@ -99,6 +115,8 @@ mod tests {
             "javascript:alert(1)",
             "tierspay://admin",
             "https://app.tierspay.fr/enroll?contract=%27;--",
+            "https://app.tierspay.fr/p/K7M2Q0",
+            "https://app.tierspay.fr/p/",
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }

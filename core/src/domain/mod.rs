@@ -1,5 +1,11 @@
 //! Pure domain rules: no I/O, no clock reads (time is a parameter).
 
+pub mod calendar;
+pub mod coverage;
 pub mod enrollment;
 pub mod links;
 pub mod masking;
+pub mod money;
+pub mod preview;
+pub mod provider_code;
+pub mod search;

@@ -1,6 +1,7 @@
 //! The uniffi facade: what Kotlin, Swift and the terminal shell call. Thin by design: each
 //! method converts arguments, runs the app service on the core's runtime and converts back.
 
+mod coverage;
 mod enrollment;
 mod error;
 mod navigation;
@@ -9,6 +10,10 @@ mod runtime;
 mod subscription;
 mod tierspay;
 
+pub use coverage::{
+    quote_document, Act, Coverage, CoveragePreview, CoveredBeneficiary, Deduction, Explanation,
+    PreviewCheck, Provider, ProviderSearch, SyncSummary,
+};
 pub use enrollment::Enrollment;
 pub use error::CoreError;
 pub use navigation::{core_version, route_for_link, route_for_push, Route};

@@ -13,6 +13,11 @@ pub enum Route {
         /// Pre-filled contract number.
         contract_number: Option<String>,
     },
+    /// A provider's page, from a desk QR code or link.
+    Provider {
+        /// The provider code.
+        code: String,
+    },
 }
 
 impl From<links::Destination> for Route {
@@ -20,6 +25,7 @@ impl From<links::Destination> for Route {
         match d {
             links::Destination::Home => Self::Home,
             links::Destination::Enroll { contract_number } => Self::Enroll { contract_number },
+            links::Destination::Provider { code } => Self::Provider { code },
         }
     }
 }

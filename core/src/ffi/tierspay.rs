@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use super::runtime::CoreRuntime;
 use super::{
-    CoreConfig, CoreError, Enrollment, Profile, SessionListener, SessionStatus, Subscription,
+    CoreConfig, CoreError, Coverage, Enrollment, Profile, SessionListener, SessionStatus,
+    Subscription,
 };
 use crate::app::{Core, Settings};
 use crate::auth::signature;
@@ -61,6 +62,14 @@ impl TiersPay {
     /// The enrollment flow.
     pub fn enrollment(&self) -> Arc<Enrollment> {
         Arc::new(Enrollment {
+            core: self.core.clone(),
+            runtime: self.runtime.clone(),
+        })
+    }
+
+    /// Coverage: synced data, providers, previews.
+    pub fn coverage(&self) -> Arc<Coverage> {
+        Arc::new(Coverage {
             core: self.core.clone(),
             runtime: self.runtime.clone(),
         })

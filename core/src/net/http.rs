@@ -207,3 +207,29 @@ pub fn make_proof(
     dpop::assemble(&input, &signature)
         .map_err(|e| Error::Platform(format!("device key signature: {e}")))
 }
+
+/// A query string (`?a=1&b=x%20y`) from pairs, skipping empty values. Values are
+/// percent-encoded byte by byte, leaving only RFC 3986 unreserved characters as they are.
+pub fn query(pairs: &[(&str, &str)]) -> String {
+    let encoded: Vec<String> = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| {
+            let value: String = v
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            format!("{k}={value}")
+        })
+        .collect();
+    if encoded.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", encoded.join("&"))
+    }
+}

@@ -40,6 +40,22 @@ const MIGRATIONS: &[&str] = &[
         enrolled_at INTEGER NOT NULL
     );
     "#,
+    // 2: what offline previews need (synced sections, each with its etag) and providers seen.
+    r#"
+    CREATE TABLE coverage_cache (
+        section   TEXT PRIMARY KEY CHECK (section IN ('contract', 'tariffs')),
+        etag      TEXT NOT NULL,
+        body      TEXT NOT NULL,
+        synced_at INTEGER NOT NULL
+    );
+    CREATE TABLE provider (
+        id        TEXT PRIMARY KEY,
+        code      TEXT NOT NULL UNIQUE,
+        body      TEXT NOT NULL,
+        last_used INTEGER NOT NULL,
+        uses      INTEGER NOT NULL DEFAULT 1
+    );
+    "#,
 ];
 
 /// Brings the schema to the latest version, each step in its own transaction.

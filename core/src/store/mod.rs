@@ -1,6 +1,7 @@
 //! The phone's SQLite database: versioned migrations and one repository per area. Secrets are
 //! never written here (they live in secure storage), nor any card number.
 
+pub mod coverage;
 mod migrations;
 mod session;
 
@@ -45,7 +46,10 @@ impl Store {
     /// Deletes every row of member data (sign-out, or a session ended by the server).
     pub fn wipe(&mut self) -> Result<()> {
         let tx = self.conn.transaction()?;
-        tx.execute_batch("DELETE FROM session; DELETE FROM beneficiary; DELETE FROM contract; DELETE FROM member;")?;
+        tx.execute_batch(
+            "DELETE FROM session; DELETE FROM beneficiary; DELETE FROM contract; DELETE FROM member;
+             DELETE FROM coverage_cache; DELETE FROM provider;",
+        )?;
         tx.commit()?;
         // Reclaim the pages so deleted personal data does not linger in the file.
         self.conn

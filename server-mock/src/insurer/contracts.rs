@@ -34,6 +34,9 @@ pub struct NewContract {
     pub email: String,
     /// Everyone covered; exactly one `holder`.
     pub beneficiaries: Vec<NewBeneficiary>,
+    /// Guarantee lines; the product's standard lines when absent.
+    #[serde(default)]
+    pub guarantees: Option<Vec<tierspay_core::wire::GuaranteeLine>>,
 }
 
 /// A beneficiary to create.
@@ -60,6 +63,9 @@ pub struct NewBeneficiary {
     /// Pregnant from the 6th month.
     #[serde(default)]
     pub pregnant_6m: bool,
+    /// Aide médicale de l'État.
+    #[serde(default)]
+    pub ame: bool,
 }
 
 fn yes() -> bool {
@@ -145,6 +151,31 @@ pub fn create(
             "a contract with this number already exists.",
         ));
     }
+    let product_name = new
+        .product_name
+        .clone()
+        .unwrap_or_else(|| "Santé Essentielle".into());
+    let guarantees = new
+        .guarantees
+        .clone()
+        .unwrap_or_else(|| super::catalogue::guarantees_for_product(&product_name));
+    for (i, g) in guarantees.iter().enumerate() {
+        if g.category
+            .parse::<tierspay_core::domain::coverage::CareCategory>()
+            .is_err()
+        {
+            return Err(ApiError::invalid_param(
+                &format!("guarantees[{i}].category"),
+                "unknown care category.",
+            ));
+        }
+        if g.percent_br.is_some() == g.euro_amount.is_some() {
+            return Err(ApiError::invalid_param(
+                &format!("guarantees[{i}]"),
+                "give either percent_br or euro_amount.",
+            ));
+        }
+    }
     let id = random::id("ctr");
     let member_id = random::id("mbr");
     tx.execute(
@@ -155,7 +186,7 @@ pub fn create(
             number,
             member_id,
             new.insurer_name.as_deref().unwrap_or("Mutuelle Horizon"),
-            new.product_name.as_deref().unwrap_or("Santé Essentielle"),
+            product_name,
             start_date,
             status,
             new.phone,
@@ -182,9 +213,9 @@ pub fn create(
             .map_err(|e| ApiError::invalid_param(&format!("{param}.birth_date"), e.message))?;
         let ben_id = random::id("ben");
         tx.execute(
-            "INSERT INTO insurer_beneficiaries (id, contract_id, first_name, last_name, birth_date, relationship, position, in_parcours, ald, css, pregnant_6m)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![ben_id, id, b.first_name, b.last_name, birth.to_string(), b.relationship, position as i64, b.in_parcours, b.ald, b.css, b.pregnant_6m],
+            "INSERT INTO insurer_beneficiaries (id, contract_id, first_name, last_name, birth_date, relationship, position, in_parcours, ald, css, pregnant_6m, ame)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![ben_id, id, b.first_name, b.last_name, birth.to_string(), b.relationship, position as i64, b.in_parcours, b.ald, b.css, b.pregnant_6m, b.ame],
         )?;
         beneficiaries.push(Beneficiary {
             id: ben_id,
@@ -194,6 +225,7 @@ pub fn create(
             relationship: b.relationship,
         });
     }
+    super::catalogue::set_guarantees(tx, &id, &guarantees)?;
     Ok(CreatedContract {
         object: "contract",
         id,

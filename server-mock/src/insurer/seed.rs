@@ -15,6 +15,7 @@ fn person(first: &str, last: &str, birth: &str, relationship: &str) -> NewBenefi
         ald: false,
         css: false,
         pregnant_6m: false,
+        ame: false,
     }
 }
 
@@ -31,6 +32,7 @@ pub fn demo_contracts() -> Vec<NewContract> {
                 phone: phone.into(),
                 email: email.into(),
                 beneficiaries: people,
+                guarantees: None,
             }
         };
     let mut retiree = person("Bernard", "Petit", "1951-07-19", "holder");
@@ -67,15 +69,36 @@ pub fn demo_contracts() -> Vec<NewContract> {
     ]
 }
 
-/// Loads the demo contracts that are not there yet.
+/// Providers in the demo directory.
+pub const DEMO_PROVIDERS: u64 = 3000;
+
+/// Loads what the demo needs and is not there yet: contracts, tariff catalogue, directory, and a
+/// few counters (Julien has nearly reached the yearly cap of participations forfaitaires).
 pub fn load_demo(tx: &rusqlite::Transaction<'_>, today: Date, now: i64) -> Result<usize, ApiError> {
     let mut created = 0;
     for contract in demo_contracts() {
         let number = contract.number.clone().unwrap_or_default();
         if contracts::find_by_number(tx, &number)?.is_none() {
-            contracts::create(tx, contract, today, now)?;
+            let made = contracts::create(tx, contract, today, now)?;
+            if number == "TP1000001" {
+                if let Some(julien) = made.beneficiaries.iter().find(|b| b.first_name == "Julien") {
+                    tx.execute(
+                        "INSERT INTO insurer_counters (beneficiary_id, year, pf_paid, franchise_paid) VALUES (?1, ?2, '49.00', '12.00')",
+                        rusqlite::params![julien.id, today.year()],
+                    )?;
+                }
+            }
             created += 1;
         }
+    }
+    super::catalogue::upsert_tariffs(tx, &super::catalogue::demo_tariffs())?;
+    let existing = super::directory::count(tx)?;
+    if existing < DEMO_PROVIDERS {
+        super::directory::insert(
+            tx,
+            &super::directory::generate(existing, DEMO_PROVIDERS - existing),
+            now,
+        )?;
     }
     Ok(created)
 }

@@ -1,0 +1,372 @@
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+
+use super::runtime::CoreRuntime;
+use super::CoreError;
+use crate::app::{Core, PricedPreview};
+use crate::domain::coverage::{self as engine, round_cents};
+use crate::wire;
+
+/// Money across the FFI: a decimal string in euros with two places ("19.00").
+fn money(amount: Decimal) -> String {
+    let mut cents = round_cents(amount);
+    cents.rescale(2);
+    cents.to_string()
+}
+
+/// An act of the tariff catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Act {
+    /// Code (`G`, `CS`, `C`, …).
+    pub code: String,
+    /// Label for people.
+    pub label: String,
+    /// Care category (`consultation`, `dental`, …).
+    pub category: String,
+    /// Base de remboursement, euros.
+    pub base: String,
+}
+
+/// A beneficiary as the coverage rules see them.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CoveredBeneficiary {
+    /// Id to pass to `preview`.
+    pub id: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// `YYYY-MM-DD`.
+    pub birth_date: String,
+    /// `holder`, `spouse` or `child`.
+    pub relationship: String,
+    /// A médecin traitant is declared.
+    pub in_parcours: bool,
+    /// Long-term condition (ALD).
+    pub ald: bool,
+}
+
+/// A healthcare provider.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Provider {
+    /// Id to pass to `preview`.
+    pub id: String,
+    /// The code on the desk QR code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Specialty.
+    pub specialty: String,
+    /// Convention sector, 1, 2 or 3.
+    pub sector: u8,
+    /// OPTAM member.
+    pub optam: bool,
+    /// Direct-access specialty.
+    pub direct_access: bool,
+    /// City.
+    pub city: String,
+    /// Postcode.
+    pub postcode: String,
+}
+
+/// Providers found.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ProviderSearch {
+    /// Recently used first, then the directory's best matches.
+    pub providers: Vec<Provider>,
+    /// The server was unreachable: only recently used providers were searched.
+    pub offline: bool,
+}
+
+/// An amount the member's share includes or a cover stops at.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Deduction {
+    /// `participation_forfaitaire`, `franchise`, `out_of_parcours` or `ceiling`.
+    pub kind: String,
+    /// Euros.
+    pub amount: String,
+}
+
+/// A sentence the shells show as it is.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Explanation {
+    /// In French.
+    pub fr: String,
+    /// In English.
+    pub en: String,
+}
+
+/// Who pays what for one visit, computed on the phone.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CoveragePreview {
+    /// `pv_…`: commits to the inputs and the figures.
+    pub id: String,
+    /// Who.
+    pub beneficiary_id: String,
+    /// Where.
+    pub provider_id: String,
+    /// Which act.
+    pub act_code: String,
+    /// The act's label.
+    pub act_label: String,
+    /// What the provider charges, euros.
+    pub price: String,
+    /// Care date, `YYYY-MM-DD`.
+    pub date: String,
+    /// Statutory insurance pays.
+    pub amo: String,
+    /// The complementary insurer pays.
+    pub amc: String,
+    /// The member pays (reste à charge).
+    pub member: String,
+    /// Base de remboursement used.
+    pub base: String,
+    /// Statutory rate used ("0.70").
+    pub amo_rate: String,
+    /// The guarantee line applied.
+    pub guarantee: String,
+    /// Named deductions.
+    pub deductions: Vec<Deduction>,
+    /// Explanations, in order.
+    pub explanations: Vec<Explanation>,
+}
+
+/// The server's recomputation of a preview.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PreviewCheck {
+    /// The phone's figures still hold.
+    pub holds: bool,
+    /// The server's preview id.
+    pub server_preview_id: String,
+    /// Statutory share now.
+    pub amo: String,
+    /// Complementary share now.
+    pub amc: String,
+    /// Member's share now.
+    pub member: String,
+}
+
+/// What a sync downloaded.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncSummary {
+    /// Contract data changed.
+    pub contract_updated: bool,
+    /// The tariff catalogue changed.
+    pub tariffs_updated: bool,
+    /// Bytes received.
+    pub bytes: u64,
+}
+
+impl From<wire::Provider> for Provider {
+    fn from(p: wire::Provider) -> Self {
+        Self {
+            id: p.id,
+            code: p.code,
+            name: p.name,
+            specialty: p.specialty,
+            sector: p.sector,
+            optam: p.optam,
+            direct_access: p.direct_access,
+            city: p.city,
+            postcode: p.postcode,
+        }
+    }
+}
+
+impl From<PricedPreview> for CoveragePreview {
+    fn from(p: PricedPreview) -> Self {
+        let q = p.preview.quote;
+        Self {
+            id: p.preview.id,
+            beneficiary_id: p.beneficiary_id,
+            provider_id: p.provider.id,
+            act_code: p.act_code,
+            act_label: p.preview.act_label,
+            price: money(p.price),
+            date: p.date.to_string(),
+            amo: money(q.amo),
+            amc: money(q.amc),
+            member: money(q.member),
+            base: money(q.base),
+            amo_rate: q.amo_rate.normalize().to_string(),
+            guarantee: q.guarantee_applied,
+            deductions: q
+                .deductions
+                .into_iter()
+                .map(|d| Deduction {
+                    kind: serde_json::to_value(d.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    amount: money(d.amount),
+                })
+                .collect(),
+            explanations: q
+                .explanations
+                .into_iter()
+                .map(|e| Explanation { fr: e.fr, en: e.en })
+                .collect(),
+        }
+    }
+}
+
+/// Coverage: synced contract data, providers, and previews priced offline.
+#[derive(uniffi::Object)]
+pub struct Coverage {
+    pub(crate) core: Arc<Core>,
+    pub(crate) runtime: Arc<CoreRuntime>,
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl Coverage {
+    /// Downloads what changed of the contract data and tariffs (one round trip).
+    pub async fn sync(&self) -> Result<SyncSummary, CoreError> {
+        let core = self.core.clone();
+        self.runtime
+            .run(async move {
+                let s = core.sync_coverage().await?;
+                Ok(SyncSummary {
+                    contract_updated: s.contract_updated,
+                    tariffs_updated: s.tariffs_updated,
+                    bytes: s.bytes as u64,
+                })
+            })
+            .await
+    }
+
+    /// The beneficiaries to choose from, offline.
+    pub fn beneficiaries(&self) -> Result<Vec<CoveredBeneficiary>, CoreError> {
+        Ok(self
+            .core
+            .coverage_beneficiaries()?
+            .into_iter()
+            .map(|b| CoveredBeneficiary {
+                id: b.beneficiary.id,
+                first_name: b.beneficiary.first_name,
+                last_name: b.beneficiary.last_name,
+                birth_date: b.beneficiary.birth_date,
+                relationship: b.beneficiary.relationship,
+                in_parcours: b.in_parcours,
+                ald: b.ald,
+            })
+            .collect())
+    }
+
+    /// Acts in force on `date` (`YYYY-MM-DD`; today in France when absent), offline.
+    pub fn acts(&self, date: Option<String>) -> Result<Vec<Act>, CoreError> {
+        let date = match date {
+            Some(d) => crate::domain::enrollment::parse_date(&d, "date")
+                .map_err(crate::error::Error::from)?,
+            None => self.core.today(),
+        };
+        Ok(self
+            .core
+            .acts(date)?
+            .into_iter()
+            .map(|t| Act {
+                code: t.code,
+                label: t.label,
+                category: t.category,
+                base: money(t.base),
+            })
+            .collect())
+    }
+
+    /// Searches providers by name, specialty or city (typos forgiven): recently used ones on
+    /// the phone first, then the directory; offline, the recently used only.
+    pub async fn search_providers(
+        &self,
+        query: String,
+        specialty: Option<String>,
+        city: Option<String>,
+        limit: u32,
+    ) -> Result<ProviderSearch, CoreError> {
+        let core = self.core.clone();
+        self.runtime
+            .run(async move {
+                let r = core
+                    .search_providers(
+                        &query,
+                        specialty.as_deref(),
+                        city.as_deref(),
+                        limit as usize,
+                    )
+                    .await?;
+                Ok(ProviderSearch {
+                    providers: r.providers.into_iter().map(Into::into).collect(),
+                    offline: r.offline,
+                })
+            })
+            .await
+    }
+
+    /// Selects a provider by id, by code, or by the text of its scanned desk QR code.
+    pub async fn select_provider(&self, id_code_or_scan: String) -> Result<Provider, CoreError> {
+        let core = self.core.clone();
+        self.runtime
+            .run(async move { core.select_provider(&id_code_or_scan).await.map(Into::into) })
+            .await
+    }
+
+    /// Who pays what: statutory insurance, the complementary insurer, the member. Offline.
+    /// `price` is in euros ("30", "30.50", "30,50"); `date` defaults to today in France.
+    pub fn preview(
+        &self,
+        beneficiary_id: String,
+        provider_id: String,
+        act_code: String,
+        price: String,
+        date: Option<String>,
+    ) -> Result<CoveragePreview, CoreError> {
+        Ok(self
+            .core
+            .preview(
+                &beneficiary_id,
+                &provider_id,
+                &act_code,
+                &price,
+                date.as_deref(),
+            )?
+            .into())
+    }
+
+    /// Asks the server to recompute a preview with the current data: does it still hold?
+    pub async fn check_preview(&self, preview: CoveragePreview) -> Result<PreviewCheck, CoreError> {
+        let core = self.core.clone();
+        self.runtime
+            .run(async move {
+                let price = crate::domain::money::parse_price(&preview.price)?;
+                let check = core
+                    .check_preview(wire::PreviewRequest {
+                        beneficiary_id: preview.beneficiary_id,
+                        provider_id: preview.provider_id,
+                        act_code: preview.act_code,
+                        price,
+                        date: preview.date,
+                        preview_id: preview.id,
+                    })
+                    .await?;
+                Ok(PreviewCheck {
+                    holds: check.holds,
+                    server_preview_id: check.preview_id,
+                    amo: money(check.amo),
+                    amc: money(check.amc),
+                    member: money(check.member),
+                })
+            })
+            .await
+    }
+}
+
+/// Answers a quote document (the public JSON contract of the offline calculator) with the
+/// figures as a JSON document; a malformed document is refused with the field named.
+#[uniffi::export]
+pub fn quote_document(document: String) -> Result<String, CoreError> {
+    engine::quote_document(&document)
+        .map(|answer| answer.to_string())
+        .map_err(|e| CoreError::InvalidInput {
+            field: e.field,
+            detail: e.message,
+        })
+}
