@@ -73,21 +73,62 @@ wait "$enroll_pid"
 cat "$work/enroll.out"
 took "$(ms "$t")" "(the whole step, SMS hand-off included)"
 
-step "4. The app restarts with no network: still enrolled, read from the phone's database"
+step "4. At the doctor's desk she looks for providers (typos forgiven) and scans a desk QR code"
+pick() { # pick SPECIALTY FILTER: the code of the first provider in Paris matching a Python condition on p
+  tp --json providers --specialty "$1" --city Paris --limit 50 |
+    python3 -c 'import json,sys; ps=[p for p in json.load(sys.stdin)["providers"] if eval(sys.argv[1])]; print(ps[0]["code"] if ps else "")' "$2"
+}
+t=$(date +%s%N)
+tp providers --search "ophtalmologe pari" --limit 3
+gp=$(pick "Médecin généraliste" 'p["sector"] == 1')
+spec=$(pick "Dermatologue" 'p["sector"] == 2 and not p["optam"]')
+[ -n "$spec" ] || spec=$(pick "Cardiologue" 'p["sector"] == 2 and not p["optam"]')
+dentist=$(pick "Chirurgien-dentiste" 'True')
+optician=$(pick "Opticien" 'True')
+echo "   📷 scanning the GP's desk QR code (it carries https://app.tierspay.fr/p/$gp):"
+tp provider "https://app.tierspay.fr/p/$gp"
+for code in "$spec" "$dentist" "$optician"; do tp provider "$code" >/dev/null; done
+took "$(ms "$t")" "(six searches, a scan and three selections; Python picks providers from the JSON)"
+
+step "5. Airplane mode: the app restarts offline and shows who pays what, to the cent, for each of the family"
 kill "$mock_pid"; wait "$mock_pid" 2>/dev/null || true; mock_pid=""
 port=${url##*:}
-t=$(date +%s%N); tp status >/dev/null; took "$(ms "$t")"
-tp status | head -1
+t=$(date +%s%N); tp status >/dev/null; took "$(ms "$t")" "(cold start, no network)"
+t=$(date +%s%N); n=0
+: >"$work/previews.jsonl"
+for who in Camille Julien Léa Hugo; do
+  for visit in "$gp G 30" "$spec CS 60" "$dentist C 23" "$optician OPT-MONTURE 180"; do
+    set -- $visit
+    act=$2
+    [ "$who" = Léa ] && [ "$act" = G ] && act=GMEG && set -- "$1" GMEG 35
+    printf '%s\t' "$who" >>"$work/previews.jsonl"
+    tp --json preview --beneficiary "$who" --provider "$1" --act "$act" --price "$3" >>"$work/previews.jsonl"
+    n=$((n + 1))
+  done
+done
+elapsed=$(ms "$t")
+python3 - "$work/previews.jsonl" <<'PY'
+import json, sys
+print("   %-8s %-44s %8s %8s %8s %8s" % ("", "visit", "price", "SS", "mutuelle", "you pay"))
+for line in open(sys.argv[1], encoding="utf-8"):
+    who, doc = line.split("\t", 1)
+    p = json.loads(doc)
+    print("   %-8s %-44s %8s %8s %8s %8s" % (who, p["act_label"][:44], p["price"], p["amo"], p["amc"], p["member"]))
+PY
+took "$elapsed" "for $n previews, each a separate terminal command (process start, database, rules)"
+echo "   Why Camille pays what she pays at the specialist:"
+tp preview --beneficiary Camille --provider "$spec" --act CS --price 60 | sed 's/^/   /'
 
-step "5. Back online, the app refreshes the profile (access token + DPoP proof signed by the device key)"
+step "6. Back online: the server recomputes a preview with the same code and confirms it, and the profile refreshes"
 start_mock "127.0.0.1:$port"
+t=$(date +%s%N); tp preview --beneficiary Camille --provider "$gp" --act G --price 30 --check | tail -1; took "$(ms "$t")"
 t=$(date +%s%N); tp status --sync | head -1; took "$(ms "$t")"
 
-step "6. A link from an email opens the right screen (foreign links are refused)"
+step "7. A link from an email opens the right screen (foreign links are refused)"
 tp link "https://app.tierspay.fr/enroll?contract=TP1000002"
 tp link "https://app.tierspay.fr.evil.example/" || true
 
-step "7. Camille signs out: the device is revoked, local data and secrets are wiped"
+step "8. Camille signs out: the device is revoked, local data and secrets are wiped"
 t=$(date +%s%N); tp sign-out; took "$(ms "$t")"
 tp status
 echo

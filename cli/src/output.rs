@@ -75,8 +75,8 @@ impl Output {
     /// A progress line for something slow (human mode only, on standard error).
     pub fn progress(&self, text: &str) -> Progress {
         if !self.json {
-            eprint!("{text}… ");
-            let _ = std::io::stderr().flush();
+            let mut stderr = std::io::stderr().lock();
+            let _ = write!(stderr, "{text}… ").and_then(|_| stderr.flush());
         }
         Progress {
             json: self.json,
@@ -84,24 +84,27 @@ impl Output {
         }
     }
 
-    /// The command's result: a JSON document, or the human text.
+    /// The command's result: a JSON document, or the human text. A reader that went away
+    /// (`| head -1`) is not an error worth a crash.
     pub fn done(&self, document: Value, human: &str) {
-        if self.json {
-            println!("{document}");
+        let mut stdout = std::io::stdout().lock();
+        let _ = if self.json {
+            writeln!(stdout, "{document}")
         } else {
-            println!("{human}");
-        }
+            writeln!(stdout, "{human}")
+        };
     }
 
     pub fn fail(&self, f: &Failure) -> ExitCode {
-        if self.json {
-            println!(
+        let _ = if self.json {
+            writeln!(
+                std::io::stdout().lock(),
                 "{}",
                 json!({"error": {"kind": f.kind, "field": f.field, "code": f.code, "message": f.message}})
-            );
+            )
         } else {
-            eprintln!("tierspay: {}", f.message);
-        }
+            writeln!(std::io::stderr().lock(), "tierspay: {}", f.message)
+        };
         ExitCode::from(if f.kind == "invalid_input" { 2 } else { 1 })
     }
 }
@@ -114,7 +117,11 @@ pub struct Progress {
 impl Progress {
     pub fn finish(self) {
         if !self.json {
-            eprintln!("done ({} ms)", self.started.elapsed().as_millis());
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "done ({} ms)",
+                self.started.elapsed().as_millis()
+            );
         }
     }
 }

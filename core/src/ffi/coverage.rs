@@ -189,7 +189,11 @@ impl From<PricedPreview> for CoveragePreview {
             amc: money(q.amc),
             member: money(q.member),
             base: money(q.base),
-            amo_rate: q.amo_rate.normalize().to_string(),
+            amo_rate: {
+                let mut rate = q.amo_rate;
+                rate.rescale(2);
+                rate.to_string()
+            },
             guarantee: q.guarantee_applied,
             deductions: q
                 .deductions
