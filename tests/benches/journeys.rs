@@ -1,8 +1,10 @@
 //! Journey figures on loopback: the real core against a real tierspay-mock, wall time per
 //! operation, reported as median and spread (p10–p90). Run with `make bench`.
 //!
-//! - enrollment: start + confirm through the facade (the SMS read is a test helper, excluded);
-//! - cold start: build the facade on an enrolled data directory and read the session.
+//! - enrollment: start + confirm (+ the coverage sync it triggers), the SMS read excluded;
+//! - cold start: build the facade on an enrolled data directory and read the session;
+//! - coverage: full sync (bytes and time), one preview through the facade, provider search on
+//!   the server over 50,000 providers.
 
 use std::time::{Duration, Instant};
 
@@ -12,13 +14,20 @@ use tierspay_tests::{Mock, Phone, DEMO_BIRTH_DATE, DEMO_CONTRACT, DEMO_PHONE};
 fn report(name: &str, mut samples: Vec<Duration>, extra: &str) {
     samples.sort();
     let pick = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    let f = |d: Duration| {
+        if d < Duration::from_millis(1) {
+            format!("{:>8.1} µs", d.as_secs_f64() * 1e6)
+        } else {
+            format!("{:>8.3} ms", d.as_secs_f64() * 1e3)
+        }
+    };
     println!(
-        "{name:<28} n={:<5} median {:>9.3} ms   p10 {:>9.3} ms   p90 {:>9.3} ms   max {:>9.3} ms  {extra}",
+        "{name:<36} n={:<6} median {}   p10 {}   p90 {}   p99 {}  {extra}",
         samples.len(),
-        pick(0.5).as_secs_f64() * 1e3,
-        pick(0.1).as_secs_f64() * 1e3,
-        pick(0.9).as_secs_f64() * 1e3,
-        pick(1.0).as_secs_f64() * 1e3,
+        f(pick(0.5)),
+        f(pick(0.1)),
+        f(pick(0.9)),
+        f(pick(0.99)),
     );
 }
 
@@ -60,7 +69,7 @@ fn main() {
             samples.push(elapsed);
         }
         report(
-            "enrollment (loopback)",
+            "enrollment (loopback, with sync)",
             samples,
             &format!("round trips: {trips}"),
         );
@@ -73,6 +82,91 @@ fn main() {
             samples.push(t.elapsed());
             assert!(status.enrolled);
         }
-        report("cold start (open+session)", samples, "");
+        report("cold start (open + session)", samples, "");
+
+        let coverage = phone.app.coverage();
+        let mut samples = Vec::with_capacity(runs);
+        let mut bytes = 0;
+        for _ in 0..runs {
+            let t = Instant::now();
+            bytes = coverage.resync().await.unwrap().bytes;
+            samples.push(t.elapsed());
+        }
+        report(
+            "coverage sync, everything",
+            samples,
+            &format!("{bytes} bytes"),
+        );
+        let mut samples = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let t = Instant::now();
+            bytes = coverage.sync().await.unwrap().bytes;
+            samples.push(t.elapsed());
+        }
+        report(
+            "coverage sync, nothing changed",
+            samples,
+            &format!("{bytes} bytes"),
+        );
+
+        let gp = coverage
+            .search_providers("generaliste".into(), None, Some("Paris".into()), 1)
+            .await
+            .unwrap()
+            .providers
+            .remove(0);
+        coverage.select_provider(gp.id.clone()).await.unwrap();
+        let camille = coverage.beneficiaries().unwrap().remove(0).id;
+        let n = runs * 50;
+        let mut samples = Vec::with_capacity(n);
+        for _ in 0..n {
+            let t = Instant::now();
+            let p = coverage
+                .preview(
+                    camille.clone(),
+                    gp.id.clone(),
+                    "G".into(),
+                    "30".into(),
+                    None,
+                )
+                .unwrap();
+            samples.push(t.elapsed());
+            assert_eq!(p.member, "2.00");
+        }
+        report(
+            "preview through the facade (Rust)",
+            samples,
+            "offline, SQLite cache warm",
+        );
+
+        let (status, _) = mock
+            .post(
+                "/v1/test_helpers/providers",
+                serde_json::json!({"count": 50_000 - 3_000}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let queries = [
+            "martin",
+            "dr martin lyon",
+            "ophtalmologe paris",
+            "pharmacie du centre",
+            "kine bordeau",
+        ];
+        let mut samples = Vec::with_capacity(runs);
+        for i in 0..runs {
+            let t = Instant::now();
+            let found = coverage
+                .search_providers(queries[i % queries.len()].into(), None, None, 10)
+                .await
+                .unwrap();
+            samples.push(t.elapsed());
+            assert!(!found.providers.is_empty());
+        }
+        report(
+            "provider search, server, 50,000",
+            samples,
+            "round trip on loopback included",
+        );
     });
 }

@@ -101,9 +101,12 @@ impl Core {
         }
     }
 
-    /// Downloads the sections whose etag changed (one round trip; nothing when unchanged).
-    pub async fn sync_coverage(&self) -> Result<SyncOutcome> {
-        let (contract_etag, tariffs_etag) = {
+    /// Downloads the sections whose etag changed (one round trip; nothing when unchanged), or
+    /// everything when `full`.
+    pub async fn sync_coverage(&self, full: bool) -> Result<SyncOutcome> {
+        let (contract_etag, tariffs_etag) = if full {
+            (String::new(), String::new())
+        } else {
             let store = self.store()?;
             (
                 store

@@ -88,7 +88,7 @@ impl Core {
         tracing::info!(device = %session.device_id, "enrollment confirmed");
         // Third and last round trip: guarantees and tariffs for offline previews. Enrollment
         // has succeeded either way; a failed sync is retried by the next `sync_coverage`.
-        if let Err(e) = self.sync_coverage().await {
+        if let Err(e) = self.sync_coverage(false).await {
             tracing::warn!("coverage data not synced after enrollment: {e}");
         }
         self.events.emit(CoreEvent::Enrolled);

@@ -77,34 +77,138 @@ impl Query {
     }
 }
 
+/// A searchable collection. Documents share a vocabulary, so a search compares each query word
+/// with each distinct word once (a directory of 50,000 providers has a few hundred), then scores
+/// documents by table look-ups.
+pub struct Index<T> {
+    vocabulary: std::collections::HashMap<String, u32>,
+    words: Vec<String>,
+    entries: Vec<(Vec<u32>, T)>,
+}
+
+impl<T> Default for Index<T> {
+    fn default() -> Self {
+        Self {
+            vocabulary: Default::default(),
+            words: Vec::new(),
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<T> Index<T> {
+    /// Adds a document made of `fields`.
+    pub fn add(&mut self, fields: &[&str], item: T) {
+        let ids = tokens(fields)
+            .into_iter()
+            .map(|word| match self.vocabulary.get(&word) {
+                Some(id) => *id,
+                None => {
+                    let id = self.words.len() as u32;
+                    self.vocabulary.insert(word.clone(), id);
+                    self.words.push(word);
+                    id
+                }
+            })
+            .collect();
+        self.entries.push((ids, item));
+    }
+
+    /// Number of documents.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Documents that `keep` accepts and the query matches, best first (ties in insertion
+    /// order), at most `limit`; the flag says whether more matched.
+    pub fn search(
+        &self,
+        query: &Query,
+        keep: impl Fn(&T) -> bool,
+        limit: usize,
+    ) -> (Vec<&T>, bool) {
+        // Per query word, the score of every word of the vocabulary (None: no match).
+        let table: Vec<Vec<Option<u32>>> = query
+            .words
+            .iter()
+            .map(|q| self.words.iter().map(|w| word_score(q, w)).collect())
+            .collect();
+        let mut hits: Vec<(u32, usize)> = Vec::new();
+        'entries: for (position, (ids, item)) in self.entries.iter().enumerate() {
+            let mut total = 0;
+            for scores in &table {
+                match ids.iter().filter_map(|id| scores[*id as usize]).max() {
+                    Some(s) => total += s,
+                    None => continue 'entries,
+                }
+            }
+            if keep(item) {
+                hits.push((total, position));
+            }
+        }
+        let has_more = hits.len() > limit;
+        let order = |a: &(u32, usize), b: &(u32, usize)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
+        if limit > 0 && limit < hits.len() {
+            hits.select_nth_unstable_by(limit - 1, order);
+            hits.truncate(limit);
+        }
+        hits.sort_by(order);
+        (
+            hits.into_iter()
+                .take(limit)
+                .map(|(_, i)| &self.entries[i].1)
+                .collect(),
+            has_more,
+        )
+    }
+}
+
 fn word_score(query: &str, word: &str) -> Option<u32> {
-    if query == word {
+    let (q, w) = (query.as_bytes(), word.as_bytes());
+    if q == w {
         return Some(100);
     }
-    if word.starts_with(query) {
-        return Some(60 + (40 * query.len() / word.len().max(1)) as u32);
+    if w.starts_with(q) {
+        return Some(60 + (40 * q.len() / w.len().max(1)) as u32);
     }
-    let allowed = match query.chars().count() {
+    let allowed = match q.len() {
         0..=3 => return None,
         4..=7 => 1,
         _ => 2,
     };
-    // Compare with the word cut to the query's length too, so typos in a prefix still match.
-    let cut: String = word.chars().take(query.chars().count()).collect();
-    let distance = bounded_levenshtein(query, word, allowed)
-        .or_else(|| bounded_levenshtein(query, &cut, allowed))?;
+    // A typo in the whole word, or in the word's beginning (the member typed a prefix).
+    let distance = if w.len().abs_diff(q.len()) <= allowed {
+        bounded_levenshtein(q, w, allowed)
+    } else {
+        None
+    }
+    .or_else(|| {
+        (w.len() > q.len())
+            .then(|| bounded_levenshtein(q, &w[..q.len()], allowed))
+            .flatten()
+    })?;
     Some(if distance == 1 { 40 } else { 20 })
 }
 
-/// Levenshtein distance if at most `max`, computed on one band of the matrix.
-fn bounded_levenshtein(a: &str, b: &str, max: usize) -> Option<usize> {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    if a.len().abs_diff(b.len()) > max {
+/// Longest word compared for typos; longer words only match exactly or by prefix.
+const MAX_WORD: usize = 48;
+
+/// Levenshtein distance over bytes if at most `max`, without allocating, stopping as soon as
+/// a whole row exceeds `max`. (On accented text the folding has already made words ASCII.)
+fn bounded_levenshtein(a: &[u8], b: &[u8], max: usize) -> Option<usize> {
+    if a.len().abs_diff(b.len()) > max || a.len() > MAX_WORD || b.len() > MAX_WORD {
         return None;
     }
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
+    let mut prev = [0usize; MAX_WORD + 1];
+    let mut cur = [0usize; MAX_WORD + 1];
+    for (j, slot) in prev.iter_mut().enumerate().take(b.len() + 1) {
+        *slot = j;
+    }
     for (i, ca) in a.iter().enumerate() {
         cur[0] = i + 1;
         let mut row_min = cur[0];
@@ -164,10 +268,27 @@ mod tests {
     }
 
     #[test]
+    fn the_index_ranks_and_filters_like_the_query() {
+        let mut index = Index::default();
+        index.add(&["Dr Martin", "Pédiatre", "Lyon"], 1);
+        index.add(&["Dr Martine Roux", "Dentiste", "Lyon"], 2);
+        index.add(&["Dr Marten", "Pédiatre", "Paris"], 3);
+        let (hits, more) = index.search(&Query::parse("martin"), |_| true, 10);
+        assert_eq!(hits, vec![&1, &2, &3]);
+        assert!(!more);
+        let (hits, more) = index.search(&Query::parse("martin"), |id| *id != 2, 1);
+        assert_eq!((hits, more), (vec![&1], true));
+        let (hits, _) = index.search(&Query::parse("pediatre paris"), |_| true, 10);
+        assert_eq!(hits, vec![&3]);
+        assert_eq!(index.search(&Query::parse(""), |_| true, 2).0, vec![&1, &2]);
+        assert_eq!(index.len(), 3);
+    }
+
+    #[test]
     fn levenshtein_is_bounded() {
-        assert_eq!(bounded_levenshtein("kitten", "sitting", 3), Some(3));
-        assert_eq!(bounded_levenshtein("kitten", "sitting", 2), None);
-        assert_eq!(bounded_levenshtein("", "ab", 2), Some(2));
+        assert_eq!(bounded_levenshtein(b"kitten", b"sitting", 3), Some(3));
+        assert_eq!(bounded_levenshtein(b"kitten", b"sitting", 2), None);
+        assert_eq!(bounded_levenshtein(b"", b"ab", 2), Some(2));
         assert_eq!(normalize("Œil-de-Bœuf, Ça"), "oeil de boeuf  ca");
     }
 }

@@ -226,10 +226,21 @@ pub struct Coverage {
 impl Coverage {
     /// Downloads what changed of the contract data and tariffs (one round trip).
     pub async fn sync(&self) -> Result<SyncSummary, CoreError> {
+        self.sync_with(false).await
+    }
+
+    /// Downloads all of the contract data and tariffs again, whatever the cache holds.
+    pub async fn resync(&self) -> Result<SyncSummary, CoreError> {
+        self.sync_with(true).await
+    }
+}
+
+impl Coverage {
+    async fn sync_with(&self, full: bool) -> Result<SyncSummary, CoreError> {
         let core = self.core.clone();
         self.runtime
             .run(async move {
-                let s = core.sync_coverage().await?;
+                let s = core.sync_coverage(full).await?;
                 Ok(SyncSummary {
                     contract_updated: s.contract_updated,
                     tariffs_updated: s.tariffs_updated,
@@ -238,7 +249,10 @@ impl Coverage {
             })
             .await
     }
+}
 
+#[uniffi::export(async_runtime = "tokio")]
+impl Coverage {
     /// The beneficiaries to choose from, offline.
     pub fn beneficiaries(&self) -> Result<Vec<CoveredBeneficiary>, CoreError> {
         Ok(self

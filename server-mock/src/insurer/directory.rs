@@ -294,7 +294,6 @@ pub fn find(conn: &Connection, id_or_code: &str) -> Result<Option<Provider>, Api
 }
 
 struct Entry {
-    words: Vec<String>,
     specialty: String,
     city: String,
     provider: Provider,
@@ -303,7 +302,7 @@ struct Entry {
 /// The directory in memory, for searches in a few milliseconds over tens of thousands.
 #[derive(Default)]
 pub struct Index {
-    entries: RwLock<Vec<Entry>>,
+    inner: RwLock<search::Index<Entry>>,
 }
 
 /// A directory search.
@@ -311,7 +310,7 @@ pub struct Index {
 pub struct SearchRequest {
     /// Free text (name, specialty, city), typo-tolerant.
     pub text: String,
-    /// Only this specialty (accent- and case-insensitive).
+    /// Only this specialty (accent- and case-insensitive prefix).
     pub specialty: Option<String>,
     /// Only this city.
     pub city: Option<String>,
@@ -322,56 +321,42 @@ pub struct SearchRequest {
 impl Index {
     /// Adds providers to the index.
     pub fn add(&self, providers: Vec<Provider>) {
-        let Ok(mut entries) = self.entries.write() else {
+        let Ok(mut index) = self.inner.write() else {
             return;
         };
-        entries.extend(providers.into_iter().map(|p| Entry {
-            words: search::tokens(&[&p.name, &p.specialty, &p.city]),
-            specialty: search::normalize(&p.specialty),
-            city: search::normalize(&p.city),
-            provider: p,
-        }));
+        for p in providers {
+            let fields = [p.name.clone(), p.specialty.clone(), p.city.clone()];
+            let entry = Entry {
+                specialty: search::normalize(&p.specialty),
+                city: search::normalize(&p.city),
+                provider: p,
+            };
+            index.add(&[&fields[0], &fields[1], &fields[2]], entry);
+        }
     }
 
     /// Best matches first; `has_more` when more than `limit` matched.
     pub fn search(&self, req: &SearchRequest) -> (Vec<Provider>, bool) {
-        let Ok(entries) = self.entries.read() else {
+        let Ok(index) = self.inner.read() else {
             return (Vec::new(), false);
         };
-        let query = search::Query::parse(&req.text);
-        let specialty = req.specialty.as_deref().map(search::normalize);
-        let city = req.city.as_deref().map(search::normalize);
-        let mut hits: Vec<(u32, &Provider)> = entries
-            .iter()
-            .filter(|e| {
-                specialty
-                    .as_deref()
-                    .is_none_or(|s| e.specialty.starts_with(s.trim()))
-            })
-            .filter(|e| city.as_deref().is_none_or(|c| e.city == c.trim()))
-            .filter_map(|e| {
-                if query.is_empty() {
-                    Some((0, &e.provider))
-                } else {
-                    query.score(&e.words).map(|s| (s, &e.provider))
-                }
-            })
-            .collect();
-        let has_more = hits.len() > req.limit;
-        let limit = req.limit.min(hits.len());
-        // Only the best `limit` need ordering.
-        if limit > 0 && limit < hits.len() {
-            hits.select_nth_unstable_by(limit - 1, |a, b| {
-                b.0.cmp(&a.0).then_with(|| a.1.name.cmp(&b.1.name))
-            });
-            hits.truncate(limit);
-        }
-        hits.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.name.cmp(&b.1.name)));
+        let specialty = req
+            .specialty
+            .as_deref()
+            .map(|s| search::normalize(s).trim().to_owned());
+        let city = req
+            .city
+            .as_deref()
+            .map(|c| search::normalize(c).trim().to_owned());
+        let keep = |e: &Entry| {
+            specialty
+                .as_deref()
+                .is_none_or(|s| e.specialty.starts_with(s))
+                && city.as_deref().is_none_or(|c| e.city == c)
+        };
+        let (hits, has_more) = index.search(&search::Query::parse(&req.text), keep, req.limit);
         (
-            hits.into_iter()
-                .take(limit)
-                .map(|(_, p)| p.clone())
-                .collect(),
+            hits.into_iter().map(|e| e.provider.clone()).collect(),
             has_more,
         )
     }

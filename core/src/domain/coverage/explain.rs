@@ -156,14 +156,14 @@ pub(crate) fn explanations(
             }
             out.push(say(
                 format!(
-                    "Votre mutuelle ({}) rembourse {}.",
-                    amc.line.label_fr(),
-                    euros_fr(amc.amount)
+                    "Votre mutuelle rembourse {} au titre de la garantie {}.",
+                    euros_fr(amc.amount),
+                    amc.line.label_fr()
                 ),
                 format!(
-                    "Your complementary insurer ({}) refunds {}.",
-                    amc.line.label_en(),
-                    euros_en(amc.amount)
+                    "Your complementary insurer refunds {} under the line {}.",
+                    euros_en(amc.amount),
+                    amc.line.label_en()
                 ),
             ));
             // What neither refund reaches (the PF, franchise and penalty are told above).
@@ -181,27 +181,30 @@ pub(crate) fn explanations(
                 ));
             }
         }
-        Line::Euro { ceiling_cut, .. } => {
+        Line::Euro {
+            ceiling_cut,
+            euro_amount,
+        } => {
             out.push(say(
                 format!(
-                    "Votre mutuelle ({}) rembourse {}.",
-                    amc.line.label_fr(),
-                    euros_fr(amc.amount)
+                    "Votre mutuelle rembourse {} au titre de son forfait de {}.",
+                    euros_fr(amc.amount),
+                    euros_fr(*euro_amount)
                 ),
                 format!(
-                    "Your complementary insurer ({}) refunds {}.",
-                    amc.line.label_en(),
-                    euros_en(amc.amount)
+                    "Your complementary insurer refunds {} from its {} lump sum.",
+                    euros_en(amc.amount),
+                    euros_en(*euro_amount)
                 ),
             ));
             if *ceiling_cut > Decimal::ZERO {
                 out.push(say(
                     format!(
-                        "Plafond annuel de la garantie atteint : {} ne sont pas remboursés.",
+                        "Plafond annuel de la garantie atteint : {} non pris en charge par la mutuelle.",
                         euros_fr(*ceiling_cut)
                     ),
                     format!(
-                        "The guarantee's yearly ceiling is reached: {} is not refunded.",
+                        "The guarantee's yearly ceiling is reached: {} not covered by your complementary insurer.",
                         euros_en(*ceiling_cut)
                     ),
                 ));
@@ -270,7 +273,7 @@ fn levy(
             if later > Decimal::ZERO {
                 out.push(say(
                     format!(
-                        "{fr_title} de {}{fr_why} : {} déduits du remboursement de la Sécurité sociale, trop faible, et {} d'un prochain remboursement ; la mutuelle ne la rembourse pas.",
+                        "{fr_title} de {}{fr_why} : déduction de {} sur le remboursement de la Sécurité sociale, trop faible, et de {} sur un prochain remboursement ; la mutuelle ne la rembourse pas.",
                         euros_fr(amount),
                         euros_fr(withheld),
                         euros_fr(later)

@@ -202,6 +202,29 @@ fn cases() -> Vec<Case> {
             &[(Pf, "2.00")],
         ),
         case(
+            // Rule 6 without a lower tariff in the catalogue: the act's base, same cap.
+            "specialist sector 2 non-OPTAM without a non-OPTAM tariff",
+            |r| {
+                *r = specialist("80.00", 2, false);
+                r.act.base_non_optam = None;
+                r.guarantee = percent_line("200", "200", true);
+            },
+            ("19.00", "33.00", "28.00"),
+            ("30.00", "0.70"),
+            &[(Pf, "2.00")],
+        ),
+        case(
+            "an act the catalogue does not refund stays at 0 %, even in ALD",
+            |r| {
+                r.act.amo_rate = d("0");
+                r.act.pf = false;
+                r.beneficiary.ald = true;
+            },
+            ("0.00", "30.00", "0.00"),
+            ("30.00", "0.00"),
+            &[],
+        ),
+        case(
             "ALD-related GP visit: 100 %, PF still due",
             |r| r.beneficiary.ald = true,
             ("28.00", "0.00", "2.00"),
