@@ -21,9 +21,12 @@ test-rust: ## Rust unit, integration and end-to-end tests
 bindings: ## Build the core unstripped and generate Kotlin and Swift bindings (never committed)
 	$(CARGO) build -p tierspay-core --locked
 	$(CARGO) build -p tierspay-core --features bindgen-cli --bin uniffi-bindgen --locked
-	rm -rf $(BINDINGS_DIR)
-	target/debug/uniffi-bindgen generate $(LIB) -l kotlin -o $(BINDINGS_DIR)/kotlin --no-format
-	target/debug/uniffi-bindgen generate $(LIB) -l swift -o $(BINDINGS_DIR)/swift --no-format
+	@# Generate beside, then swap in: a concurrent build never sees a half-written folder.
+	rm -rf $(BINDINGS_DIR).new
+	target/debug/uniffi-bindgen generate $(LIB) -l kotlin -o $(BINDINGS_DIR).new/kotlin --no-format
+	target/debug/uniffi-bindgen generate $(LIB) -l swift -o $(BINDINGS_DIR).new/swift --no-format
+	rm -rf $(BINDINGS_DIR).old; [ ! -d $(BINDINGS_DIR) ] || mv $(BINDINGS_DIR) $(BINDINGS_DIR).old
+	mv $(BINDINGS_DIR).new $(BINDINGS_DIR); rm -rf $(BINDINGS_DIR).old
 	mkdir -p ios/Sources/TiersPayFFI ios/Sources/TiersPayCore
 	cp $(BINDINGS_DIR)/swift/TiersPayFFI.h ios/Sources/TiersPayFFI/
 	cp $(BINDINGS_DIR)/swift/TiersPayFFI.modulemap ios/Sources/TiersPayFFI/module.modulemap

@@ -39,6 +39,9 @@ pub struct Auth {
     key: Arc<dyn DeviceKey>,
     secrets: Arc<dyn SecureStorage>,
     tokens: tokio::sync::Mutex<Option<Tokens>>,
+    /// Whether secure storage holds tokens, once read: `status()` is called on every screen and
+    /// a Keystore read costs a decryption. 0 unknown, 1 no, 2 yes.
+    present: std::sync::atomic::AtomicU8,
 }
 
 impl Auth {
@@ -49,6 +52,7 @@ impl Auth {
             key,
             secrets,
             tokens: tokio::sync::Mutex::new(None),
+            present: std::sync::atomic::AtomicU8::new(0),
         }
     }
 
@@ -59,7 +63,16 @@ impl Auth {
 
     /// Whether secure storage holds a refresh token (an enrolled device), without the network.
     pub fn has_tokens(&self) -> Result<bool> {
-        Ok(self.secrets.get(TOKENS_KEY.into())?.is_some())
+        use std::sync::atomic::Ordering;
+        match self.present.load(Ordering::Acquire) {
+            1 => Ok(false),
+            2 => Ok(true),
+            _ => {
+                let present = self.secrets.get(TOKENS_KEY.into())?.is_some();
+                self.present.store(if present { 2 } else { 1 }, Ordering::Release);
+                Ok(present)
+            }
+        }
     }
 
     /// Stores a fresh grant (after enrollment).
@@ -73,7 +86,9 @@ impl Auth {
     /// Forgets the tokens, in memory and in secure storage.
     pub async fn clear(&self) -> Result<()> {
         *self.tokens.lock().await = None;
+        self.present.store(0, std::sync::atomic::Ordering::Release);
         self.secrets.delete(TOKENS_KEY.into())?;
+        self.present.store(1, std::sync::atomic::Ordering::Release);
         Ok(())
     }
 
@@ -165,7 +180,9 @@ impl Auth {
 
     fn persist(&self, tokens: &Tokens) -> Result<()> {
         let bytes = serde_json::to_vec(tokens).map_err(|e| Error::Internal(e.to_string()))?;
+        self.present.store(0, std::sync::atomic::Ordering::Release);
         self.secrets.set(TOKENS_KEY.into(), bytes)?;
+        self.present.store(2, std::sync::atomic::Ordering::Release);
         Ok(())
     }
 }

@@ -1,0 +1,60 @@
+package fr.tierspay.app
+
+import android.Manifest
+import android.content.Intent
+import android.os.Build
+import android.os.Bundle
+import androidx.activity.ComponentActivity
+import androidx.activity.compose.setContent
+import androidx.activity.enableEdgeToEdge
+import androidx.activity.result.contract.ActivityResultContracts
+import androidx.activity.viewModels
+import androidx.lifecycle.viewmodel.initializer
+import androidx.lifecycle.viewmodel.viewModelFactory
+import fr.tierspay.app.push.TiersPayMessagingService
+import fr.tierspay.app.ui.CoreUnavailableScreen
+import fr.tierspay.app.ui.TiersPayRoot
+import fr.tierspay.app.ui.TiersPayTheme
+
+class MainActivity : ComponentActivity() {
+
+    private val client by lazy { (application as TiersPayApplication).client }
+
+    private val viewModel: MainViewModel by viewModels {
+        viewModelFactory { initializer { MainViewModel(client.getOrThrow()) } }
+    }
+
+    private val askNotifications =
+        registerForActivityResult(ActivityResultContracts.RequestPermission()) { /* push is optional */ }
+
+    override fun onCreate(savedInstanceState: Bundle?) {
+        super.onCreate(savedInstanceState)
+        enableEdgeToEdge()
+        val failure = client.exceptionOrNull()
+        setContent {
+            TiersPayTheme {
+                if (failure != null) CoreUnavailableScreen(failure.message.orEmpty())
+                else TiersPayRoot(viewModel.app)
+            }
+        }
+        if (failure != null) return
+        if (savedInstanceState == null) open(intent)
+        if (Build.VERSION.SDK_INT >= 33) askNotifications.launch(Manifest.permission.POST_NOTIFICATIONS)
+    }
+
+    override fun onNewIntent(intent: Intent) {
+        super.onNewIntent(intent)
+        if (client.isSuccess) open(intent)
+    }
+
+    /** A link (App Link or tierspay://) or a tapped notification: the core decides where it leads. */
+    private fun open(intent: Intent) {
+        val app = viewModel.app
+        val link = intent.dataString
+        if (intent.action == Intent.ACTION_VIEW && link != null) {
+            app.openLink(link)
+        } else {
+            TiersPayMessagingService.pushData(intent)?.let(app::openPush)
+        }
+    }
+}

@@ -1,0 +1,47 @@
+package fr.tierspay.app.ui
+
+import androidx.compose.foundation.layout.Box
+import androidx.compose.foundation.layout.fillMaxSize
+import androidx.compose.foundation.layout.padding
+import androidx.compose.foundation.layout.safeDrawingPadding
+import androidx.compose.material3.CircularProgressIndicator
+import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.Surface
+import androidx.compose.material3.Text
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.getValue
+import androidx.compose.ui.Alignment
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.res.stringResource
+import androidx.compose.ui.unit.dp
+import androidx.lifecycle.compose.collectAsStateWithLifecycle
+import fr.tierspay.app.R
+import fr.tierspay.shell.state.AppModel
+import fr.tierspay.shell.state.SessionState
+
+/** Enrollment or home, as the session says. */
+@Composable
+fun TiersPayRoot(app: AppModel) {
+    val session by app.session.state.collectAsStateWithLifecycle()
+    Surface(Modifier.fillMaxSize()) {
+        Box(Modifier.safeDrawingPadding()) {
+            when (val s = session) {
+                SessionState.Loading -> Box(Modifier.fillMaxSize(), contentAlignment = Alignment.Center) {
+                    CircularProgressIndicator()
+                }
+                is SessionState.SignedOut -> EnrollmentScreen(app.enrollment, s.reason)
+                is SessionState.SignedIn -> HomeScreen(s, onRefresh = app.session::refresh, onSignOut = app.session::signOut)
+            }
+        }
+    }
+}
+
+/** The core could not open: a misconfigured build (server key, data folder). */
+@Composable
+fun CoreUnavailableScreen(message: String) {
+    Surface(Modifier.fillMaxSize()) {
+        Box(Modifier.safeDrawingPadding().padding(24.dp), contentAlignment = Alignment.Center) {
+            Text(stringResource(R.string.core_unavailable, message), style = MaterialTheme.typography.bodyLarge)
+        }
+    }
+}

@@ -1,0 +1,106 @@
+package fr.tierspay.shell
+
+import fr.tierspay.core.CoreException
+import fr.tierspay.core.InternalException
+import fr.tierspay.core.Route
+import fr.tierspay.core.SessionEvent
+import fr.tierspay.core.SessionStatus
+import java.time.Instant
+import java.time.LocalDate
+import java.time.format.DateTimeParseException
+import kotlin.coroutines.cancellation.CancellationException
+import fr.tierspay.core.Beneficiary as CoreBeneficiary
+import fr.tierspay.core.Contract as CoreContract
+import fr.tierspay.core.EnrollmentChallenge as CoreChallenge
+import fr.tierspay.core.Member as CoreMember
+import fr.tierspay.core.Profile as CoreProfile
+
+// The one place generated types become the shell's own. Nothing here decides anything.
+
+/** Runs [block], turning the core's exceptions into [TiersPayError]. Cancellation passes through. */
+internal inline fun <T> mapCoreErrors(block: () -> T): T = try {
+    block()
+} catch (e: CancellationException) {
+    throw e
+} catch (e: CoreException) {
+    throw e.toShell()
+} catch (e: InternalException) {
+    // uniffi's own: a panic in the core or a failure to lift a value.
+    throw TiersPayError.Internal("The core failed: ${e.message}").also { it.initCause(e) }
+} catch (e: DateTimeParseException) {
+    throw TiersPayError.Internal("The core returned a malformed date").also { it.initCause(e) }
+}
+
+internal fun CoreException.toShell(): TiersPayError = when (this) {
+    is CoreException.InvalidInput -> TiersPayError.InvalidInput(field, detail)
+    is CoreException.Rejected -> TiersPayError.Rejected(code, detail)
+    is CoreException.RateLimited ->
+        TiersPayError.RateLimited(retryAfterSeconds.coerceAtMost(Long.MAX_VALUE.toULong()).toLong())
+    is CoreException.Network -> TiersPayError.Network("Network unavailable: $detail")
+    is CoreException.NotEnrolled -> TiersPayError.NotEnrolled()
+    is CoreException.SessionEnded -> TiersPayError.SessionEnded(detail)
+    is CoreException.Platform -> TiersPayError.Platform(detail)
+    is CoreException.Internal -> TiersPayError.Internal(detail)
+}.also { it.initCause(this) }
+
+internal fun SessionStatus.toShell(): Session {
+    val profile = profile
+    return if (enrolled && profile != null) Session.Enrolled(profile.toShell()) else Session.NotEnrolled
+}
+
+internal fun CoreProfile.toShell() = MemberProfile(
+    deviceId = deviceId,
+    enrolledAt = Instant.ofEpochSecond(enrolledAt),
+    member = member.toShell(),
+    contract = contract.toShell(),
+    beneficiaries = beneficiaries.map { it.toShell() },
+)
+
+internal fun CoreMember.toShell() = Member(
+    id = id,
+    firstName = firstName,
+    lastName = lastName,
+    phoneMasked = phoneMasked,
+    emailMasked = emailMasked,
+)
+
+internal fun CoreContract.toShell() = Contract(
+    id = id,
+    number = number,
+    insurerName = insurerName,
+    productName = productName,
+    startDate = LocalDate.parse(startDate),
+    status = enumOr(status, ContractStatus.UNKNOWN),
+)
+
+internal fun CoreBeneficiary.toShell() = Beneficiary(
+    id = id,
+    firstName = firstName,
+    lastName = lastName,
+    birthDate = LocalDate.parse(birthDate),
+    relationship = enumOr(relationship, Relationship.OTHER),
+)
+
+internal fun CoreChallenge.toShell() = CodeChallenge(
+    enrollmentId = enrollmentId,
+    phoneMasked = phoneMasked,
+    codeLength = codeLength.toInt(),
+    expiresAt = Instant.ofEpochSecond(expiresAt),
+)
+
+internal fun SessionEvent.toShell(): SessionChange = when (this) {
+    SessionEvent.ENROLLED -> SessionChange.ENROLLED
+    SessionEvent.PROFILE_UPDATED -> SessionChange.PROFILE_UPDATED
+    SessionEvent.SIGNED_OUT -> SessionChange.SIGNED_OUT
+    SessionEvent.ENDED -> SessionChange.ENDED
+}
+
+internal fun Route.toShell(): Destination = when (this) {
+    is Route.Home -> Destination.Home
+    is Route.Enroll -> Destination.Enroll(contractNumber)
+    is Route.Provider -> Destination.Provider(code)
+}
+
+/** `"spouse"` → `SPOUSE`; values the shell does not know yet map to [fallback]. */
+private inline fun <reified E : Enum<E>> enumOr(wire: String, fallback: E): E =
+    enumValues<E>().firstOrNull { it.name.equals(wire, ignoreCase = true) } ?: fallback

@@ -1,0 +1,105 @@
+package fr.tierspay.shell
+
+import fr.tierspay.core.CoreConfig
+import fr.tierspay.core.SessionEvent
+import fr.tierspay.core.SessionListener
+import fr.tierspay.core.TiersPay
+import fr.tierspay.core.coreVersion
+import fr.tierspay.shell.platform.DeviceSigningKey
+import fr.tierspay.shell.platform.SecretStore
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.channels.awaitClose
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.buffer
+import kotlinx.coroutines.flow.callbackFlow
+import kotlinx.coroutines.withContext
+
+/**
+ * The [TiersPayClient] over the real core: one per app process, built at start. Holds no logic:
+ * each call converts arguments, calls the core, converts the result and maps `CoreException`
+ * to [TiersPayError].
+ *
+ * Sync core calls that touch the disk or secure storage run on [io]; the core's async calls run
+ * on its own tokio runtime and only suspend here.
+ */
+class CoreTiersPayClient private constructor(
+    private val core: TiersPay,
+    private val io: CoroutineDispatcher,
+) : TiersPayClient, AutoCloseable {
+
+    companion object {
+        /**
+         * Opens the core: its database (migrations included) and the stored session. No network.
+         * Blocking (disk, secure storage): call it off the main thread.
+         *
+         * @throws TiersPayError for a bad [config] or a failing platform service.
+         */
+        fun open(
+            config: ShellConfig,
+            secrets: SecretStore,
+            deviceKey: DeviceSigningKey,
+            io: CoroutineDispatcher = Dispatchers.IO,
+        ): CoreTiersPayClient = mapCoreErrors {
+            val core = TiersPay(
+                CoreConfig(
+                    serverUrl = config.serverUrl,
+                    dataDir = config.dataDir,
+                    serverPublicKey = config.serverPublicKey,
+                    deviceName = config.deviceName,
+                ),
+                SecretStoreBridge(secrets),
+                DeviceKeyBridge(deviceKey),
+            )
+            CoreTiersPayClient(core, io)
+        }
+
+        /** The core library's version, e.g. `0.1.0`. */
+        fun version(): String = coreVersion()
+    }
+
+    override suspend fun session(): Session = withContext(io) {
+        mapCoreErrors { core.status().toShell() }
+    }
+
+    override suspend fun startEnrollment(contractNumber: String, birthDate: String): CodeChallenge =
+        mapCoreErrors { core.enrollment().use { it.start(contractNumber, birthDate) }.toShell() }
+
+    override suspend fun confirmEnrollment(enrollmentId: String, code: String): MemberProfile =
+        mapCoreErrors { core.enrollment().use { it.confirm(enrollmentId, code) }.toShell() }
+
+    override suspend fun refreshProfile(): MemberProfile =
+        mapCoreErrors { core.refreshProfile().toShell() }
+
+    override suspend fun signOut() = mapCoreErrors { core.signOut() }
+
+    /**
+     * A listener registered with the core while the flow is collected; the subscription is
+     * cancelled when the collector stops. Events arrive on a core thread and are buffered without
+     * bound (they are rare), so the core never waits for the UI.
+     */
+    override fun sessionEvents(): Flow<SessionChange> = callbackFlow {
+        val subscription = core.subscribe(object : SessionListener {
+            override fun onEvent(event: SessionEvent) {
+                trySend(event.toShell())
+            }
+        })
+        awaitClose {
+            subscription.cancel()
+            subscription.close()
+        }
+    }.buffer(Channel.UNLIMITED)
+
+    override fun routeForLink(url: String): Destination =
+        mapCoreErrors { fr.tierspay.core.routeForLink(url).toShell() }
+
+    override fun routeForPush(data: Map<String, String>): Destination =
+        mapCoreErrors { fr.tierspay.core.routeForPush(data).toShell() }
+
+    /** HTTP requests sent since this client was opened: a diagnostic for journey figures. */
+    fun roundTrips(): Long = core.roundTrips().toLong()
+
+    /** Releases the core (its runtime and database) now rather than when collected. */
+    override fun close() = core.close()
+}
