@@ -13,6 +13,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::insurer::router())
         .merge(crate::platform::router())
+        .merge(crate::psp::router())
         .merge(crate::test_helpers::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)

@@ -29,6 +29,7 @@ impl Db {
         migrate(&mut conn, "http", crate::http::MIGRATIONS)?;
         migrate(&mut conn, "insurer", crate::insurer::MIGRATIONS)?;
         migrate(&mut conn, "platform", crate::platform::MIGRATIONS)?;
+        migrate(&mut conn, "psp", crate::psp::MIGRATIONS)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })

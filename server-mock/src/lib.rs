@@ -13,6 +13,7 @@ mod db;
 pub mod http;
 pub mod insurer;
 pub mod platform;
+pub mod psp;
 mod rate_limit;
 mod state;
 mod test_helpers;

@@ -37,6 +37,12 @@ pub enum Caller {
     },
     /// An access token and a proof by its key.
     Device(devices::DeviceSession),
+    /// A PSP API key (`Authorization: Bearer sk_test_…`, as Stripe's clients send it). Which
+    /// keys are valid is the PSP module's business.
+    ApiKey {
+        /// The secret key.
+        key: String,
+    },
 }
 
 impl Caller {
@@ -46,6 +52,7 @@ impl Caller {
             Self::Anonymous { client } => format!("anon:{client}"),
             Self::KeyHolder { jkt, .. } => format!("key:{jkt}"),
             Self::Device(d) => format!("device:{}", d.device_id),
+            Self::ApiKey { key } => format!("key:{}", tierspay_core::auth::b64url(tierspay_core::auth::sha256(key))),
         }
     }
 
@@ -99,6 +106,20 @@ pub async fn authenticate(
     }
 }
 
+/// A Stripe-style secret key: `Bearer sk_test_…`, or HTTP Basic with the key as user name
+/// (both are what Stripe's client libraries send).
+fn psp_key(authorization: &str) -> Option<String> {
+    use base64::Engine;
+    if let Some(key) = authorization.strip_prefix("Bearer ") {
+        return key.starts_with("sk_").then(|| key.trim().to_owned());
+    }
+    let basic = authorization.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(basic.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let key = text.split(':').next()?;
+    key.starts_with("sk_").then(|| key.to_owned())
+}
+
 async fn identify(
     state: &AppState,
     headers: &HeaderMap,
@@ -107,6 +128,9 @@ async fn identify(
     client: String,
 ) -> Result<Caller, ApiError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(key) = header("authorization").and_then(psp_key) {
+        return Ok(Caller::ApiKey { key });
+    }
     let token = match header("authorization") {
         None => None,
         Some(value) => match value.strip_prefix("DPoP ") {

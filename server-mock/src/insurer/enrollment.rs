@@ -68,6 +68,7 @@ pub async fn start(
             format!("client:{client}")
         }
         Caller::Device(d) => format!("device:{}", d.device_id),
+        Caller::ApiKey { .. } => caller.scope(),
     };
     state
         .rate_limiter
