@@ -20,17 +20,18 @@ test-rust: ## Rust unit, integration and end-to-end tests
 
 bindings: ## Build the core unstripped and generate Kotlin and Swift bindings (never committed)
 	$(CARGO) build -p tierspay-core --locked
-	$(CARGO) build -p tierspay-core --features bindgen-cli --bin uniffi-bindgen --locked
+	$(CARGO) build -p tierspay-uniffi-bindgen --locked
 	@# Generate beside, then swap in: a concurrent build never sees a half-written folder.
 	rm -rf $(BINDINGS_DIR).new
 	target/debug/uniffi-bindgen generate $(LIB) -l kotlin -o $(BINDINGS_DIR).new/kotlin --no-format
 	target/debug/uniffi-bindgen generate $(LIB) -l swift -o $(BINDINGS_DIR).new/swift --no-format
 	rm -rf $(BINDINGS_DIR).old; [ ! -d $(BINDINGS_DIR) ] || mv $(BINDINGS_DIR) $(BINDINGS_DIR).old
 	mv $(BINDINGS_DIR).new $(BINDINGS_DIR); rm -rf $(BINDINGS_DIR).old
+	@# Copy only what changed, so Swift does not recompile the bindings on every run.
 	mkdir -p ios/Sources/TiersPayFFI ios/Sources/TiersPayCore
-	cp $(BINDINGS_DIR)/swift/TiersPayFFI.h ios/Sources/TiersPayFFI/
-	cp $(BINDINGS_DIR)/swift/TiersPayFFI.modulemap ios/Sources/TiersPayFFI/module.modulemap
-	cp $(BINDINGS_DIR)/swift/TiersPayCore.swift ios/Sources/TiersPayCore/
+	cmp -s $(BINDINGS_DIR)/swift/TiersPayFFI.h ios/Sources/TiersPayFFI/TiersPayFFI.h || cp $(BINDINGS_DIR)/swift/TiersPayFFI.h ios/Sources/TiersPayFFI/
+	cmp -s $(BINDINGS_DIR)/swift/TiersPayFFI.modulemap ios/Sources/TiersPayFFI/module.modulemap || cp $(BINDINGS_DIR)/swift/TiersPayFFI.modulemap ios/Sources/TiersPayFFI/module.modulemap
+	cmp -s $(BINDINGS_DIR)/swift/TiersPayCore.swift ios/Sources/TiersPayCore/TiersPayCore.swift || cp $(BINDINGS_DIR)/swift/TiersPayCore.swift ios/Sources/TiersPayCore/
 
 test-kotlin: bindings ## Kotlin adapter tests on the JVM against the real core and a real tierspay-mock
 	$(CARGO) build -p tierspay-server-mock --locked

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet --locked --release -p tierspay-core
-cargo build --quiet --locked -p tierspay-core --features bindgen-cli --bin uniffi-bindgen
+cargo build --quiet --locked -p tierspay-uniffi-bindgen
 lib=target/release/libtierspay_core.so
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

@@ -28,6 +28,8 @@ REPO="$(cd "$(dirname "$SELF")/.." && pwd -P)"
 ROOT="${TIERSPAY_SWIFT_ROOT:-$HOME/.cache/tierspay/swift-trixie}"
 LOCK="$ROOT.lock"
 ARGS=("$@") # for a re-run with sudo
+# CI may start us with stdin closed; commands below pass stdin on, so make sure it is open.
+( exec 3<&0 ) 2>/dev/null || exec </dev/null
 # What the root folder holds. Bump ROOT_VERSION when the list changes: an older root gets the
 # missing packages with apt inside it, it is not rebuilt.
 ROOT_PACKAGES="swiftlang,libswiftlang,binutils,gcc,libc6-dev"
@@ -85,7 +87,18 @@ remove_tree() {
   rm -rf --one-file-system "$dir"
 }
 
-root_ready() { [ -x "$ROOT/usr/bin/swift" ] && [ -f "$ROOT/.tierspay-ready" ]; }
+# The root is complete (marker written after debootstrap) and has swift. /usr/bin/swift is an
+# absolute symlink (/usr/libexec/swift/bin/swift): resolve it inside the root, not on the host.
+root_ready() {
+  [ -f "$ROOT/.tierspay-ready" ] || return 1
+  local swift="$ROOT/usr/bin/swift" hops=0 target
+  while [ -L "$swift" ] && [ $hops -lt 10 ]; do
+    target="$(readlink "$swift")"
+    case "$target" in /*) swift="$ROOT$target" ;; *) swift="$(dirname "$swift")/$target" ;; esac
+    hops=$((hops + 1))
+  done
+  [ -f "$swift" ] && [ -x "$swift" ]
+}
 
 build_root() {
   need_root
@@ -143,62 +156,102 @@ unshare_works() {
   unshare --mount --pid --fork --propagation private true 2>/dev/null
 }
 
+# Waits for a background child, through signals, and returns its exit status.
+wait_child() {
+  local pid="$1" rc
+  while :; do
+    rc=0
+    wait "$pid" || rc=$?
+    kill -0 "$pid" 2>/dev/null || break # gone (reaped): rc is its status
+  done
+  return "$rc"
+}
+
 # Runs CMD in DIR inside the root folder, with the repo (and DIR) bind-mounted at their own
 # paths, so paths in messages and in ios/.build are the same inside and out.
 in_root() {
   local dir="$1"; shift
   need_root
   clean_stale_mounts "$ROOT"
+  local pid
   if unshare_works; then
+    # unshare ignores SIGINT/SIGTERM while its child runs; SIGKILL it and --kill-child takes
+    # the whole PID namespace (tierspay-mock included) and its mounts down with it.
     unshare --mount --pid --fork --kill-child --propagation private -- \
-      bash "$SELF" __inside ns "$dir" "$@"
+      bash "$SELF" __inside ns "$dir" "$@" <&0 &
+    pid=$!
+    trap 'kill -KILL "$pid" 2>/dev/null' INT TERM HUP
   else
+    mkdir -p "$(dirname "$LOCK")"
     exec 9>"$LOCK"
     flock 9 # one run at a time: the mounts are shared with the host in this mode
-    bash "$SELF" __inside host "$dir" "$@"
+    bash "$SELF" __inside host "$dir" "$@" <&0 &
+    pid=$!
+    trap 'kill -TERM "$pid" 2>/dev/null' INT TERM HUP
   fi
+  wait_child "$pid"
 }
 
 # Runs in the new namespaces (or under the lock): mounts, chroot, and unmounts on any exit.
 inside() {
   local mode="$1" dir="$2"; shift 2
-  local mounted=()
+  MOUNTED=()
+  CHILD=""
   cleanup() {
+    set +e # best effort: every step runs whatever the previous one did
     local i
-    for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
-      umount "${mounted[i]}" 2>/dev/null || umount -l "${mounted[i]}" 2>/dev/null || true
+    # The command's process group could outlive us (host mode): end it first.
+    if [ -n "$CHILD" ]; then
+      kill -TERM -- "-$CHILD" 2>/dev/null
+      wait "$CHILD" 2>/dev/null
+    fi
+    for ((i = ${#MOUNTED[@]} - 1; i >= 0; i--)); do
+      umount "${MOUNTED[i]}" 2>/dev/null || umount -l "${MOUNTED[i]}" 2>/dev/null || true
     done
+    MOUNTED=()
   }
   trap cleanup EXIT
   trap 'exit 130' INT
-  trap 'exit 143' TERM
+  trap 'exit 143' TERM HUP
   if [ "$mode" = ns ]; then
     mount -t proc proc "$ROOT/proc" # our own PID namespace: a /proc showing only this run
+    # A /tmp of this run's own, gone with it (SwiftPM and the tests leave files there).
+    mount -t tmpfs -o mode=1777 tmpfs "$ROOT/tmp" && MOUNTED+=("$ROOT/tmp")
   else
     mountpoint -q "$ROOT/proc" && umount -l "$ROOT/proc"
     mount --bind /proc "$ROOT/proc"
   fi
-  mounted+=("$ROOT/proc")
+  MOUNTED+=("$ROOT/proc")
+  # The repo, plus DIR when it lies outside it ("/" means the root's own /: nothing to add).
   local binds=("$REPO") d
-  case "$dir/" in "$REPO"/*) ;; /) ;; *) binds+=("$dir") ;; esac
+  case "$dir" in
+    / | "$REPO" | "$REPO"/*) ;;
+    /bin* | /boot* | /dev* | /etc* | /lib* | /proc* | /sbin* | /sys* | /usr* | /var/lib*)
+      echo "swift-env: refusing to bind-mount the system folder $dir" >&2; exit 2 ;;
+    *) binds+=("$dir") ;;
+  esac
   for d in "${binds[@]}"; do
     mkdir -p "$ROOT$d"
     mountpoint -q "$ROOT$d" && umount -l "$ROOT$d"
     mount --bind "$d" "$ROOT$d"
-    mounted+=("$ROOT$d")
+    MOUNTED+=("$ROOT$d")
   done
   # Run as the developer who called sudo, so ios/.build stays theirs.
   local user=()
   [ -n "${SUDO_UID:-}" ] && [ "${SUDO_UID}" != 0 ] && user=(--userspec="$SUDO_UID:$SUDO_GID")
-  local rc=0
-  chroot "${user[@]}" "$ROOT" /usr/bin/env -i \
-    HOME=/tmp TMPDIR=/tmp LANG=C.UTF-8 PATH=/usr/local/bin:/usr/bin:/bin \
+  # In the background (so signals are handled at once) and in its own process group.
+  setsid -w chroot "${user[@]}" "$ROOT" /usr/bin/env -i \
+    HOME=/var/tmp TMPDIR=/tmp LANG=C.UTF-8 PATH=/usr/local/bin:/usr/bin:/bin \
     CI="${CI:-}" TERM="${TERM:-dumb}" \
     LD_LIBRARY_PATH="${LD_LIBRARY_PATH:-}" \
     TIERSPAY_MOCK_BIN="${TIERSPAY_MOCK_BIN:-}" \
     TIERSPAY_CORE_LIB_DIR="${TIERSPAY_CORE_LIB_DIR:-}" \
-    /bin/bash -c 'cd "$1" && shift && exec "$@"' _ "$dir" "$@" || rc=$?
-  return $rc
+    /bin/bash -c 'cd "$1" && shift && exec "$@"' _ "$dir" "$@" <&0 &
+  CHILD=$!
+  local rc=0
+  wait_child "$CHILD" || rc=$?
+  CHILD=""
+  return "$rc"
 }
 
 # Runs CMD in DIR with whichever toolchain there is.
@@ -223,28 +276,46 @@ check_bindings() {
 
 lib_name() { [ "$(uname -s)" = Darwin ] && echo libtierspay_core.dylib || echo libtierspay_core.so; }
 
+# A snapshot of the core library under ios/.build, taken when the run starts: cargo runs of
+# other people on the same target/ (which delete and relink target/debug/libtierspay_core.so)
+# cannot pull it from under a test run. A hard link, so it costs nothing; a copy across
+# file systems.
+snapshot_lib() {
+  local from="$1" to="$2" name try
+  name="$(lib_name)"
+  mkdir -p "$to"
+  for try in 1 2 3 4 5; do
+    if [ -f "$from/$name" ]; then
+      ln -f "$from/$name" "$to/$name" 2>/dev/null || cp -f "$from/$name" "$to/$name" && return 0
+    fi
+    sleep 1
+  done
+  die "$from/$name is missing: run \`make bindings\`"
+}
+
 cmd_test() {
   check_bindings
-  [ -f "$REPO/target/debug/$(lib_name)" ] || die "target/debug/$(lib_name) is missing: run \`make bindings\`"
   export TIERSPAY_MOCK_BIN="${TIERSPAY_MOCK_BIN:-$REPO/target/debug/tierspay-mock}"
   [ -x "$TIERSPAY_MOCK_BIN" ] || die "$TIERSPAY_MOCK_BIN is missing: cargo build -p tierspay-server-mock"
-  export TIERSPAY_CORE_LIB_DIR="$REPO/target/debug"
-  export LD_LIBRARY_PATH="$REPO/target/debug${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  export DYLD_LIBRARY_PATH="$REPO/target/debug${DYLD_LIBRARY_PATH:+:$DYLD_LIBRARY_PATH}"
+  local lib="$REPO/ios/.build/tierspay-core/debug"
+  snapshot_lib "$REPO/target/debug" "$lib"
+  export TIERSPAY_CORE_LIB_DIR="$lib"
+  export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export DYLD_LIBRARY_PATH="$lib${DYLD_LIBRARY_PATH:+:$DYLD_LIBRARY_PATH}"
   run_in "$REPO/ios" swift test --disable-swift-testing "$@"
 }
 
-# The benchmark links the Swift side in release mode and loads the release core at run time
-# (same source and bindings as target/debug; LD_LIBRARY_PATH wins over the debug rpath).
+# The benchmark builds the Swift side in release mode and runs against the release core (same
+# source and bindings as the debug one): TIERSPAY_BENCH_LIB_DIR=target/debug to compare.
 cmd_bench() {
   check_bindings
   command -v cargo >/dev/null 2>&1 || die "cargo is needed to build the release core"
   (cd "$REPO" && cargo build -p tierspay-core --release --locked -q &&
     cargo build -p tierspay-server-mock --locked -q)
   export TIERSPAY_MOCK_BIN="${TIERSPAY_MOCK_BIN:-$REPO/target/debug/tierspay-mock}"
-  export TIERSPAY_CORE_LIB_DIR="$REPO/target/debug"
-  local lib="${TIERSPAY_BENCH_LIB_DIR:-$REPO/target/release}"
-  export LD_LIBRARY_PATH="$lib" DYLD_LIBRARY_PATH="$lib"
+  local lib="$REPO/ios/.build/tierspay-core/bench"
+  snapshot_lib "${TIERSPAY_BENCH_LIB_DIR:-$REPO/target/release}" "$lib"
+  export TIERSPAY_CORE_LIB_DIR="$lib" LD_LIBRARY_PATH="$lib" DYLD_LIBRARY_PATH="$lib"
   run_in "$REPO/ios" swift run -c release TiersPayBench "$@"
 }
 

@@ -60,6 +60,20 @@ async fn confirm(
     (status, serde_json::from_slice(&bytes).unwrap(), sig)
 }
 
+/// `GET /v1/me` with an access token and a proof signed by `key`: (status, body).
+async fn get_me(mock: &Mock, key: &SigningKey, token: &str) -> (u16, Value) {
+    let url = format!("{}/v1/me", mock.url);
+    let r = mock
+        .http
+        .get(&url)
+        .header("authorization", format!("DPoP {token}"))
+        .header("dpop", proof(key, "GET", &url, now(), Some(token)))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
 fn error_code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or_default()
 }
@@ -83,26 +97,10 @@ async fn enrollment_happy_path_is_two_round_trips_with_a_signed_answer() {
 
     // The access token works only with a proof by the same key.
     let token = result["tokens"]["access_token"].as_str().unwrap();
-    let url = format!("{}/v1/me", mock.url);
-    let me = mock
-        .http
-        .get(&url)
-        .header("authorization", format!("DPoP {token}"))
-        .header("dpop", proof(&key, "GET", &url, now(), Some(token)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(me.status(), 200);
+    assert_eq!(get_me(&mock, &key, token).await.0, 200);
     let thief = ecdsa::generate_signing_key();
-    let stolen = mock
-        .http
-        .get(&url)
-        .header("authorization", format!("DPoP {token}"))
-        .header("dpop", proof(&thief, "GET", &url, now(), Some(token)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stolen.status(), 401);
+    assert_eq!(get_me(&mock, &thief, token).await.0, 401);
+    let url = format!("{}/v1/me", mock.url);
     let bearer = mock
         .http
         .get(&url)
@@ -345,17 +343,8 @@ async fn access_tokens_expire_and_refresh_tokens_are_single_use() {
         .unwrap()
         .to_owned();
     mock.advance(11 * 60).await;
-    let me_url = format!("{}/v1/me", mock.url);
-    let r = mock
-        .http
-        .get(&me_url)
-        .header("authorization", format!("DPoP {token}"))
-        .header("dpop", proof(&key, "GET", &me_url, now(), Some(&token)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
-    assert_eq!(error_code(&r.json().await.unwrap()), "token_expired");
+    let (status, body) = get_me(&mock, &key, &token).await;
+    assert_eq!((status, error_code(&body)), (401, "token_expired"));
 
     let token_url = format!("{}/v1/oauth/token", mock.url);
     let refresh_with = |rt: String| {
@@ -509,16 +498,7 @@ async fn a_restart_in_the_middle_of_an_enrollment_loses_nothing_committed() {
     mock.restart().await;
     // The device and its tokens survived the second restart too.
     let token = result["tokens"]["access_token"].as_str().unwrap();
-    let url = format!("{}/v1/me", mock.url);
-    let r = mock
-        .http
-        .get(&url)
-        .header("authorization", format!("DPoP {token}"))
-        .header("dpop", proof(&key, "GET", &url, now(), Some(token)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(get_me(&mock, &key, token).await.0, 200);
 }
 
 #[tokio::test(flavor = "multi_thread")]

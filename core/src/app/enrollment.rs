@@ -79,7 +79,7 @@ impl Core {
             contract: result.contract,
             beneficiaries: result.beneficiaries,
         };
-        let saved = self.store()?.save_session(&session);
+        let saved = self.save_session(&session);
         if let Err(e) = saved {
             // Never leave tokens without the session they belong to.
             let _ = self.auth.clear().await;

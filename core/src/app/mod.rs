@@ -41,6 +41,9 @@ pub struct Core {
     store: Mutex<Store>,
     events: Events,
     coverage: Mutex<coverage::CoverageCache>,
+    /// The session as last read or written: `status()` runs on every screen, and needs no
+    /// SQLite read when nothing changed. `None` means not read yet.
+    session: Mutex<Option<Option<crate::store::LocalSession>>>,
 }
 
 impl Core {
@@ -59,6 +62,7 @@ impl Core {
             store: Mutex::new(store),
             events: Events::default(),
             coverage: Mutex::default(),
+            session: Mutex::default(),
             settings,
         })
     }

@@ -11,12 +11,30 @@ use crate::wire::Profile;
 impl Core {
     /// The session stored on this phone, if enrolled. No network.
     pub fn session(&self) -> Result<Option<LocalSession>> {
-        let session = self.store()?.load_session()?;
+        let mut cached = self
+            .session
+            .lock()
+            .map_err(|_| Error::Internal("session cache lock poisoned".into()))?;
+        if cached.is_none() {
+            *cached = Some(self.store()?.load_session()?);
+        }
         // A session row without tokens (secure storage wiped by the OS) is not a session.
-        match session {
+        match cached.clone().flatten() {
             Some(s) if self.auth.has_tokens()? => Ok(Some(s)),
             _ => Ok(None),
         }
+    }
+
+    /// Writes the session to the store and the in-memory copy together.
+    pub(crate) fn save_session(&self, session: &LocalSession) -> Result<()> {
+        let mut cached = self
+            .session
+            .lock()
+            .map_err(|_| Error::Internal("session cache lock poisoned".into()))?;
+        *cached = None;
+        self.store()?.save_session(session)?;
+        *cached = Some(Some(session.clone()));
+        Ok(())
     }
 
     /// Fetches member, contract and beneficiaries again and stores them.
@@ -31,7 +49,7 @@ impl Core {
             beneficiaries: profile.beneficiaries,
         };
         if session != previous {
-            self.store()?.save_session(&session)?;
+            self.save_session(&session)?;
             self.events.emit(CoreEvent::ProfileUpdated);
         }
         Ok(session)
@@ -69,7 +87,13 @@ impl Core {
     }
 
     async fn wipe_local(&self) -> Result<()> {
+        if let Ok(mut cached) = self.session.lock() {
+            *cached = None;
+        }
         self.store()?.wipe()?;
+        if let Ok(mut cached) = self.session.lock() {
+            *cached = Some(None);
+        }
         if let Ok(mut cache) = self.coverage.lock() {
             *cache = Default::default();
         }

@@ -69,7 +69,8 @@ impl Auth {
             2 => Ok(true),
             _ => {
                 let present = self.secrets.get(TOKENS_KEY.into())?.is_some();
-                self.present.store(if present { 2 } else { 1 }, Ordering::Release);
+                self.present
+                    .store(if present { 2 } else { 1 }, Ordering::Release);
                 Ok(present)
             }
         }

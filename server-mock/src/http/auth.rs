@@ -52,7 +52,10 @@ impl Caller {
             Self::Anonymous { client } => format!("anon:{client}"),
             Self::KeyHolder { jkt, .. } => format!("key:{jkt}"),
             Self::Device(d) => format!("device:{}", d.device_id),
-            Self::ApiKey { key } => format!("key:{}", tierspay_core::auth::b64url(tierspay_core::auth::sha256(key))),
+            Self::ApiKey { key } => format!(
+                "key:{}",
+                tierspay_core::auth::b64url(tierspay_core::auth::sha256(key))
+            ),
         }
     }
 
@@ -114,7 +117,9 @@ fn psp_key(authorization: &str) -> Option<String> {
         return key.starts_with("sk_").then(|| key.trim().to_owned());
     }
     let basic = authorization.strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(basic.trim()).ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(basic.trim())
+        .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let key = text.split(':').next()?;
     key.starts_with("sk_").then(|| key.to_owned())

@@ -1,0 +1,54 @@
+import SwiftUI
+import TiersPayKit
+
+/// The member, the contract and who it covers; refresh and sign out.
+struct HomeView: View {
+    @ObservedObject var app: AppModel
+    let profile: Profile
+    @State private var confirmSignOut = false
+
+    var body: some View {
+        List {
+            Section("Member") {
+                LabeledContent("Name", value: profile.member.displayName)
+                LabeledContent("Phone", value: profile.member.phoneMasked)
+                LabeledContent("Email", value: profile.member.emailMasked)
+            }
+            Section("Contract") {
+                LabeledContent("Number", value: profile.contract.number)
+                LabeledContent("Insurer", value: profile.contract.insurerName)
+                LabeledContent("Product", value: profile.contract.productName)
+                LabeledContent("Since", value: profile.contract.startDate)
+            }
+            Section("Covered") {
+                ForEach(profile.beneficiaries) { person in
+                    LabeledContent("\(person.firstName) \(person.lastName)", value: Self.label(person.relationship))
+                }
+            }
+        }
+        .navigationTitle("TiersPay")
+        .refreshable { await app.refreshProfile() }
+        .toolbar {
+            Button("Sign out", role: .destructive) { confirmSignOut = true }
+        }
+        .confirmationDialog("Sign out of this iPhone?", isPresented: $confirmSignOut, titleVisibility: .visible) {
+            Button("Sign out", role: .destructive) { Task { await app.signOut() } }
+        }
+        .sheet(isPresented: Binding(get: { app.provider != nil }, set: { if !$0 { app.dismissProvider() } })) {
+            VStack(spacing: 12) {
+                Text("Provider").font(.headline)
+                Text(app.provider ?? "").font(.title.monospaced())
+            }
+            .presentationDetents([.medium])
+        }
+    }
+
+    static func label(_ relationship: Beneficiary.Relationship) -> String {
+        switch relationship {
+        case .holder: return "Holder"
+        case .spouse: return "Spouse"
+        case .child: return "Child"
+        case let .other(value): return value
+        }
+    }
+}

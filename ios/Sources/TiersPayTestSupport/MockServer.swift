@@ -1,0 +1,153 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A real tierspay-mock on a free loopback port, with its own database in a fresh folder.
+/// The binary comes from TIERSPAY_MOCK_BIN (scripts/swift-env.sh sets it), else
+/// ../target/debug/tierspay-mock next to this package.
+public final class MockServer: @unchecked Sendable {
+    // @unchecked: immutable after init; stop() is idempotent behind a lock.
+    public enum Failure: Error, CustomStringConvertible {
+        case binaryMissing(String)
+        case didNotStart(String)
+        case http(String)
+
+        public var description: String {
+            switch self {
+            case let .binaryMissing(path): return "tierspay-mock not found at \(path): cargo build -p tierspay-server-mock"
+            case let .didNotStart(log): return "tierspay-mock did not start: \(log)"
+            case let .http(detail): return "tierspay-mock: \(detail)"
+            }
+        }
+    }
+
+    public let url: URL
+    public let publicKey: String
+    /// A fresh folder of this server's; also handy for the core's data.
+    public let directory: URL
+    private let process: Process
+    private let lock = NSLock()
+    private var stopped = false
+
+    public static var binaryPath: String {
+        if let path = ProcessInfo.processInfo.environment["TIERSPAY_MOCK_BIN"], !path.isEmpty { return path }
+        return URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().appendingPathComponent("../../../target/debug/tierspay-mock")
+            .standardizedFileURL.path
+    }
+
+    /// Starts the server with the demo seed and waits until it says where it listens.
+    public init(seed: String = "demo") throws {
+        let binary = Self.binaryPath
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw Failure.binaryMissing(binary) }
+        directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("tierspay-swift-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let logURL = directory.appendingPathComponent("mock.log")
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = [
+            "serve", "--addr", "127.0.0.1:0",
+            "--db", directory.appendingPathComponent("mock.db").path,
+            "--seed", seed,
+        ]
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        // Logs go to a file, never to a pipe nobody drains (a full pipe would block the server).
+        process.standardError = try FileHandle(forWritingTo: logURL)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+
+        // The first two lines: `tierspay-mock listening on http://…` and `server public key: …`.
+        // Reading stops at end of file too, so a server that dies cannot hang us.
+        var url: URL?
+        var key: String?
+        var buffer = Data()
+        let handle = stdout.fileHandleForReading
+        while url == nil || key == nil {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            buffer.append(chunk)
+            for line in String(decoding: buffer, as: UTF8.self).split(separator: "\n") {
+                if let r = line.range(of: "listening on ") { url = URL(string: String(line[r.upperBound...]).trimmingCharacters(in: .whitespaces)) }
+                if let r = line.range(of: "server public key: ") { key = String(line[r.upperBound...]).trimmingCharacters(in: .whitespaces) }
+            }
+        }
+        guard let url, let key else {
+            process.terminate()
+            process.waitUntilExit()
+            let log = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
+            try? FileManager.default.removeItem(at: directory)
+            throw Failure.didNotStart(String(log.suffix(2000)))
+        }
+        self.url = url
+        self.publicKey = key
+    }
+
+    /// Stops the server and removes its folder. Safe to call twice.
+    public func stop() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !stopped else { return }
+        stopped = true
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    deinit { stop() }
+
+    /// The server's log so far (stderr), for failure messages.
+    public var log: String {
+        (try? String(contentsOf: directory.appendingPathComponent("mock.log"), encoding: .utf8)) ?? ""
+    }
+
+    // MARK: Test helpers
+
+    /// The text of the latest SMS the server sent.
+    public func lastSMS() async throws -> String {
+        var components = URLComponents(url: url.appendingPathComponent("v1/test_helpers/outbox"), resolvingAgainstBaseURL: false)!
+        components.queryItems = [URLQueryItem(name: "channel", value: "sms"), URLQueryItem(name: "limit", value: "1")]
+        let data = try await get(components.url!)
+        struct Outbox: Decodable {
+            struct Message: Decodable { let body: String }
+            let data: [Message]
+        }
+        guard let body = try JSONDecoder().decode(Outbox.self, from: data).data.first?.body else {
+            throw Failure.http("the SMS outbox is empty")
+        }
+        return body
+    }
+
+    /// The one-time code in the latest SMS: its first run of `length` digits.
+    public func lastCode(length: Int = 6) async throws -> String {
+        let body = try await lastSMS()
+        let runs = body.split(whereSeparator: { !$0.isASCII || !$0.isNumber })
+        guard let code = runs.first(where: { $0.count == length }) else {
+            throw Failure.http("no \(length)-digit code in the SMS")
+        }
+        return String(code)
+    }
+
+    private func get(_ url: URL) async throws -> Data {
+        let session = URLSession(configuration: .ephemeral)
+        defer { session.finishTasksAndInvalidate() }
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Data, Error>) in
+            session.dataTask(with: url) { data, response, error in
+                if let error {
+                    continuation.resume(throwing: error)
+                } else if let http = response as? HTTPURLResponse, http.statusCode != 200 {
+                    continuation.resume(throwing: Failure.http("GET \(url.path) answered \(http.statusCode)"))
+                } else {
+                    continuation.resume(returning: data ?? Data())
+                }
+            }.resume()
+        }
+    }
+}
