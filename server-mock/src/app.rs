@@ -17,9 +17,11 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::test_helpers::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
-        // Outermost last: request log → caller authentication → idempotency → handler.
+        // Outermost last: request log → injected faults → caller authentication → idempotency →
+        // handler.
         .layer(from_fn_with_state(state.clone(), http::idempotency))
         .layer(from_fn_with_state(state.clone(), http::authenticate))
+        .layer(from_fn_with_state(state.clone(), crate::faults::inject))
         .layer(axum::middleware::from_fn(http::request_log))
         .with_state(state)
 }

@@ -10,6 +10,7 @@
 mod app;
 mod clock;
 mod db;
+pub mod faults;
 pub mod http;
 pub mod insurer;
 pub mod platform;
@@ -188,6 +189,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         rate_limiter: Default::default(),
         public_url: config.public_url.clone(),
         providers,
+        faults: Default::default(),
     }));
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await

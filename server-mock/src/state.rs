@@ -63,6 +63,8 @@ pub struct Inner {
     pub public_url: Option<String>,
     /// The provider directory, in memory for fast searches.
     pub providers: crate::insurer::directory::Index,
+    /// Faults armed by tests.
+    pub faults: crate::faults::Faults,
 }
 
 impl std::ops::Deref for AppState {

@@ -30,6 +30,28 @@ pub fn router() -> Router<AppState> {
         .route("/v1/test_helpers/providers", post(generate_providers))
         .route("/v1/test_helpers/tariffs", post(upsert_tariffs))
         .route("/v1/test_helpers/usage", post(record_usage))
+        .route("/v1/test_helpers/faults", post(arm_fault))
+}
+
+/// Arms a fault for the next requests of a route (see `faults.rs`).
+async fn arm_fault(
+    State(state): State<AppState>,
+    ApiJson(fault): ApiJson<crate::faults::Fault>,
+) -> Result<Json<Value>, ApiError> {
+    if !(1..=100).contains(&fault.count) {
+        return Err(ApiError::invalid_param(
+            "count",
+            "count must be from 1 to 100.",
+        ));
+    }
+    if !fault.path_prefix.starts_with("/v1/") {
+        return Err(ApiError::invalid_param(
+            "path_prefix",
+            "path_prefix must start with /v1/.",
+        ));
+    }
+    state.faults.arm(fault);
+    Ok(Json(json!({"object": "fault", "armed": true})))
 }
 
 #[derive(Deserialize)]

@@ -310,3 +310,65 @@ fn a_bad_configuration_is_refused_by_field() {
     assert_eq!(field(open("ftp://example", &good_key)), "server_url");
     assert!(open("https://api.tierspay.fr", &good_key).is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_answer_is_replayed_on_retry_and_a_busy_server_is_retried() {
+    let mock = Mock::start().await;
+    let phone = Phone::new(&mock);
+    let flow = phone.app.enrollment();
+    let challenge = flow
+        .start(DEMO_CONTRACT.into(), DEMO_BIRTH_DATE.into())
+        .await
+        .unwrap();
+    let code = mock.latest_code(DEMO_PHONE).await;
+    // The server commits the confirmation, then the connection breaks before the answer.
+    let (status, _) = mock
+        .post(
+            "/v1/test_helpers/faults",
+            serde_json::json!({"method": "POST", "path_prefix": "/v1/enrollments/", "mode": "drop_after_commit", "count": 1}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let before = phone.app.round_trips();
+    let profile = flow
+        .confirm(challenge.enrollment_id, code)
+        .await
+        .expect("the retry gets the stored answer");
+    assert_eq!(profile.member.first_name, "Camille");
+    assert_eq!(
+        phone.app.round_trips() - before,
+        3,
+        "confirm, its retry, then the coverage sync"
+    );
+    let devices = mock.snapshot(&["platform_devices"]);
+    assert_eq!(
+        devices.lines().count(),
+        1,
+        "one device registered, not two: {devices}"
+    );
+    assert!(
+        phone.app.refresh_profile().await.is_ok(),
+        "the replayed tokens work"
+    );
+
+    // Two 503s in a row: retried with the same idempotency key, then answered.
+    mock.post(
+        "/v1/test_helpers/faults",
+        serde_json::json!({"method": "GET", "path_prefix": "/v1/me", "mode": "fail", "count": 2}),
+    )
+    .await;
+    assert!(phone.app.refresh_profile().await.is_ok());
+    mock.post(
+        "/v1/test_helpers/faults",
+        serde_json::json!({"method": "GET", "path_prefix": "/v1/me", "mode": "fail", "count": 3}),
+    )
+    .await;
+    assert!(
+        matches!(
+            phone.app.refresh_profile().await,
+            Err(CoreError::Network { .. })
+        ),
+        "three failures: give up"
+    );
+    assert!(phone.app.status().unwrap().enrolled, "and lose nothing");
+}

@@ -113,16 +113,17 @@ impl Api {
         self.round_trips.load(Ordering::Relaxed)
     }
 
-    /// Sends a request, retrying connection failures of requests that are safe to retry (GET,
-    /// or POST with its idempotency key), and maps error answers to [`Error::Api`].
+    /// Sends a request, retrying connection failures and 502/503/504 answers (every request is
+    /// safe to retry: a GET, or a POST with the same idempotency key, which the server replays
+    /// rather than runs twice), and maps error answers to [`Error::Api`].
     pub async fn send(&self, req: Request<'_>) -> Result<Response> {
         let url = format!("{}{}", self.base_url, req.path);
         let idempotency_key = (req.method == Method::POST).then(|| random::id("idk"));
         let mut attempt = 0;
         loop {
             match self.send_once(&req, &url, idempotency_key.as_deref()).await {
-                Err(Error::Network(msg)) if attempt < RETRY_DELAYS.len() => {
-                    tracing::debug!(path = %req.path, attempt, "retrying after network error: {msg}");
+                Err(e) if attempt < RETRY_DELAYS.len() && retryable(&e) => {
+                    tracing::debug!(path = %req.path, attempt, "retrying: {e}");
                     tokio::time::sleep(RETRY_DELAYS[attempt]).await;
                     attempt += 1;
                 }
@@ -190,6 +191,17 @@ impl Api {
             ))),
         }
     }
+}
+
+fn retryable(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Network(_)
+            | Error::Api {
+                status: 502..=504,
+                ..
+            }
+    )
 }
 
 /// Builds a DPoP proof for `method url` signed by the device key.
