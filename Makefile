@@ -5,7 +5,7 @@ CARGO ?= cargo
 BINDINGS_DIR := target/bindings
 LIB := target/debug/libtierspay_core.$(if $(filter Darwin,$(shell uname -s)),dylib,so)
 
-.PHONY: help demo test test-rust test-kotlin test-swift bindings bench size lint android ios clean
+.PHONY: help demo test test-rust test-stripe test-kotlin test-swift bindings bench size lint android ios clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -13,20 +13,26 @@ help: ## List the targets
 demo: ## Build, start tierspay-mock with the demo seed, and run the member journey in the terminal shell
 	@scripts/demo.sh
 
-test: test-rust test-kotlin test-swift ## Every test in the repo: Rust, Kotlin (JVM) and Swift (Linux)
+test: test-rust test-stripe test-kotlin test-swift ## Every test in the repo: Rust, Stripe client, Kotlin (JVM), Swift (Linux)
 
 test-rust: ## Rust unit, integration and end-to-end tests
 	$(CARGO) test --workspace --locked
 
+test-stripe: ## The official stripe-python library driving tierspay-mock's PSP, unchanged
+	$(CARGO) build -p tierspay-server-mock --locked
+	tests/stripe/run.sh
+
 bindings: ## Build the core unstripped and generate Kotlin and Swift bindings (never committed)
 	$(CARGO) build -p tierspay-core --locked
 	$(CARGO) build -p tierspay-uniffi-bindgen --locked
-	@# Generate beside, then swap in: a concurrent build never sees a half-written folder.
-	rm -rf $(BINDINGS_DIR).new
-	target/debug/uniffi-bindgen generate $(LIB) -l kotlin -o $(BINDINGS_DIR).new/kotlin --no-format
-	target/debug/uniffi-bindgen generate $(LIB) -l swift -o $(BINDINGS_DIR).new/swift --no-format
-	rm -rf $(BINDINGS_DIR).old; [ ! -d $(BINDINGS_DIR) ] || mv $(BINDINGS_DIR) $(BINDINGS_DIR).old
-	mv $(BINDINGS_DIR).new $(BINDINGS_DIR); rm -rf $(BINDINGS_DIR).old
+	@# Generate in a folder of this run's own, then swap in: a concurrent build never sees a
+	@# half-written folder, and two runs never share one.
+	@set -e; new=$$(mktemp -d target/bindings.new.XXXXXX); \
+	  target/debug/uniffi-bindgen generate $(LIB) -l kotlin -o $$new/kotlin --no-format; \
+	  target/debug/uniffi-bindgen generate $(LIB) -l swift -o $$new/swift --no-format; \
+	  old=$$(mktemp -d target/bindings.old.XXXXXX); rmdir $$old; \
+	  if [ -d $(BINDINGS_DIR) ]; then mv $(BINDINGS_DIR) $$old; fi; \
+	  mv $$new $(BINDINGS_DIR); rm -rf $$old
 	@# Copy only what changed, so Swift does not recompile the bindings on every run.
 	mkdir -p ios/Sources/TiersPayFFI ios/Sources/TiersPayCore
 	cmp -s $(BINDINGS_DIR)/swift/TiersPayFFI.h ios/Sources/TiersPayFFI/TiersPayFFI.h || cp $(BINDINGS_DIR)/swift/TiersPayFFI.h ios/Sources/TiersPayFFI/

@@ -70,4 +70,7 @@ dependencies {
 
     implementation(platform(libs.firebase.bom))
     implementation(libs.firebase.messaging)
+
+    // Desk QR codes on the visit screen.
+    implementation(libs.play.services.code.scanner)
 }

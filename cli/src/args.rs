@@ -105,9 +105,26 @@ pub enum Command {
         /// The document; `-` reads standard input.
         file: PathBuf,
     },
+    /// Your virtual card: last digits, status, where it works, wallets.
+    Card {
+        #[command(subcommand)]
+        action: Option<CardAction>,
+    },
     /// Show where a TiersPay link leads.
     Link {
         /// The link (https://app.tierspay.fr/… or tierspay://…).
         url: String,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CardAction {
+    /// Fetch the card and its wallet tokens again.
+    Refresh,
+    /// Freeze the card: payments refused, wallet tokens suspended.
+    Freeze,
+    /// Unfreeze the card and resume its wallet tokens.
+    Unfreeze,
+    /// Show the full number once, for manual entry (never stored).
+    Reveal,
 }

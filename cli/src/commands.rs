@@ -88,6 +88,7 @@ pub async fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
             crate::coverage::preview(&open(cli)?, out, args).await
         }
         Command::Quote { file } => crate::coverage::quote(out, file),
+        Command::Card { action } => crate::card::run(&open(cli)?, out, action.as_ref()).await,
     }
 }
 

@@ -73,13 +73,18 @@ impl Core {
         let result: EnrollmentResult = response.json()?;
         self.auth.store_grant(&result.tokens).await?;
         let session = LocalSession {
-            device_id: result.device_id,
+            device_id: result.device_id.clone(),
             enrolled_at: crate::net::unix_now(),
-            member: result.member,
-            contract: result.contract,
-            beneficiaries: result.beneficiaries,
+            member: result.member.clone(),
+            contract: result.contract.clone(),
+            beneficiaries: result.beneficiaries.clone(),
         };
-        let saved = self.save_session(&session);
+        let saved = self.save_session(&session).and_then(|_| {
+            result
+                .card
+                .as_ref()
+                .map_or(Ok(()), |card| self.remember_card(card, false))
+        });
         if let Err(e) = saved {
             // Never leave tokens without the session they belong to.
             let _ = self.auth.clear().await;

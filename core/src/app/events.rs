@@ -16,6 +16,8 @@ pub enum CoreEvent {
     SignedOut,
     /// The server ended the session (for example, the member enrolled another phone).
     SessionEnded,
+    /// The card's status or wallet tokens changed.
+    CardUpdated,
 }
 
 type Callback = Arc<dyn Fn(&CoreEvent) + Send + Sync>;

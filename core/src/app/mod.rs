@@ -1,6 +1,7 @@
 //! Application services: each journey step orchestrates the pure domain, the store and the
 //! network. No FFI types here; the `ffi` facade maps these to what shells see.
 
+mod card;
 mod coverage;
 mod enrollment;
 mod events;
@@ -10,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+pub use card::GooglePayPlan;
 pub use coverage::PricedPreview;
 pub use events::{CoreEvent, Events};
 

@@ -1,6 +1,7 @@
 //! Pure domain rules: no I/O, no clock reads (time is a parameter).
 
 pub mod calendar;
+pub mod card_rules;
 pub mod coverage;
 pub mod enrollment;
 pub mod links;
@@ -9,3 +10,4 @@ pub mod money;
 pub mod preview;
 pub mod provider_code;
 pub mod search;
+pub mod wallet;

@@ -1,6 +1,7 @@
 //! The uniffi facade: what Kotlin, Swift and the terminal shell call. Thin by design: each
 //! method converts arguments, runs the app service on the core's runtime and converts back.
 
+mod card;
 mod coverage;
 mod enrollment;
 mod error;
@@ -10,6 +11,10 @@ mod runtime;
 mod subscription;
 mod tierspay;
 
+pub use card::{
+    ApplePayPassData, Card, CardDetails, CardInfo, CardToken, GooglePayAction, PushTokenizeData,
+    TapAndPayToken,
+};
 pub use coverage::{
     quote_document, Act, Coverage, CoveragePreview, CoveredBeneficiary, Deduction, Explanation,
     PreviewCheck, Provider, ProviderSearch, SyncSummary,

@@ -113,6 +113,8 @@ pub enum SessionEvent {
     SignedOut,
     /// The server ended the session (another phone enrolled); local data was wiped.
     Ended,
+    /// The card's status or wallet tokens changed: read `card().info()` again.
+    CardUpdated,
 }
 
 impl From<crate::app::CoreEvent> for SessionEvent {
@@ -123,6 +125,7 @@ impl From<crate::app::CoreEvent> for SessionEvent {
             E::ProfileUpdated => Self::ProfileUpdated,
             E::SignedOut => Self::SignedOut,
             E::SessionEnded => Self::Ended,
+            E::CardUpdated => Self::CardUpdated,
         }
     }
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::runtime::CoreRuntime;
 use super::{
-    CoreConfig, CoreError, Coverage, Enrollment, Profile, SessionListener, SessionStatus,
+    Card, CoreConfig, CoreError, Coverage, Enrollment, Profile, SessionListener, SessionStatus,
     Subscription,
 };
 use crate::app::{Core, Settings};
@@ -62,6 +62,14 @@ impl TiersPay {
     /// The enrollment flow.
     pub fn enrollment(&self) -> Arc<Enrollment> {
         Arc::new(Enrollment {
+            core: self.core.clone(),
+            runtime: self.runtime.clone(),
+        })
+    }
+
+    /// The virtual card and its wallets.
+    pub fn card(&self) -> Arc<Card> {
+        Arc::new(Card {
             core: self.core.clone(),
             runtime: self.runtime.clone(),
         })

@@ -56,6 +56,15 @@ const MIGRATIONS: &[&str] = &[
         uses      INTEGER NOT NULL DEFAULT 1
     );
     "#,
+    // 3: the virtual card's public facts (last 4, status, controls, wallet tokens): never its
+    // number, which the phone only ever shows once and does not store.
+    r#"
+    CREATE TABLE card (
+        id        INTEGER PRIMARY KEY CHECK (id = 1),
+        body      TEXT NOT NULL,
+        synced_at INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// Brings the schema to the latest version, each step in its own transaction.

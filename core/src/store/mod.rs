@@ -1,6 +1,7 @@
 //! The phone's SQLite database: versioned migrations and one repository per area. Secrets are
 //! never written here (they live in secure storage), nor any card number.
 
+mod card;
 pub mod coverage;
 mod migrations;
 mod session;
@@ -48,7 +49,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         tx.execute_batch(
             "DELETE FROM session; DELETE FROM beneficiary; DELETE FROM contract; DELETE FROM member;
-             DELETE FROM coverage_cache; DELETE FROM provider;",
+             DELETE FROM coverage_cache; DELETE FROM provider; DELETE FROM card;",
         )?;
         tx.commit()?;
         // Reclaim the pages so deleted personal data does not linger in the file.

@@ -56,4 +56,7 @@ pub struct EnrollmentResult {
     pub contract: ContractSummary,
     /// Everyone covered by the contract, the member included.
     pub beneficiaries: Vec<Beneficiary>,
+    /// The virtual card issued in the same step, when the issuer could issue it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<super::CardInfo>,
 }

@@ -1,11 +1,13 @@
 //! The JSON documents exchanged between the app and the server. The mock server serialises and
 //! the core deserialises the very same types, so the two cannot drift apart.
 
+pub mod card;
 pub mod coverage;
 pub mod enrollment;
 pub mod error;
 pub mod session;
 
+pub use card::*;
 pub use coverage::*;
 pub use enrollment::*;
 pub use error::*;

@@ -81,6 +81,19 @@ do {
     _ = try await raw.enrollment().confirm(enrollmentId: rawChallenge.enrollmentId, code: try await server.lastCode(length: Int(rawChallenge.codeLength)))
     try measure("TiersPay.status(), enrolled") { blackHole(try raw.status()) }
 
+    // A visit priced on the phone: Camille at a sector-1 GP, G at 30 € (enrolling synced the
+    // contract data; selecting the provider put it in the phone's cache). Offline work: the
+    // SQLite provider lookup, the rules, the preview id, the record across the FFI.
+    let coverage = raw.coverage()
+    let camille = try coverage.beneficiaries().first { $0.relationship == "holder" }!
+    let gps = try await coverage.searchProviders(query: "", specialty: "Médecin généraliste", city: "Paris", limit: 50)
+    let gp = try await coverage.selectProvider(idCodeOrScan: gps.providers.first { $0.sector == 1 }!.id)
+    let sample = try coverage.preview(beneficiaryId: camille.id, providerId: gp.id, actCode: "G", price: "30", date: "2026-03-02")
+    precondition(sample.amo == "19.00" && sample.amc == "9.00" && sample.member == "2.00", "unexpected figures: \(sample)")
+    try measure("Coverage.preview(), G at a GP") {
+        blackHole(try coverage.preview(beneficiaryId: camille.id, providerId: gp.id, actCode: "G", price: "30", date: "2026-03-02"))
+    }
+
     // The adapter on top (bridged storage, model conversion).
     let store = InMemorySecureStore()
     let client = try TiersPayClient(
@@ -90,6 +103,14 @@ do {
     let challenge = try await client.startEnrollment(contractNumber: "TP1000001", birthDate: "1985-04-12")
     _ = try await client.confirmEnrollment(enrollmentId: challenge.enrollmentId, code: try await server.lastCode(length: challenge.codeLength))
     try measure("TiersPayClient.sessionState(), enrolled") { blackHole(try client.sessionState()) }
+
+    // The same preview through the adapter: the core call plus the conversion to the shell's
+    // models (Money parsed from the strings). `previewNow` is what `preview` runs off the
+    // main actor, without the hop.
+    _ = try await client.selectProvider(gp.id)
+    try measure("TiersPayClient.previewNow(), G at a GP") {
+        blackHole(try client.previewNow(beneficiaryId: camille.id, providerId: gp.id, actCode: "G", price: "30", date: "2026-03-02"))
+    }
 } catch {
     print("(enrolled figures skipped: \(error))")
 }

@@ -62,7 +62,103 @@ extension SessionEvent {
         case .profileUpdated: self = .profileUpdated
         case .signedOut: self = .signedOut
         case .ended: self = .ended
+        case .cardUpdated: self = .cardUpdated
         }
+    }
+}
+
+// MARK: Coverage
+
+extension Money {
+    /// An amount the core wrote (`19.00`); anything else is an answer that cannot be trusted.
+    init(core text: String, _ what: String) throws(TiersPayError) {
+        guard let money = Money(text) else {
+            throw TiersPayError(kind: .internal, message: "The core sent \(what) that is not an amount in euros: \"\(text)\".")
+        }
+        self = money
+    }
+}
+
+extension CoveredBeneficiary {
+    init(_ b: TiersPayCore.CoveredBeneficiary) {
+        self.init(
+            id: b.id, firstName: b.firstName, lastName: b.lastName, birthDate: b.birthDate,
+            relationship: Beneficiary.Relationship(wire: b.relationship), inParcours: b.inParcours, ald: b.ald
+        )
+    }
+}
+
+extension Act {
+    init(_ a: TiersPayCore.Act) throws(TiersPayError) {
+        self.init(code: a.code, label: a.label, category: a.category, base: try Money(core: a.base, "an act's base"))
+    }
+}
+
+extension Provider {
+    init(_ p: TiersPayCore.Provider) {
+        self.init(
+            id: p.id, code: p.code, name: p.name, specialty: p.specialty, sector: Int(p.sector),
+            optam: p.optam, directAccess: p.directAccess, city: p.city, postcode: p.postcode
+        )
+    }
+}
+
+extension ProviderSearch {
+    init(_ s: TiersPayCore.ProviderSearch) {
+        self.init(providers: s.providers.map(Provider.init), offline: s.offline)
+    }
+}
+
+extension Explanation {
+    init(_ e: TiersPayCore.Explanation) {
+        self.init(fr: e.fr, en: e.en)
+    }
+}
+
+extension CoveragePreview {
+    init(_ p: TiersPayCore.CoveragePreview) throws(TiersPayError) {
+        guard let rate = FixedPoint.decimal(p.amoRate) else {
+            throw TiersPayError(kind: .internal, message: "The core sent a statutory rate that is not a decimal: \"\(p.amoRate)\".")
+        }
+        var deductions: [Deduction] = []
+        for d in p.deductions {
+            deductions.append(Deduction(kind: .init(wire: d.kind), amount: try Money(core: d.amount, "a deduction")))
+        }
+        self.init(
+            id: p.id, beneficiaryId: p.beneficiaryId, providerId: p.providerId, actCode: p.actCode, actLabel: p.actLabel,
+            price: try Money(core: p.price, "a price"), date: p.date,
+            amo: try Money(core: p.amo, "the statutory share"), amc: try Money(core: p.amc, "the complementary share"),
+            member: try Money(core: p.member, "the member's share"), base: try Money(core: p.base, "a base"),
+            amoRate: rate, guarantee: p.guarantee, deductions: deductions, explanations: p.explanations.map(Explanation.init)
+        )
+    }
+
+    /// Back to the core's record, for `checkPreview`: the same strings the core wrote (money
+    /// at two places, the rate at two places at least), so the id still commits to them.
+    var core: TiersPayCore.CoveragePreview {
+        TiersPayCore.CoveragePreview(
+            id: id, beneficiaryId: beneficiaryId, providerId: providerId, actCode: actCode, actLabel: actLabel,
+            price: price.description, date: date, amo: amo.description, amc: amc.description, member: member.description,
+            base: base.description, amoRate: FixedPoint.string(amoRate, places: 2), guarantee: guarantee,
+            deductions: deductions.map { TiersPayCore.Deduction(kind: $0.kind.wire, amount: $0.amount.description) },
+            explanations: explanations.map { TiersPayCore.Explanation(fr: $0.fr, en: $0.en) }
+        )
+    }
+}
+
+extension PreviewCheck {
+    init(_ c: TiersPayCore.PreviewCheck) throws(TiersPayError) {
+        self.init(
+            holds: c.holds, serverPreviewId: c.serverPreviewId,
+            amo: try Money(core: c.amo, "the statutory share"), amc: try Money(core: c.amc, "the complementary share"),
+            member: try Money(core: c.member, "the member's share")
+        )
+    }
+}
+
+extension SyncSummary {
+    init(_ s: TiersPayCore.SyncSummary) {
+        self.init(contractUpdated: s.contractUpdated, tariffsUpdated: s.tariffsUpdated, bytes: s.bytes)
     }
 }
 

@@ -128,6 +128,8 @@ public enum SessionEvent: Equatable, Hashable, Sendable {
     case signedOut
     /// The server ended this device's session; local data is gone, enroll again.
     case ended
+    /// The card's status or wallet tokens changed (no card screen yet: nothing to redraw).
+    case cardUpdated
 }
 
 /// A screen to open for a link or a push message.

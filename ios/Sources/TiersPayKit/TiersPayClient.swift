@@ -10,7 +10,35 @@ public protocol EnrollmentService: Sendable {
     func confirmEnrollment(enrollmentId: String, code: String) async throws(TiersPayError) -> Profile
 }
 
-public protocol TiersPayService: EnrollmentService {
+/// The coverage area: contract data synced for offline use, providers, and previews of who pays
+/// what for a visit. Errors: `invalidInput(field:)` for bad input (`price`, `act_code`,
+/// `provider_id`, `beneficiary_id`, `date`, `scan`, `provider`, `query`), `rejected(code:
+/// "coverage_not_synced")` when the contract data was never downloaded (enrolling does it).
+public protocol CoverageService: Sendable {
+    /// Downloads what changed of the contract data and tariffs (one round trip).
+    func syncCoverage() async throws(TiersPayError) -> SyncSummary
+    /// Downloads all of it again, whatever the phone holds.
+    func resyncCoverage() async throws(TiersPayError) -> SyncSummary
+    /// Who a visit can be for. Offline.
+    func coveredBeneficiaries() throws(TiersPayError) -> [CoveredBeneficiary]
+    /// Acts in force on `date` (`YYYY-MM-DD`; nil for today in France). Offline.
+    func acts(on date: String?) throws(TiersPayError) -> [Act]
+    /// Recently used providers (on the phone) first, then the server's directory; typos are
+    /// forgiven. Offline, only the recently used, with `offline` set.
+    func searchProviders(query: String, specialty: String?, city: String?, limit: Int) async throws(TiersPayError) -> ProviderSearch
+    /// A provider by id (`prv_…`), by its 6-character code, or by the text of its scanned desk
+    /// QR code (`https://app.tierspay.fr/p/CODE`); remembered as recently used, so previews
+    /// for it work offline.
+    func selectProvider(_ idCodeOrScan: String) async throws(TiersPayError) -> Provider
+    /// Who pays what, priced on the phone, offline. `price` is what the member typed (`30`,
+    /// `30,50`, `30.50 €`): the core reads it. The provider must have been selected before.
+    /// The core call is synchronous and short; this runs it off the caller's actor.
+    func preview(beneficiaryId: String, providerId: String, actCode: String, price: String, date: String?) async throws(TiersPayError) -> CoveragePreview
+    /// The server recomputes the preview with the same code and its current data.
+    func checkPreview(_ preview: CoveragePreview) async throws(TiersPayError) -> PreviewCheck
+}
+
+public protocol TiersPayService: EnrollmentService, CoverageService {
     /// Enrolled or not, read locally: no network, works offline.
     func sessionState() throws(TiersPayError) -> SessionState
     /// Fetches member, contract and beneficiaries and updates the local copy.
@@ -44,6 +72,7 @@ public final class TiersPayClient: TiersPayService, @unchecked Sendable {
     // @unchecked: both are immutable handles to thread-safe core objects.
     private let core: TiersPayCore.TiersPay
     private let enrollment: TiersPayCore.Enrollment
+    private let coverage: TiersPayCore.Coverage
 
     public init(configuration: TiersPayConfiguration, secureStore: any SecureStore, deviceKey: any DeviceSigningKey) throws(TiersPayError) {
         let config = CoreConfig(
@@ -56,6 +85,7 @@ public final class TiersPayClient: TiersPayService, @unchecked Sendable {
             try TiersPayCore.TiersPay(config: config, secureStorage: SecureStoreBridge(secureStore), deviceKey: DeviceKeyBridge(deviceKey))
         }
         enrollment = core.enrollment()
+        coverage = core.coverage()
     }
 
     public func sessionState() throws(TiersPayError) -> SessionState {
@@ -83,6 +113,60 @@ public final class TiersPayClient: TiersPayService, @unchecked Sendable {
         let subscription = core.subscribe(listener: StreamListener(continuation))
         continuation.onTermination = { _ in subscription.cancel() }
         return stream
+    }
+
+    // MARK: Coverage
+
+    public func syncCoverage() async throws(TiersPayError) -> SyncSummary {
+        try await mapErrors { SyncSummary(try await coverage.sync()) }
+    }
+
+    public func resyncCoverage() async throws(TiersPayError) -> SyncSummary {
+        try await mapErrors { SyncSummary(try await coverage.resync()) }
+    }
+
+    public func coveredBeneficiaries() throws(TiersPayError) -> [CoveredBeneficiary] {
+        try mapErrors { try coverage.beneficiaries().map(CoveredBeneficiary.init) }
+    }
+
+    public func acts(on date: String? = nil) throws(TiersPayError) -> [Act] {
+        try mapErrors { try coverage.acts(date: date).map { try Act($0) } }
+    }
+
+    public func searchProviders(query: String, specialty: String? = nil, city: String? = nil, limit: Int = 20) async throws(TiersPayError) -> ProviderSearch {
+        let limit = UInt32(clamping: limit)
+        return try await mapErrors { ProviderSearch(try await coverage.searchProviders(query: query, specialty: specialty, city: city, limit: limit)) }
+    }
+
+    public func selectProvider(_ idCodeOrScan: String) async throws(TiersPayError) -> Provider {
+        try await mapErrors { Provider(try await coverage.selectProvider(idCodeOrScan: idCodeOrScan)) }
+    }
+
+    /// A nonisolated async function of a non-actor class: under Swift 6 it runs on the global
+    /// executor (SE-0338), so a main-actor caller never prices on the main thread.
+    public func preview(beneficiaryId: String, providerId: String, actCode: String, price: String, date: String? = nil) async throws(TiersPayError) -> CoveragePreview {
+        try previewNow(beneficiaryId: beneficiaryId, providerId: providerId, actCode: actCode, price: price, date: date)
+    }
+
+    /// `preview` on the caller's thread: the core's synchronous call and the conversion, for
+    /// callers already off the main thread (and the benchmark).
+    public func previewNow(beneficiaryId: String, providerId: String, actCode: String, price: String, date: String? = nil) throws(TiersPayError) -> CoveragePreview {
+        try mapErrors {
+            try CoveragePreview(try coverage.preview(beneficiaryId: beneficiaryId, providerId: providerId, actCode: actCode, price: price, date: date))
+        }
+    }
+
+    public func checkPreview(_ preview: CoveragePreview) async throws(TiersPayError) -> PreviewCheck {
+        let record = preview.core
+        return try await mapErrors { try PreviewCheck(try await coverage.checkPreview(preview: record)) }
+    }
+
+    /// Answers a quote document (the JSON contract of the offline calculator, COVERAGE.md)
+    /// with the figures as a JSON document. A malformed document is `invalidInput` naming the
+    /// field by its dotted path (`act.amo_rate`), or `document` when it is not JSON. No core,
+    /// no network.
+    public static func quoteDocument(_ document: String) throws(TiersPayError) -> String {
+        try mapErrors { try TiersPayCore.quoteDocument(document: document) }
     }
 
     /// HTTP requests sent since this client was built (a diagnostic).

@@ -135,13 +135,26 @@ public final class AppModel {
             case .ended:
                 alert = TiersPayError(kind: .sessionEnded, message: "This device was signed out. Enroll it again to continue.")
                 screen = .enrollment(contractNumber: nil)
+            case .cardUpdated:
+                break // no card screen yet
             }
         }
     }
 
-    /// The provider a desk QR code or link pointed at, shown over home once enrolled.
-    /// (No provider screen yet: home shows the code; the search and quote come with coverage.)
-    public private(set) var provider: String? {
+    /// A visit to price: started from home, or from a provider's desk QR code or link (then with
+    /// its code). Shown over home once enrolled; kept while enrolling.
+    public struct VisitLaunch: Identifiable, Equatable, Sendable {
+        public let id: UUID
+        /// The provider to select first (`/p/{code}` links), if any.
+        public let providerCode: String?
+
+        public init(providerCode: String?) {
+            id = UUID()
+            self.providerCode = providerCode
+        }
+    }
+
+    public private(set) var visit: VisitLaunch? {
         willSet {
             #if canImport(Combine)
             objectWillChange.send()
@@ -159,12 +172,20 @@ public final class AppModel {
         case (.enroll, .home):
             break // already enrolled: enrolling again would sign this device out; stay home
         case let (.provider(code), _):
-            provider = code
+            visit = VisitLaunch(providerCode: code)
             if case .launching = screen { load() }
         }
     }
 
-    public func dismissProvider() { provider = nil }
+    /// "How much will I pay?" from home.
+    public func startVisit() { visit = VisitLaunch(providerCode: nil) }
+
+    public func dismissVisit() { visit = nil }
+
+    /// A model for the visit screen; it selects the launch's provider when it loads.
+    public func makeVisitModel(for launch: VisitLaunch, language: Language = .preferred()) -> VisitModel {
+        VisitModel(service: service, language: language, providerCode: launch.providerCode)
+    }
 
     /// A universal link or `tierspay://` URL; foreign links are refused with an alert.
     public func open(link url: URL) {
@@ -201,7 +222,192 @@ public final class AppModel {
     }
 }
 
+/// Drives the visit screen: who, where, which act, how much, then who pays what and whether
+/// the server agrees. Contract data, acts and previews are read on the phone (offline); only
+/// the directory search, selecting an unknown provider, sync and the check need the server.
+@MainActor
+public final class VisitModel {
+    public private(set) var state: VisitViewState {
+        willSet {
+            #if canImport(Combine)
+            objectWillChange.send()
+            #endif
+        }
+    }
+
+    private let service: any CoverageService
+    /// From a provider's QR code or link: selected once loading is done.
+    private var pendingProviderCode: String?
+
+    /// Providers asked of the directory per search.
+    public static let searchLimit = 20
+
+    public init(service: any CoverageService, language: Language = .preferred(), providerCode: String? = nil) {
+        self.service = service
+        pendingProviderCode = providerCode
+        state = VisitViewState(language: language)
+    }
+
+    /// Reads beneficiaries and acts from the phone; the first time ever (never synced), downloads
+    /// them first. Then selects the provider of the QR code or link that opened the visit, and
+    /// lists the recently used providers.
+    public func load() async {
+        state.loadStarted()
+        do {
+            try read()
+        } catch where error.kind == .rejected(code: "coverage_not_synced") {
+            state.failed(error)
+            await sync()
+        } catch {
+            state.failed(error)
+        }
+        if let code = pendingProviderCode {
+            pendingProviderCode = nil
+            await selectProvider(code, scanned: false)
+        }
+        if state.provider == nil, state.results.isEmpty { await search() }
+    }
+
+    /// Downloads what changed of the contract data, then reads it again.
+    public func sync() async {
+        guard !state.isSyncing else { return }
+        state.syncStarted()
+        do {
+            _ = try await service.syncCoverage()
+            state.synced()
+            try read()
+        } catch {
+            state.failed(error)
+        }
+    }
+
+    private func read() throws(TiersPayError) {
+        let beneficiaries = try service.coveredBeneficiaries()
+        let acts = try service.acts(on: state.date)
+        state.loaded(beneficiaries: beneficiaries, acts: acts)
+    }
+
+    public func set(language: Language) { state.set(language: language) }
+
+    public func choose(beneficiary: CoveredBeneficiary) { state.choose(beneficiary: beneficiary) }
+
+    public func changeBeneficiary() { state.changeBeneficiary() }
+
+    // MARK: Provider
+
+    public func edit(query: String) { state.edit(query: query) }
+
+    public func filter(specialty: String?, city: String?) { state.filter(specialty: specialty, city: city) }
+
+    /// Searches with the query and filters as they stand; an older search's answer is dropped.
+    public func search() async {
+        let token = state.searchStarted()
+        do {
+            let found = try await service.searchProviders(query: state.query, specialty: state.specialty, city: state.city, limit: Self.searchLimit)
+            state.searchFinished(token, found)
+        } catch {
+            state.searchFailed(token, error)
+        }
+    }
+
+    /// A search result tapped.
+    public func select(_ provider: Provider) async {
+        await selectProvider(provider.id, scanned: false)
+    }
+
+    /// The text the camera read from a desk QR code, as it is: the core decides what it is.
+    public func scanned(_ text: String) async {
+        await selectProvider(text, scanned: true)
+    }
+
+    /// A provider code typed, or from a link.
+    public func open(providerCode code: String) async {
+        await selectProvider(code, scanned: false)
+    }
+
+    private func selectProvider(_ key: String, scanned: Bool) async {
+        state.selectingProvider()
+        do {
+            state.providerSelected(try await service.selectProvider(key))
+        } catch {
+            state.selectFailed(error, scanned: scanned)
+        }
+    }
+
+    public func changeProvider() { state.changeProvider() }
+
+    // MARK: Act, amount, date
+
+    public func choose(act: Act) { state.choose(act: act) }
+
+    public func changeAct() { state.changeAct() }
+
+    /// Back from the result to the amount (the figures are dropped).
+    public func changeAmount() { state.discardPreview() }
+
+    public func edit(price: String) { state.edit(price: price) }
+
+    /// The care date (`YYYY-MM-DD`, nil for today); the acts in force that day are read again.
+    public func edit(date: String?) {
+        state.edit(date: date)
+        do {
+            state.actsLoaded(try service.acts(on: date))
+        } catch {
+            state.failed(error)
+        }
+    }
+
+    /// The care date from a date picker.
+    public func edit(date: Date, in timeZone: TimeZone = .current) {
+        edit(date: EnrollmentModel.isoDate(date, timeZone: timeZone))
+    }
+
+    public func back() { state.back() }
+
+    public func newVisit() { state.newVisit() }
+
+    public func dismissError() { state.dismissError() }
+
+    // MARK: Pricing and the server's check
+
+    /// Prices the visit on the phone (off the main actor), shows it, then asks the server.
+    public func price() async {
+        guard let request = state.pricingStarted() else { return }
+        do {
+            let preview = try await service.preview(
+                beneficiaryId: request.beneficiaryId, providerId: request.providerId,
+                actCode: request.actCode, price: request.price, date: request.date
+            )
+            state.priced(preview, for: request)
+        } catch {
+            state.pricingFailed(error, for: request)
+            return
+        }
+        await checkWithServer()
+    }
+
+    /// Asks the server whether the figures shown still hold (again, after being offline).
+    public func checkWithServer() async {
+        guard let preview = state.preview else { return }
+        state.checkStarted(for: preview.id)
+        do {
+            state.checked(try await service.checkPreview(preview), for: preview.id)
+        } catch {
+            state.checkFailed(error, for: preview.id)
+        }
+    }
+
+    /// The server's figures differ: download what changed and price the visit again.
+    public func syncAndPriceAgain() async {
+        await sync()
+        guard state.error == nil else { return }
+        state.discardPreview()
+        await price()
+    }
+}
+
 #if canImport(Combine)
 extension EnrollmentModel: ObservableObject {}
+extension VisitModel: ObservableObject {}
 extension AppModel: ObservableObject {}
 #endif

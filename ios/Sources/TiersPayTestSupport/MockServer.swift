@@ -135,15 +135,43 @@ public final class MockServer: @unchecked Sendable {
         return String(code)
     }
 
+    /// Records what a beneficiary's visits elsewhere consumed this `year`
+    /// (`POST /v1/test_helpers/usage`): here, `consumed` euros of the yearly ceiling of
+    /// `category` (`optical`, …). The phone does not know until it syncs.
+    public func recordCeilingUsage(beneficiaryId: String, year: Int, category: String, consumed: String) async throws {
+        let body: [String: Any] = [
+            "beneficiary_id": beneficiaryId,
+            "year": year,
+            "ceiling": ["category": category, "consumed": consumed],
+        ]
+        _ = try await post("v1/test_helpers/usage", json: try JSONSerialization.data(withJSONObject: body))
+    }
+
+    /// POSTs a JSON body to a test helper; the answer's body.
+    public func post(_ path: String, json body: Data) async throws -> Data {
+        var request = URLRequest(url: url.appendingPathComponent(path))
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = body
+        return try await send(request)
+    }
+
     private func get(_ url: URL) async throws -> Data {
+        try await send(URLRequest(url: url))
+    }
+
+    private func send(_ request: URLRequest) async throws -> Data {
         let session = URLSession(configuration: .ephemeral)
         defer { session.finishTasksAndInvalidate() }
+        let method = request.httpMethod ?? "GET"
+        let path = request.url?.path ?? "?"
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Data, Error>) in
-            session.dataTask(with: url) { data, response, error in
+            session.dataTask(with: request) { data, response, error in
                 if let error {
                     continuation.resume(throwing: error)
                 } else if let http = response as? HTTPURLResponse, http.statusCode != 200 {
-                    continuation.resume(throwing: Failure.http("GET \(url.path) answered \(http.statusCode)"))
+                    let answer = String(decoding: data ?? Data(), as: UTF8.self)
+                    continuation.resume(throwing: Failure.http("\(method) \(path) answered \(http.statusCode): \(answer.prefix(500))"))
                 } else {
                     continuation.resume(returning: data ?? Data())
                 }

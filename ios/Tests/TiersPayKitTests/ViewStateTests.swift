@@ -46,6 +46,21 @@ final class FakeService: TiersPayService, @unchecked Sendable {
     func refreshProfile() async throws(TiersPayError) -> Profile { record("refresh"); return camille }
     func signOut() async throws(TiersPayError) { record("signOut"); try signOutResult.get() }
     func sessionEvents() -> AsyncStream<SessionEvent> { events }
+
+    // The coverage area: scripted by `coverage` (VisitViewStateTests.swift).
+    let coverage = FakeCoverage()
+    func syncCoverage() async throws(TiersPayError) -> SyncSummary { try await coverage.syncCoverage() }
+    func resyncCoverage() async throws(TiersPayError) -> SyncSummary { try await coverage.resyncCoverage() }
+    func coveredBeneficiaries() throws(TiersPayError) -> [CoveredBeneficiary] { try coverage.coveredBeneficiaries() }
+    func acts(on date: String?) throws(TiersPayError) -> [Act] { try coverage.acts(on: date) }
+    func searchProviders(query: String, specialty: String?, city: String?, limit: Int) async throws(TiersPayError) -> ProviderSearch {
+        try await coverage.searchProviders(query: query, specialty: specialty, city: city, limit: limit)
+    }
+    func selectProvider(_ idCodeOrScan: String) async throws(TiersPayError) -> Provider { try await coverage.selectProvider(idCodeOrScan) }
+    func preview(beneficiaryId: String, providerId: String, actCode: String, price: String, date: String?) async throws(TiersPayError) -> CoveragePreview {
+        try await coverage.preview(beneficiaryId: beneficiaryId, providerId: providerId, actCode: actCode, price: price, date: date)
+    }
+    func checkPreview(_ preview: CoveragePreview) async throws(TiersPayError) -> PreviewCheck { try await coverage.checkPreview(preview) }
 }
 
 final class EnrollmentViewStateTests: XCTestCase {
@@ -274,15 +289,37 @@ final class AppModelTests: XCTestCase {
         XCTAssertEqual(app.screen, .home(camille))
     }
 
-    func testAProviderLinkIsShownOverHome() async {
+    func testAProviderLinkOpensAVisitForThatProvider() async {
         let service = FakeService()
         service.state = .success(.enrolled(camille))
         let app = AppModel(service: service)
         app.open(link: URL(string: "https://app.tierspay.fr/p/k7m2qx")!)
         XCTAssertEqual(app.screen, .home(camille), "a cold start from the QR code reads the session first")
-        XCTAssertEqual(app.provider, "K7M2QX")
-        app.dismissProvider()
-        XCTAssertNil(app.provider)
+        let launch = try? XCTUnwrap(app.visit)
+        XCTAssertEqual(launch?.providerCode, "K7M2QX")
+
+        // The visit's model selects that provider once it has loaded.
+        let visit = app.makeVisitModel(for: launch!, language: .fr)
+        await visit.load()
+        XCTAssertEqual(visit.state.provider, gpProvider)
+        XCTAssertEqual(service.coverage.calls.filter { $0.hasPrefix("select") }, ["select K7M2QX"])
+
+        app.dismissVisit()
+        XCTAssertNil(app.visit)
+        app.startVisit()
+        XCTAssertNil(app.visit?.providerCode, "from home: no provider yet")
+    }
+
+    func testACardEventChangesNothing() async {
+        let service = FakeService()
+        service.state = .success(.enrolled(camille))
+        let app = AppModel(service: service)
+        app.load()
+        service.eventSink.yield(.cardUpdated)
+        service.eventSink.finish()
+        await app.observeSession()
+        XCTAssertEqual(app.screen, .home(camille))
+        XCTAssertNil(app.alert)
     }
 
     func testSignOutFailureKeepsHomeAndAlerts() async {

@@ -330,3 +330,17 @@ pub fn profile(conn: &Connection, member_id: &str, device_id: &str) -> Result<Pr
         beneficiaries,
     })
 }
+
+/// The member's name and phone, for the wallet's user address (the platform passes them to the
+/// wallet; the PSP never sees them).
+pub fn wallet_contact(conn: &Connection, member_id: &str) -> Result<(String, String), ApiError> {
+    conn.query_row(
+        "SELECT b.first_name || ' ' || b.last_name, c.phone FROM insurer_contracts c
+         JOIN insurer_beneficiaries b ON b.contract_id = c.id AND b.relationship = 'holder'
+         WHERE c.member_id = ?1",
+        [member_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?
+    .ok_or_else(|| ApiError::not_found("member"))
+}

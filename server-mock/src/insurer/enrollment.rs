@@ -214,6 +214,8 @@ pub async fn confirm(
                 params![id, now, device_id],
             )?;
             let profile = contracts::profile(tx, &member_id, &device_id)?;
+            // The card is issued in the same step: the app is ready to pay after this answer.
+            let card = crate::platform::card::issue_for(tx, &member_id, now)?;
             Ok(Outcome::Confirmed(Box::new(EnrollmentResult {
                 object: "enrollment_result".into(),
                 device_id,
@@ -221,6 +223,7 @@ pub async fn confirm(
                 member: profile.member,
                 contract: profile.contract,
                 beneficiaries: profile.beneficiaries,
+                card: Some(card),
             })))
         })
         .await?;

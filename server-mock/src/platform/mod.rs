@@ -1,6 +1,7 @@
 //! The platform backend: devices and their tokens, the notification outbox, and (later) visits
 //! and arrears. It knows members only by the insurer's reference.
 
+pub mod card;
 pub mod devices;
 pub mod notifications;
 mod routes;
@@ -8,7 +9,8 @@ mod routes;
 pub use routes::router;
 
 /// The platform's tables.
-pub const MIGRATIONS: &[&str] = &[r#"
+pub const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE platform_devices (
         id           TEXT PRIMARY KEY,
         member_ref   TEXT NOT NULL,
@@ -39,4 +41,14 @@ pub const MIGRATIONS: &[&str] = &[r#"
         body      TEXT NOT NULL,
         created   INTEGER NOT NULL
     );
-"#];
+"#,
+    // 2: which PSP card is whose. The platform keeps ids only, never a card number.
+    r#"
+    CREATE TABLE platform_cards (
+        member_ref    TEXT PRIMARY KEY,
+        cardholder_id TEXT NOT NULL,
+        card_id       TEXT NOT NULL,
+        created       INTEGER NOT NULL
+    );
+"#,
+];

@@ -15,6 +15,12 @@ pub fn router() -> Router<AppState> {
         .route("/v1/oauth/token", post(refresh))
         .route("/v1/me", get(me))
         .route("/v1/session/revoke", post(sign_out))
+        .route("/v1/card", get(super::card::get_card))
+        .route("/v1/card/freeze", post(super::card::freeze))
+        .route("/v1/card/unfreeze", post(super::card::unfreeze))
+        .route("/v1/card/reveal", post(super::card::reveal))
+        .route("/v1/card/wallets/apple_pay", post(super::card::apple_pay))
+        .route("/v1/card/wallets/google_pay", post(super::card::google_pay))
 }
 
 async fn refresh(

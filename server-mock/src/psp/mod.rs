@@ -1,15 +1,108 @@
 //! The payment service provider: a Stripe Issuing–like issuer (cardholders, virtual cards,
-//! spending controls, wallet provisioning, network tokens). It knows members only by a
+//! spending controls, wallet provisioning, network tokens, events). It knows members only by a
 //! pseudonymous cardholder and is the only module that ever holds a card number.
+//!
+//! - [`api`]: the operations, for the platform (inside its own transactions) and the endpoints.
+//! - `routes`: Stripe's wire format (form-encoded, `sk_test_…` keys, `expand[]`, lists).
+//!
+//! Accepted secret keys live in `psp_api_keys`; the migration seeds `sk_test_tierspay`
+//! ([`DEFAULT_API_KEY`]). Any other key gets a 401, as with Stripe.
+//!
+//! The trusted Apple root (standing in for Apple's, to verify PassKit chains) is set by
+//! `POST /v1/test_helpers/issuing/apple_root` (`certificate` = base64 DER or PEM) or read from the
+//! file named by `TIERSPAY_APPLE_ROOT` (DER or PEM) at the first Apple provisioning of the
+//! process; either is stored in `psp_settings` and survives restarts, and one set through the
+//! test helper wins over the environment. Without a root, Apple provisioning is refused
+//! (`apple_root_missing`).
 
-use axum::Router;
+pub mod api;
+mod form;
+mod model;
+mod routes;
 
-use crate::state::AppState;
+pub use routes::router;
 
-/// Routes of the PSP (Stripe wire format: form-encoded bodies, `sk_test_…` keys).
-pub fn router() -> Router<AppState> {
-    Router::new()
-}
+/// The secret key every new database accepts.
+pub const DEFAULT_API_KEY: &str = "sk_test_tierspay";
 
-/// The PSP's tables.
-pub const MIGRATIONS: &[&str] = &[];
+/// The PSP's tables. The card number and CVC exist only in `psp_cards`; device PANs only in
+/// `psp_tokens`.
+pub const MIGRATIONS: &[&str] = &[r#"
+    CREATE TABLE psp_api_keys (
+        key     TEXT PRIMARY KEY,
+        created INTEGER NOT NULL
+    );
+    INSERT INTO psp_api_keys (key, created) VALUES ('sk_test_tierspay', 0);
+    CREATE TABLE psp_settings (
+        name    TEXT PRIMARY KEY,
+        value   BLOB NOT NULL,
+        source  TEXT NOT NULL CHECK (source IN ('api', 'env', 'generated')),
+        updated INTEGER NOT NULL
+    );
+    CREATE TABLE psp_cardholders (
+        seq             INTEGER PRIMARY KEY,
+        id              TEXT NOT NULL UNIQUE,
+        name            TEXT NOT NULL,
+        email           TEXT,
+        phone_number    TEXT,
+        type            TEXT NOT NULL CHECK (type IN ('individual', 'company')),
+        status          TEXT NOT NULL CHECK (status IN ('active', 'inactive', 'blocked')),
+        billing         TEXT NOT NULL,
+        metadata        TEXT NOT NULL DEFAULT '{}',
+        member_ref_hash TEXT UNIQUE,
+        created         INTEGER NOT NULL
+    );
+    CREATE TABLE psp_cards (
+        seq                        INTEGER PRIMARY KEY,
+        id                         TEXT NOT NULL UNIQUE,
+        cardholder_id              TEXT NOT NULL REFERENCES psp_cardholders(id),
+        number                     TEXT NOT NULL UNIQUE,
+        cvc                        TEXT NOT NULL,
+        exp_month                  INTEGER NOT NULL CHECK (exp_month BETWEEN 1 AND 12),
+        exp_year                   INTEGER NOT NULL,
+        last4                      TEXT NOT NULL,
+        brand                      TEXT NOT NULL,
+        currency                   TEXT NOT NULL,
+        type                       TEXT NOT NULL CHECK (type IN ('virtual', 'physical')),
+        status                     TEXT NOT NULL CHECK (status IN ('active', 'inactive', 'canceled')),
+        cancellation_reason        TEXT CHECK (cancellation_reason IN ('lost', 'stolen')),
+        spending_controls          TEXT NOT NULL,
+        metadata                   TEXT NOT NULL DEFAULT '{}',
+        primary_account_identifier TEXT UNIQUE,
+        created                    INTEGER NOT NULL
+    );
+    CREATE INDEX psp_cards_cardholder ON psp_cards (cardholder_id);
+    CREATE TABLE psp_tokens (
+        seq               INTEGER PRIMARY KEY,
+        id                TEXT NOT NULL UNIQUE,
+        card_id           TEXT NOT NULL REFERENCES psp_cards(id),
+        wallet_provider   TEXT NOT NULL CHECK (wallet_provider IN ('apple_pay', 'google_pay')),
+        status            TEXT NOT NULL CHECK (status IN ('requested', 'active', 'suspended', 'deleted')),
+        wallet_status     TEXT NOT NULL CHECK (wallet_status IN
+                              ('pending', 'needs_identity_verification', 'active', 'suspended', 'deleted')),
+        suspended_by_card INTEGER NOT NULL DEFAULT 0,
+        dpan              TEXT NOT NULL UNIQUE,
+        last4             TEXT NOT NULL,
+        device_fingerprint TEXT,
+        wallet_account_id TEXT,
+        device_id         TEXT,
+        activation_hash   TEXT,
+        network_token_ref TEXT NOT NULL,
+        created           INTEGER NOT NULL,
+        updated           INTEGER NOT NULL
+    );
+    CREATE INDEX psp_tokens_card ON psp_tokens (card_id);
+    -- One live Google token per card, wallet account and device: a second push is refused.
+    CREATE UNIQUE INDEX psp_tokens_one_per_device ON psp_tokens (card_id, wallet_account_id, device_id)
+        WHERE device_id IS NOT NULL AND status <> 'deleted';
+    CREATE TABLE psp_events (
+        seq                 INTEGER PRIMARY KEY,
+        id                  TEXT NOT NULL UNIQUE,
+        type                TEXT NOT NULL,
+        created             INTEGER NOT NULL,
+        object              TEXT NOT NULL,
+        previous_attributes TEXT,
+        idempotency_key     TEXT
+    );
+    CREATE INDEX psp_events_type ON psp_events (type, seq);
+"#];

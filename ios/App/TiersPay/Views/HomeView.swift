@@ -1,7 +1,7 @@
 import SwiftUI
 import TiersPayKit
 
-/// The member, the contract and who it covers; refresh and sign out.
+/// The member, the contract and who it covers; a visit to price; refresh and sign out.
 struct HomeView: View {
     @ObservedObject var app: AppModel
     let profile: Profile
@@ -9,6 +9,13 @@ struct HomeView: View {
 
     var body: some View {
         List {
+            Section {
+                Button { app.startVisit() } label: {
+                    Label("How much will I pay?", systemImage: "eurosign.circle")
+                }
+            } footer: {
+                Text("At the provider's desk: who pays what, before you pay. Works offline.")
+            }
             Section("Member") {
                 LabeledContent("Name", value: profile.member.displayName)
                 LabeledContent("Phone", value: profile.member.phoneMasked)
@@ -34,12 +41,10 @@ struct HomeView: View {
         .confirmationDialog("Sign out of this iPhone?", isPresented: $confirmSignOut, titleVisibility: .visible) {
             Button("Sign out", role: .destructive) { Task { await app.signOut() } }
         }
-        .sheet(isPresented: Binding(get: { app.provider != nil }, set: { if !$0 { app.dismissProvider() } })) {
-            VStack(spacing: 12) {
-                Text("Provider").font(.headline)
-                Text(app.provider ?? "").font(.title.monospaced())
-            }
-            .presentationDetents([.medium])
+        // A visit: from the button above, or a provider's desk QR code or link (`/p/{code}`,
+        // routed by the core), which preselects that provider.
+        .sheet(item: Binding(get: { app.visit }, set: { if $0 == nil { app.dismissVisit() } })) { launch in
+            VisitScreen(app: app, launch: launch)
         }
     }
 

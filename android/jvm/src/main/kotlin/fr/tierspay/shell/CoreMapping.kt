@@ -5,15 +5,25 @@ import fr.tierspay.core.InternalException
 import fr.tierspay.core.Route
 import fr.tierspay.core.SessionEvent
 import fr.tierspay.core.SessionStatus
+import java.math.BigDecimal
 import java.time.Instant
 import java.time.LocalDate
 import java.time.format.DateTimeParseException
 import kotlin.coroutines.cancellation.CancellationException
+import fr.tierspay.core.Act as CoreAct
 import fr.tierspay.core.Beneficiary as CoreBeneficiary
 import fr.tierspay.core.Contract as CoreContract
+import fr.tierspay.core.CoveragePreview as CorePreview
+import fr.tierspay.core.CoveredBeneficiary as CoreCoveredBeneficiary
+import fr.tierspay.core.Deduction as CoreDeduction
 import fr.tierspay.core.EnrollmentChallenge as CoreChallenge
+import fr.tierspay.core.Explanation as CoreExplanation
 import fr.tierspay.core.Member as CoreMember
+import fr.tierspay.core.PreviewCheck as CorePreviewCheck
 import fr.tierspay.core.Profile as CoreProfile
+import fr.tierspay.core.Provider as CoreProvider
+import fr.tierspay.core.ProviderSearch as CoreProviderSearch
+import fr.tierspay.core.SyncSummary as CoreSyncSummary
 
 // The one place generated types become the shell's own. Nothing here decides anything.
 
@@ -29,6 +39,8 @@ internal inline fun <T> mapCoreErrors(block: () -> T): T = try {
     throw TiersPayError.Internal("The core failed: ${e.message}").also { it.initCause(e) }
 } catch (e: DateTimeParseException) {
     throw TiersPayError.Internal("The core returned a malformed date").also { it.initCause(e) }
+} catch (e: NumberFormatException) {
+    throw TiersPayError.Internal("The core returned a malformed amount").also { it.initCause(e) }
 }
 
 internal fun CoreException.toShell(): TiersPayError = when (this) {
@@ -93,6 +105,7 @@ internal fun SessionEvent.toShell(): SessionChange = when (this) {
     SessionEvent.PROFILE_UPDATED -> SessionChange.PROFILE_UPDATED
     SessionEvent.SIGNED_OUT -> SessionChange.SIGNED_OUT
     SessionEvent.ENDED -> SessionChange.ENDED
+    SessionEvent.CARD_UPDATED -> SessionChange.CARD_UPDATED
 }
 
 internal fun Route.toShell(): Destination = when (this) {
@@ -100,6 +113,98 @@ internal fun Route.toShell(): Destination = when (this) {
     is Route.Enroll -> Destination.Enroll(contractNumber)
     is Route.Provider -> Destination.Provider(code)
 }
+
+// Coverage
+
+internal fun CoreCoveredBeneficiary.toShell() = CoveredBeneficiary(
+    id = id,
+    firstName = firstName,
+    lastName = lastName,
+    birthDate = LocalDate.parse(birthDate),
+    relationship = enumOr(relationship, Relationship.OTHER),
+    inParcours = inParcours,
+    ald = ald,
+)
+
+internal fun CoreAct.toShell() = Act(
+    code = code,
+    label = label,
+    category = enumOr(category, CareCategory.OTHER),
+    base = Money.parse(base),
+)
+
+internal fun CoreProvider.toShell() = Provider(
+    id = id,
+    code = code,
+    name = name,
+    specialty = specialty,
+    sector = sector.toInt(),
+    optam = optam,
+    directAccess = directAccess,
+    city = city,
+    postcode = postcode,
+)
+
+internal fun CoreProviderSearch.toShell() = ProviderSearch(providers.map { it.toShell() }, offline)
+
+internal fun CorePreview.toShell() = CoveragePreview(
+    id = id,
+    beneficiaryId = beneficiaryId,
+    providerId = providerId,
+    actCode = actCode,
+    actLabel = actLabel,
+    price = Money.parse(price),
+    date = LocalDate.parse(date),
+    amo = Money.parse(amo),
+    amc = Money.parse(amc),
+    member = Money.parse(member),
+    base = Money.parse(base),
+    amoRate = BigDecimal(amoRate),
+    guarantee = guarantee,
+    deductions = deductions.map { it.toShell() },
+    explanations = explanations.map { it.toShell() },
+)
+
+internal fun CoreDeduction.toShell() = Deduction(enumOr(kind, DeductionKind.OTHER), Money.parse(amount))
+
+internal fun CoreExplanation.toShell() = Explanation(fr = fr, en = en)
+
+/**
+ * Back to the core's record, for [TiersPayClient.checkPreview]. Amounts and the date go back in
+ * the form they came in (`19.00`, `2026-03-02`); the server recomputes from the id and the inputs.
+ * A deduction kind this shell does not know goes back as `other` (the check does not read it).
+ */
+internal fun CoveragePreview.toCore() = CorePreview(
+    id = id,
+    beneficiaryId = beneficiaryId,
+    providerId = providerId,
+    actCode = actCode,
+    actLabel = actLabel,
+    price = price.toString(),
+    date = date.toString(),
+    amo = amo.toString(),
+    amc = amc.toString(),
+    member = member.toString(),
+    base = base.toString(),
+    amoRate = amoRate.toPlainString(),
+    guarantee = guarantee,
+    deductions = deductions.map { CoreDeduction(it.kind.name.lowercase(), it.amount.toString()) },
+    explanations = explanations.map { CoreExplanation(it.fr, it.en) },
+)
+
+internal fun CorePreviewCheck.toShell() = PreviewCheck(
+    holds = holds,
+    serverPreviewId = serverPreviewId,
+    amo = Money.parse(amo),
+    amc = Money.parse(amc),
+    member = Money.parse(member),
+)
+
+internal fun CoreSyncSummary.toShell() = SyncSummary(
+    contractUpdated = contractUpdated,
+    tariffsUpdated = tariffsUpdated,
+    bytes = bytes.coerceAtMost(Long.MAX_VALUE.toULong()).toLong(),
+)
 
 /** `"spouse"` → `SPOUSE`; values the shell does not know yet map to [fallback]. */
 private inline fun <reified E : Enum<E>> enumOr(wire: String, fallback: E): E =

@@ -1,6 +1,7 @@
 package fr.tierspay.shell
 
 import fr.tierspay.core.CoreConfig
+import fr.tierspay.core.Coverage
 import fr.tierspay.core.SessionEvent
 import fr.tierspay.core.SessionListener
 import fr.tierspay.core.TiersPay
@@ -15,6 +16,7 @@ import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.buffer
 import kotlinx.coroutines.flow.callbackFlow
 import kotlinx.coroutines.withContext
+import java.time.LocalDate
 
 /**
  * The [TiersPayClient] over the real core: one per app process, built at start. Holds no logic:
@@ -28,6 +30,12 @@ class CoreTiersPayClient private constructor(
     private val core: TiersPay,
     private val io: CoroutineDispatcher,
 ) : TiersPayClient, AutoCloseable {
+
+    /**
+     * The coverage area, one for the client's life (closed with it): unlike the rare enrollment
+     * calls, previews are repeated, and a fresh area per call would cost two more FFI calls.
+     */
+    private val coverage: Coverage = core.coverage()
 
     companion object {
         /**
@@ -97,9 +105,47 @@ class CoreTiersPayClient private constructor(
     override fun routeForPush(data: Map<String, String>): Destination =
         mapCoreErrors { fr.tierspay.core.routeForPush(data).toShell() }
 
+    override suspend fun syncCoverage(): SyncSummary = mapCoreErrors { coverage.sync().toShell() }
+
+    override suspend fun resyncCoverage(): SyncSummary = mapCoreErrors { coverage.resync().toShell() }
+
+    override suspend fun coveredBeneficiaries(): List<CoveredBeneficiary> = withContext(io) {
+        mapCoreErrors { coverage.beneficiaries().map { it.toShell() } }
+    }
+
+    override suspend fun acts(date: LocalDate?): List<Act> = withContext(io) {
+        mapCoreErrors { coverage.acts(date?.toString()).map { it.toShell() } }
+    }
+
+    override suspend fun searchProviders(query: String, specialty: String?, city: String?, limit: Int): ProviderSearch =
+        mapCoreErrors { coverage.searchProviders(query, specialty, city, limit.coerceAtLeast(0).toUInt()).toShell() }
+
+    override suspend fun selectProvider(idCodeOrScan: String): Provider =
+        mapCoreErrors { coverage.selectProvider(idCodeOrScan).toShell() }
+
+    /** A sync call, but it reads SQLite (~0.1 ms in a release build): on [io] like [session]. */
+    override suspend fun preview(
+        beneficiaryId: String,
+        providerId: String,
+        actCode: String,
+        price: String,
+        date: LocalDate?,
+    ): CoveragePreview = withContext(io) {
+        mapCoreErrors { coverage.preview(beneficiaryId, providerId, actCode, price, date?.toString()).toShell() }
+    }
+
+    override suspend fun checkPreview(preview: CoveragePreview): PreviewCheck =
+        mapCoreErrors { coverage.checkPreview(preview.toCore()).toShell() }
+
+    override fun quoteDocument(json: String): String =
+        mapCoreErrors { fr.tierspay.core.quoteDocument(json) }
+
     /** HTTP requests sent since this client was opened: a diagnostic for journey figures. */
     fun roundTrips(): Long = core.roundTrips().toLong()
 
     /** Releases the core (its runtime and database) now rather than when collected. */
-    override fun close() = core.close()
+    override fun close() {
+        coverage.close()
+        core.close()
+    }
 }

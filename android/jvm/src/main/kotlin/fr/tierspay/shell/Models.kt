@@ -1,7 +1,9 @@
 package fr.tierspay.shell
 
+import java.math.BigDecimal
 import java.time.Instant
 import java.time.LocalDate
+import java.util.Locale
 
 // The shell's own models: what screens render. Built from the core's records by the adapter
 // (CoreMapping.kt), so no screen imports a generated `fr.tierspay.core` type.
@@ -87,6 +89,9 @@ enum class SessionChange {
 
     /** The server ended the session (another phone enrolled); local data was wiped. */
     ENDED,
+
+    /** The card's status or wallet tokens changed (no card screen in this shell yet). */
+    CARD_UPDATED,
 }
 
 /** The screen a link or a push message leads to. */
@@ -99,3 +104,135 @@ sealed interface Destination {
     /** A provider's page, from the QR code on their desk (`/p/{code}`). */
     data class Provider(val code: String) : Destination
 }
+
+// Coverage: what the doctor's-desk screen shows. Amounts are [Money]; the core computed them.
+
+/** A beneficiary as the coverage rules see them: who the care is for. */
+data class CoveredBeneficiary(
+    /** Pass it to [TiersPayClient.preview]. */
+    val id: String,
+    val firstName: String,
+    val lastName: String,
+    val birthDate: LocalDate,
+    val relationship: Relationship,
+    /** A médecin traitant is declared (else the statutory share drops). */
+    val inParcours: Boolean,
+    /** A long-term condition (ALD). */
+    val ald: Boolean,
+) {
+    val displayName: String get() = "$firstName $lastName"
+}
+
+/** An act of the tariff catalogue in force on a date. */
+data class Act(
+    /** `G`, `CS`, `C`, `OPT-MONTURE`, … */
+    val code: String,
+    val label: String,
+    val category: CareCategory,
+    /** Base de remboursement. */
+    val base: Money,
+)
+
+enum class CareCategory {
+    CONSULTATION, SPECIALIST, DENTAL, OPTICAL, PHARMACY, LAB, RADIOLOGY, AUXILIARY, MIDWIFE,
+    HOSPITAL, TRANSPORT, OTHER,
+}
+
+/** A healthcare provider of the directory. */
+data class Provider(
+    /** `prv_…`: pass it to [TiersPayClient.preview]. */
+    val id: String,
+    /** The 6-character code on the desk QR code. */
+    val code: String,
+    val name: String,
+    val specialty: String,
+    /** Convention sector: 1, 2 or 3. */
+    val sector: Int,
+    /** Member of OPTAM (controlled fees). */
+    val optam: Boolean,
+    /** A specialty the member may see without a referral. */
+    val directAccess: Boolean,
+    val city: String,
+    val postcode: String,
+)
+
+/** Providers found: recently used ones first, then the directory's best matches. */
+data class ProviderSearch(
+    val providers: List<Provider>,
+    /** The server could not be reached: only providers used recently on this phone were searched. */
+    val offline: Boolean,
+)
+
+/** Who pays what for one visit, computed on the phone (offline) by the core. */
+data class CoveragePreview(
+    /** `pv_…`: commits to the inputs and the figures; the server checks it. */
+    val id: String,
+    val beneficiaryId: String,
+    val providerId: String,
+    val actCode: String,
+    val actLabel: String,
+    /** What the provider charges. */
+    val price: Money,
+    /** Care date. */
+    val date: LocalDate,
+    /** Statutory insurance (Assurance Maladie) pays. */
+    val amo: Money,
+    /** The complementary insurer (mutuelle) pays. */
+    val amc: Money,
+    /** The member pays (reste à charge). */
+    val member: Money,
+    /** Base de remboursement used. */
+    val base: Money,
+    /** Statutory rate used: 0.70 for 70 %. */
+    val amoRate: BigDecimal,
+    /** The guarantee line applied, e.g. `150 % BR incl. SS`. */
+    val guarantee: String,
+    /** Amounts the member's share includes, or where a cover stopped. */
+    val deductions: List<Deduction>,
+    /** Why, sentence by sentence, in order. */
+    val explanations: List<Explanation>,
+)
+
+data class Deduction(val kind: DeductionKind, val amount: Money)
+
+enum class DeductionKind {
+    /** The 2 € per visit the Assurance Maladie keeps (capped per year). */
+    PARTICIPATION_FORFAITAIRE,
+
+    /** Franchise médicale on medicines, paramedical acts, transport. */
+    FRANCHISE,
+
+    /** No médecin traitant declared: a lower statutory rate, not made up by the insurer. */
+    OUT_OF_PARCOURS,
+
+    /** A yearly ceiling of the guarantee was reached. */
+    CEILING,
+
+    /** A kind this version of the app does not know yet. */
+    OTHER,
+}
+
+/** A sentence to show as it is, in French and in English. */
+data class Explanation(val fr: String, val en: String) {
+    /** French for a French [locale], English otherwise. */
+    fun text(locale: Locale): String = if (locale.language == Locale.FRENCH.language) fr else en
+}
+
+/** The server's recomputation of a preview, with its current data and the same code. */
+data class PreviewCheck(
+    /** The phone's figures still hold. */
+    val holds: Boolean,
+    val serverPreviewId: String,
+    /** The shares now. */
+    val amo: Money,
+    val amc: Money,
+    val member: Money,
+)
+
+/** What a coverage sync downloaded. */
+data class SyncSummary(
+    val contractUpdated: Boolean,
+    val tariffsUpdated: Boolean,
+    /** Bytes received (an unchanged sync is under 100). */
+    val bytes: Long,
+)

@@ -1,6 +1,7 @@
 package fr.tierspay.shell
 
 import kotlinx.coroutines.flow.Flow
+import java.time.LocalDate
 
 /**
  * What the screens and their view-state need from the core. [CoreTiersPayClient] is the real
@@ -32,4 +33,61 @@ interface TiersPayClient {
 
     /** Where a push message's data leads. */
     fun routeForPush(data: Map<String, String>): Destination
+
+    // Coverage. Enrollment downloads the contract's guarantees and the tariffs; the calls marked
+    // offline read them from the phone and throw Rejected(coverage_not_synced) before any sync.
+
+    /** Downloads what changed of the guarantees and tariffs (one round trip, ~50 bytes when nothing did). */
+    suspend fun syncCoverage(): SyncSummary
+
+    /** Downloads all of the guarantees and tariffs again, whatever the phone holds. */
+    suspend fun resyncCoverage(): SyncSummary
+
+    /** Who the care can be for. Offline. */
+    suspend fun coveredBeneficiaries(): List<CoveredBeneficiary>
+
+    /** The acts in force on [date] (today in France when null). Offline. */
+    suspend fun acts(date: LocalDate? = null): List<Act>
+
+    /**
+     * Providers by name, specialty or city, typos forgiven (`ophtalmologe paris`): recently used
+     * ones first (from the phone), then the directory. Offline, the recently used only, with
+     * [ProviderSearch.offline] set. An empty search without filters lists the recently used.
+     * [limit] is brought within 1–50.
+     */
+    suspend fun searchProviders(
+        query: String,
+        specialty: String? = null,
+        city: String? = null,
+        limit: Int = 20,
+    ): ProviderSearch
+
+    /**
+     * The provider for a visit, from its id (`prv_…`), its 6-character code, or the text of its
+     * scanned desk QR code (`https://app.tierspay.fr/p/CODE`), handed over unread. Remembered as
+     * recently used: [preview] needs the provider selected first.
+     */
+    suspend fun selectProvider(idCodeOrScan: String): Provider
+
+    /**
+     * Who pays what, computed on the phone (offline). [price] is what the member typed (`30`,
+     * `30,50 €`): the core reads it. Bad input throws InvalidInput naming `price`, `act_code`,
+     * `provider_id`, `beneficiary_id` or `date`.
+     */
+    suspend fun preview(
+        beneficiaryId: String,
+        providerId: String,
+        actCode: String,
+        price: String,
+        date: LocalDate? = null,
+    ): CoveragePreview
+
+    /** Asks the server to recompute [preview] with its current data: does it still hold? */
+    suspend fun checkPreview(preview: CoveragePreview): PreviewCheck
+
+    /**
+     * Answers a quote document (the public JSON of the offline calculator) with the answer JSON.
+     * Pure. A malformed document throws InvalidInput naming the field by its path (`act.amo_rate`).
+     */
+    fun quoteDocument(json: String): String
 }

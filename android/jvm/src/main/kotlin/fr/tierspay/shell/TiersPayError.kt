@@ -53,6 +53,22 @@ sealed class TiersPayError(val kind: Kind, message: String) : Exception(message)
         const val BIRTH_DATE = "birth_date"
         const val CODE = "code"
         const val URL = "url"
+
+        // Coverage
+        const val PRICE = "price"
+        const val ACT_CODE = "act_code"
+        const val PROVIDER_ID = "provider_id"
+        const val BENEFICIARY_ID = "beneficiary_id"
+        const val DATE = "date"
+
+        /** A scanned QR code that is not a TiersPay provider's. */
+        const val SCAN = "scan"
+
+        /** Text that is neither a provider id nor a provider code. */
+        const val PROVIDER = "provider"
+
+        /** A provider search too long. */
+        const val QUERY = "query"
     }
 
     /** Codes the shell acts on in [Rejected.code]. */
@@ -61,6 +77,9 @@ sealed class TiersPayError(val kind: Kind, message: String) : Exception(message)
         const val CODE_INCORRECT = "code_incorrect"
         const val CODE_EXPIRED = "code_expired"
         const val TOO_MANY_ATTEMPTS = "too_many_attempts"
+
+        /** The guarantees were never downloaded to this phone: sync once online. */
+        const val COVERAGE_NOT_SYNCED = "coverage_not_synced"
     }
 }
 

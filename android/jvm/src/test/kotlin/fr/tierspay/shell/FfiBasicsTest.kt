@@ -6,6 +6,7 @@ import fr.tierspay.shell.support.expectError
 import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.AfterAll
 import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.BeforeAll
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.TestInstance
@@ -83,5 +84,47 @@ class FfiBasicsTest {
         assertEquals(expected, CoreTiersPayClient.version())
     }
 
+    @Test
+    fun `a quote document is answered with the published figures, a malformed one names the field`() = runBlocking {
+        val answer = client.quoteDocument(QUOTE)
+        fun text(name: String) = Regex(""""$name"\s*:\s*"([^"]*)"""").find(answer)?.groupValues?.get(1)
+        assertEquals(listOf("19.00", "9.00", "2.00", "30.00", "0.70"), listOf("amo", "amc", "member", "base", "amo_rate").map(::text))
+        assertEquals("participation_forfaitaire", text("kind"))
+        assertEquals("100 % BR incl. SS", text("guarantee_applied"))
+
+        for ((document, field) in listOf(
+            QUOTE.replace("\"0.70\"", "\"1.70\"") to "act.amo_rate",
+            QUOTE.replace("\"30.00\", \"act\"", "30, \"act\"") to "price",
+            QUOTE.replace("\"sector\": 1", "\"sector\": 4") to "provider.sector",
+            QUOTE.replace("\"pf\": true", "\"pf\": true, \"colour\": \"red\"") to "act.colour",
+            "{\"date\": " to "document",
+        )) {
+            val e = expectError<TiersPayError.InvalidInput> { client.quoteDocument(document) }
+            assertEquals(field, e.field, document)
+            assertTrue(e.message.isNotBlank())
+        }
+    }
+
+    @Test
+    fun `guarantees never synced are Rejected coverage_not_synced, and syncing needs an enrollment`() = runBlocking {
+        for (call in listOf<suspend () -> Unit>({ client.coveredBeneficiaries() }, { client.acts() })) {
+            val e = expectError<TiersPayError.Rejected>(call)
+            assertEquals(TiersPayError.Codes.COVERAGE_NOT_SYNCED, e.code)
+            assertTrue(e.message.contains("connect"), e.message)
+        }
+        expectError<TiersPayError.NotEnrolled> { client.syncCoverage() }
+        Unit
+    }
+
     private fun ByteArray.toHex() = joinToString("") { "%02x".format(it) }
 }
+
+/** The quote document of COVERAGE.md: a GP visit, sector 1, adult in parcours, 100 % BR. */
+private const val QUOTE = """{
+  "date": "2026-03-02", "price": "30.00", "act": {"code": "G", "category": "consultation", "base": "30.00",
+    "base_non_optam": "23.00", "amo_rate": "0.70", "pf": true, "franchise": "0.00"},
+  "provider": {"sector": 1, "optam": false, "direct_access": false},
+  "beneficiary": {"birth_date": "1985-04-12", "in_parcours": true, "ald": false, "css": false, "pregnant_6m": false,
+    "pf_paid_this_year": "0.00", "franchise_paid_this_year": "0.00", "pf_count_today_same_provider": 0},
+  "guarantee": {"percent_br": "100", "percent_br_non_optam": "100", "includes_amo": true}
+}"""

@@ -8,6 +8,7 @@ import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
 import androidx.compose.foundation.lazy.LazyColumn
 import androidx.compose.foundation.lazy.items
+import androidx.compose.material3.Button
 import androidx.compose.material3.Card
 import androidx.compose.material3.ListItem
 import androidx.compose.material3.MaterialTheme
@@ -33,7 +34,12 @@ import java.time.format.DateTimeFormatter
 import java.time.format.FormatStyle
 
 @Composable
-fun HomeScreen(state: SessionState.SignedIn, onRefresh: () -> Unit, onSignOut: () -> Unit) {
+fun HomeScreen(
+    state: SessionState.SignedIn,
+    onRefresh: () -> Unit,
+    onSignOut: () -> Unit,
+    onVisit: () -> Unit,
+) {
     val profile = state.profile
     LazyColumn(
         Modifier.fillMaxWidth(),
@@ -53,6 +59,9 @@ fun HomeScreen(state: SessionState.SignedIn, onRefresh: () -> Unit, onSignOut: (
                     Text(stringResource(profile.contract.status.label()), color = MaterialTheme.colorScheme.primary)
                 }
             }
+        }
+        item {
+            Button(onClick = onVisit, modifier = Modifier.fillMaxWidth()) { Text(stringResource(R.string.home_visit)) }
         }
         item { Text(stringResource(R.string.home_beneficiaries), style = MaterialTheme.typography.titleMedium) }
         items(profile.beneficiaries, key = { it.id }) { b ->
@@ -112,5 +121,6 @@ private fun HomeScreenPreview() = TiersPayTheme {
         ),
         onRefresh = {},
         onSignOut = {},
+        onVisit = {},
     )
 }

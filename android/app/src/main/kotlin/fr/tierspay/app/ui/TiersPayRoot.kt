@@ -1,5 +1,6 @@
 package fr.tierspay.app.ui
 
+import androidx.activity.compose.BackHandler
 import androidx.compose.foundation.layout.Box
 import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.padding
@@ -17,9 +18,10 @@ import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import fr.tierspay.app.R
 import fr.tierspay.shell.state.AppModel
+import fr.tierspay.shell.state.Screen
 import fr.tierspay.shell.state.SessionState
 
-/** Enrollment or home, as the session says. */
+/** Enrollment, or the signed-in screens, as the session says. */
 @Composable
 fun TiersPayRoot(app: AppModel) {
     val session by app.session.state.collectAsStateWithLifecycle()
@@ -30,8 +32,26 @@ fun TiersPayRoot(app: AppModel) {
                     CircularProgressIndicator()
                 }
                 is SessionState.SignedOut -> EnrollmentScreen(app.enrollment, s.reason)
-                is SessionState.SignedIn -> HomeScreen(s, onRefresh = app.session::refresh, onSignOut = app.session::signOut)
+                is SessionState.SignedIn -> SignedIn(app, s)
             }
+        }
+    }
+}
+
+/** Home, or the visit at the doctor's desk (opened from home or by a desk QR link). */
+@Composable
+private fun SignedIn(app: AppModel, session: SessionState.SignedIn) {
+    val screen by app.screen.collectAsStateWithLifecycle()
+    when (screen) {
+        Screen.HOME -> HomeScreen(
+            session,
+            onRefresh = app.session::refresh,
+            onSignOut = app.session::signOut,
+            onVisit = app::openVisit,
+        )
+        Screen.VISIT -> {
+            BackHandler(onBack = app::closeVisit)
+            VisitScreen(app.visit, onBack = app::closeVisit)
         }
     }
 }

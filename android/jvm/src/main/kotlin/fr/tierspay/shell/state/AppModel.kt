@@ -4,18 +4,36 @@ import fr.tierspay.shell.Destination
 import fr.tierspay.shell.TiersPayClient
 import fr.tierspay.shell.TiersPayError
 import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.launch
+import java.util.Locale
+
+/** The signed-in screen shown. */
+enum class Screen { HOME, VISIT }
 
 /**
  * The app's view-state root: the session (which half of the app to show), the enrollment form,
- * and where links and push messages lead. The Android app holds one in a ViewModel.
+ * the visit (doctor's desk) screen, and where links and push messages lead. The Android app holds
+ * one in a ViewModel.
  */
 class AppModel(
     private val client: TiersPayClient,
     private val scope: CoroutineScope,
+    locale: Locale = Locale.getDefault(),
 ) {
     val session = SessionModel(client, scope)
     val enrollment = EnrollmentModel(client, scope)
+    val visit = VisitModel(client, scope, locale)
+
+    private val _screen = MutableStateFlow(Screen.HOME)
+
+    /** Which signed-in screen to show (signed out, the enrollment screen is shown whatever this says). */
+    val screen: StateFlow<Screen> = _screen.asStateFlow()
+
+    /** A provider code from a `/p/CODE` link not opened yet: the member was not signed in. */
+    private var pendingProvider: String? = null
     private var started = false
 
     /** Loads the session and follows it. Idempotent. */
@@ -25,12 +43,31 @@ class AppModel(
         session.start()
         scope.launch {
             session.state.collect { state ->
-                // After a sign-out the form must start over, not show the last enrollment.
-                if (state is SessionState.SignedOut && enrollment.state.value is EnrollmentState.Enrolled) {
-                    enrollment.reset()
+                when (state) {
+                    is SessionState.SignedOut -> {
+                        // After a sign-out the form must start over, not show the last enrollment,
+                        // and nothing of the last member's visit may remain.
+                        if (enrollment.state.value is EnrollmentState.Enrolled) enrollment.reset()
+                        visit.clear()
+                        _screen.value = Screen.HOME
+                    }
+                    is SessionState.SignedIn -> openPendingProvider()
+                    SessionState.Loading -> Unit
                 }
             }
         }
+    }
+
+    /** The visit screen: beneficiaries, acts and recently used providers are read on first use. */
+    fun openVisit() {
+        if (session.state.value !is SessionState.SignedIn) return
+        visit.start()
+        _screen.value = Screen.VISIT
+    }
+
+    /** Back home (the visit keeps what was typed). */
+    fun closeVisit() {
+        _screen.value = Screen.HOME
     }
 
     /** An App Link or `tierspay://` URL. Returns false for a link the core refused. */
@@ -46,10 +83,14 @@ class AppModel(
             return false
         }
         when (destination) {
-            // Home is where a signed-in member lands anyway; signed out, enrollment is home.
-            Destination.Home -> Unit
-            // No provider screen in this version yet: the link opens the app where it is.
-            is Destination.Provider -> Unit
+            // Signed out, enrollment is home.
+            Destination.Home -> _screen.value = Screen.HOME
+            // A desk QR code read by the camera app: the visit at that provider. Signed out (or
+            // still loading at a cold start), it opens once the session is there.
+            is Destination.Provider -> {
+                pendingProvider = destination.code
+                openPendingProvider()
+            }
             is Destination.Enroll -> {
                 val contract = destination.contractNumber
                 if (contract != null && session.state.value !is SessionState.SignedIn) {
@@ -58,5 +99,13 @@ class AppModel(
             }
         }
         return true
+    }
+
+    private fun openPendingProvider() {
+        val code = pendingProvider ?: return
+        if (session.state.value !is SessionState.SignedIn) return
+        pendingProvider = null
+        openVisit()
+        visit.openProvider(code)
     }
 }

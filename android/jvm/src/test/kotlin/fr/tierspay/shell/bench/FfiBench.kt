@@ -6,14 +6,18 @@ import fr.tierspay.core.CoreConfig
 import fr.tierspay.core.TiersPay
 import fr.tierspay.core.UniffiRustCallStatus
 import fr.tierspay.core.coreVersion
+import fr.tierspay.core.quoteDocument
+import fr.tierspay.shell.CoreTiersPayClient
 import fr.tierspay.shell.DeviceKeyBridge
 import fr.tierspay.shell.SecretStoreBridge
+import fr.tierspay.shell.ShellConfig
 import fr.tierspay.shell.platform.InMemorySecretStore
 import fr.tierspay.shell.platform.SoftwareDeviceKey
 import fr.tierspay.shell.support.MockServer
 import kotlinx.coroutines.runBlocking
 import java.io.File
 import java.nio.file.Files
+import java.time.LocalDate
 
 /**
  * FFI cost of one sync call from Kotlin through JNA into the core, not a test. Run it with
@@ -36,7 +40,7 @@ fun main() {
                 "JNA ${Native.VERSION}, JVM ${System.getProperty("java.vm.version")}, " +
                 "${Runtime.getRuntime().availableProcessors()} CPUs; $iterations warm calls each",
         )
-        println("%-44s %9s %9s %9s %9s".format("call", "p10", "median", "p90", "p99"))
+        println("%-50s %9s %9s %9s %9s".format("call", "p10", "median", "p90", "p99"))
         report("baseline: JNA direct call, libc getpid()", measure(iterations) { LibC.getpid() })
         // Every generated call allocates one of these (a JNA Structure holding another) per FFI
         // call, and a method call is two FFI calls (clone the handle, then the method).
@@ -44,6 +48,9 @@ fun main() {
         report("roundTrips()  (u64, no buffer)", measure(iterations) { core.roundTrips() })
         report("coreVersion()  (string back)", measure(iterations) { coreVersion() })
         report("status()  not enrolled (SQLite read)", measure(iterations) { core.status() })
+        // The coverage engine alone (no SQLite), JSON in and out: the floor under preview().
+        check(quoteDocument(QUOTE).contains("\"member\":\"2.00\""))
+        report("quoteDocument()  (engine, JSON in and out)", measure(iterations) { quoteDocument(QUOTE) })
         if (mock != null) {
             runBlocking {
                 val challenge = core.enrollment().start(MockServer.DEMO_CONTRACT, MockServer.DEMO_BIRTH_DATE)
@@ -51,10 +58,41 @@ fun main() {
             }
             check(core.status().enrolled)
             report("status()  enrolled (+1 storage callback, profile)", measure(iterations) { core.status() })
+
+            // Coverage: the doctor's-desk figures, computed on the phone. Enrollment synced the
+            // guarantees; the provider is selected once (it is then in the phone's cache).
+            val coverage = core.coverage()
+            val camille = coverage.beneficiaries().first { it.firstName == "Camille" }.id
+            val gp = runBlocking {
+                val found = coverage.searchProviders("", "Médecin généraliste", "Paris", 50u)
+                coverage.selectProvider(found.providers.first { it.sector.toInt() == 1 }.id)
+            }
+            val preview = coverage.preview(camille, gp.id, "G", "30", "2026-03-02")
+            check(preview.amo == "19.00" && preview.amc == "9.00" && preview.member == "2.00") { "$preview" }
+            report(
+                "coverage.preview()  (SQLite + engine, record)",
+                measure(iterations) { coverage.preview(camille, gp.id, "G", "30", "2026-03-02") },
+            )
+            coverage.close()
+            core.close()
+
+            // The same call as the app makes it: the adapter (Dispatchers.IO hop, mapping to the
+            // shell's models), on a new core over the same data and storage.
+            CoreTiersPayClient.open(
+                ShellConfig(mock.url, dataDir.path, mock.publicKey, "bench"),
+                secrets,
+                SoftwareDeviceKey(secrets),
+            ).use { client ->
+                val day = LocalDate.of(2026, 3, 2)
+                report(
+                    "client.preview()  (adapter: IO hop + mapping)",
+                    measure(iterations) { runBlocking { client.preview(camille, gp.id, "G", "30", day) } },
+                )
+            }
         } else {
-            println("(tierspay-mock not found: enrolled status not measured)")
+            println("(tierspay-mock not found: enrolled status and coverage not measured)")
+            core.close()
         }
-        core.close()
     } finally {
         mock?.close()
         dataDir.deleteRecursively()
@@ -86,8 +124,16 @@ private inline fun measure(iterations: Int, call: () -> Any): LongArray {
 private fun report(name: String, sorted: LongArray) {
     fun pct(p: Double) = sorted[((sorted.size - 1) * p).toInt()]
     fun us(ns: Long) = "%.2f µs".format(ns / 1000.0)
-    println("%-44s %9s %9s %9s %9s".format(name, us(pct(0.10)), us(pct(0.50)), us(pct(0.90)), us(pct(0.99))))
+    println("%-50s %9s %9s %9s %9s".format(name, us(pct(0.10)), us(pct(0.50)), us(pct(0.90)), us(pct(0.99))))
 }
 
 private fun dummyServerKey(): String =
     SoftwareDeviceKey(InMemorySecretStore()).publicKey().joinToString("") { "%02x".format(it) }
+
+/** The quote document of COVERAGE.md: the GP visit the preview rows price (19.00 / 9.00 / 2.00). */
+private const val QUOTE = """{"date": "2026-03-02", "price": "30.00",
+  "act": {"code": "G", "category": "consultation", "base": "30.00", "base_non_optam": "23.00", "amo_rate": "0.70", "pf": true, "franchise": "0.00"},
+  "provider": {"sector": 1, "optam": false, "direct_access": false},
+  "beneficiary": {"birth_date": "1985-04-12", "in_parcours": true, "ald": false, "css": false, "pregnant_6m": false,
+    "pf_paid_this_year": "0.00", "franchise_paid_this_year": "0.00", "pf_count_today_same_provider": 0},
+  "guarantee": {"percent_br": "100", "percent_br_non_optam": "100", "includes_amo": true}}"""

@@ -58,4 +58,41 @@ class AppModelTest {
         assertEquals(SessionState.SignedOut(), app.session.state.value)
         assertEquals(EnrollmentState.Details(), app.enrollment.state.value)
     }
+
+    @Test
+    fun `a desk QR link opens the visit at that provider, after enrollment when signed out`() = runTest {
+        client.session = Session.Enrolled(sampleProfile())
+        val app = started()
+        assertEquals(Screen.HOME, app.screen.value)
+        assertTrue(app.openLink("https://app.tierspay.fr/p/K7M2QX"))
+        runCurrent()
+        assertEquals(Screen.VISIT, app.screen.value)
+        assertTrue("select(K7M2QX)" in client.calls)
+        assertEquals("prv_gp", app.visit.state.value.provider?.id)
+
+        app.closeVisit()
+        assertEquals(Screen.HOME, app.screen.value)
+        app.openVisit()
+        assertEquals(Screen.VISIT, app.screen.value)
+        app.openLink("tierspay://home")
+        assertEquals(Screen.HOME, app.screen.value)
+
+        // Signed out, the link waits for the enrollment.
+        client.session = Session.NotEnrolled
+        app.session.signOut()
+        runCurrent()
+        assertEquals(VisitState(locale = app.visit.state.value.locale), app.visit.state.value, "nothing of the last member")
+        client.calls.clear()
+        assertTrue(app.openLink("https://app.tierspay.fr/p/ABC234"))
+        app.openVisit()
+        runCurrent()
+        assertEquals(Screen.HOME, app.screen.value)
+        assertFalse(client.calls.any { it.startsWith("select") })
+
+        client.session = Session.Enrolled(sampleProfile())
+        client.events.emit(SessionChange.ENROLLED)
+        runCurrent()
+        assertEquals(Screen.VISIT, app.screen.value)
+        assertTrue("select(ABC234)" in client.calls)
+    }
 }

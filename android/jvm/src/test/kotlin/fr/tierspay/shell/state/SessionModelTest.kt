@@ -41,6 +41,10 @@ class SessionModelTest {
         runCurrent()
         assertEquals(SessionState.SignedIn(sampleProfile("Camila")), m.state.value)
 
+        client.events.emit(SessionChange.CARD_UPDATED)
+        runCurrent()
+        assertEquals(SessionState.SignedIn(sampleProfile("Camila")), m.state.value, "not the session's business")
+
         client.events.emit(SessionChange.ENDED)
         runCurrent()
         assertEquals(SessionState.SignedOut(SignedOutReason.SESSION_ENDED), m.state.value)

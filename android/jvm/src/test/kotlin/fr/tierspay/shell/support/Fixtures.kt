@@ -1,21 +1,34 @@
 package fr.tierspay.shell.support
 
+import fr.tierspay.shell.Act
 import fr.tierspay.shell.Beneficiary
+import fr.tierspay.shell.CareCategory
 import fr.tierspay.shell.CodeChallenge
 import fr.tierspay.shell.Contract
 import fr.tierspay.shell.ContractStatus
+import fr.tierspay.shell.CoveragePreview
+import fr.tierspay.shell.CoveredBeneficiary
+import fr.tierspay.shell.Deduction
+import fr.tierspay.shell.DeductionKind
 import fr.tierspay.shell.Destination
+import fr.tierspay.shell.Explanation
 import fr.tierspay.shell.Member
 import fr.tierspay.shell.MemberProfile
+import fr.tierspay.shell.Money
+import fr.tierspay.shell.PreviewCheck
+import fr.tierspay.shell.Provider
+import fr.tierspay.shell.ProviderSearch
 import fr.tierspay.shell.Relationship
 import fr.tierspay.shell.Session
 import fr.tierspay.shell.SessionChange
+import fr.tierspay.shell.SyncSummary
 import fr.tierspay.shell.TiersPayClient
 import fr.tierspay.shell.TiersPayError
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.MutableSharedFlow
 import org.junit.jupiter.api.Assertions.assertInstanceOf
 import org.junit.jupiter.api.Assertions.fail
+import java.math.BigDecimal
 import java.time.Instant
 import java.time.LocalDate
 
@@ -47,6 +60,37 @@ fun sampleProfile(firstName: String = "Camille") = MemberProfile(
     ),
 )
 
+fun sampleBeneficiaries() = listOf(
+    CoveredBeneficiary("ben_camille", "Camille", "Martin", LocalDate.of(1985, 4, 12), Relationship.HOLDER, inParcours = true, ald = false),
+    CoveredBeneficiary("ben_lea", "Léa", "Martin", LocalDate.of(2021, 6, 1), Relationship.CHILD, inParcours = true, ald = false),
+)
+
+fun sampleActs() = listOf(
+    Act("G", "Consultation de médecine générale", CareCategory.CONSULTATION, Money.parse("30.00")),
+    Act("C", "Consultation de chirurgien-dentiste", CareCategory.DENTAL, Money.parse("23.00")),
+)
+
+fun sampleProvider(id: String = "prv_gp", code: String = "K7M2QX") = Provider(
+    id = id, code = code, name = "Dr Claire Dubois", specialty = "Médecin généraliste",
+    sector = 1, optam = false, directAccess = false, city = "Paris", postcode = "75011",
+)
+
+fun samplePreview(
+    beneficiaryId: String = "ben_camille",
+    providerId: String = "prv_gp",
+    actCode: String = "G",
+    price: String = "30.00",
+    id: String = "pv_1",
+) = CoveragePreview(
+    id = id, beneficiaryId = beneficiaryId, providerId = providerId, actCode = actCode,
+    actLabel = "Consultation de médecine générale", price = Money.parse(price),
+    date = LocalDate.of(2026, 3, 2),
+    amo = Money.parse("19.00"), amc = Money.parse("9.00"), member = Money.parse("2.00"),
+    base = Money.parse("30.00"), amoRate = BigDecimal("0.70"), guarantee = "150 % BR incl. SS",
+    deductions = listOf(Deduction(DeductionKind.PARTICIPATION_FORFAITAIRE, Money.parse("2.00"))),
+    explanations = listOf(Explanation("Base de remboursement : 30,00 €.", "Reimbursement base: €30.00.")),
+)
+
 /** A [TiersPayClient] for view-state tests: canned answers, overridable per test, calls recorded. */
 class FakeClient : TiersPayClient {
     var session: Session = Session.NotEnrolled
@@ -57,6 +101,16 @@ class FakeClient : TiersPayClient {
     var onConfirm: suspend (enrollmentId: String, code: String) -> MemberProfile = { _, _ -> sampleProfile() }
     var onRefresh: suspend () -> MemberProfile = { sampleProfile() }
     var onSignOut: suspend () -> Unit = {}
+
+    var onSync: suspend () -> SyncSummary = { SyncSummary(contractUpdated = true, tariffsUpdated = false, bytes = 1200) }
+    var onBeneficiaries: suspend () -> List<CoveredBeneficiary> = { sampleBeneficiaries() }
+    var onActs: suspend (date: LocalDate?) -> List<Act> = { sampleActs() }
+    var onSearch: suspend (query: String) -> ProviderSearch = { ProviderSearch(listOf(sampleProvider()), offline = false) }
+    var onSelect: suspend (idCodeOrScan: String) -> Provider = { sampleProvider() }
+    var onPreview: suspend (beneficiaryId: String, providerId: String, actCode: String, price: String, date: LocalDate?) -> CoveragePreview =
+        { b, p, a, price, _ -> samplePreview(b, p, a, price.replace(',', '.')) }
+    var onCheck: suspend (CoveragePreview) -> PreviewCheck =
+        { PreviewCheck(holds = true, serverPreviewId = it.id, amo = it.amo, amc = it.amc, member = it.member) }
 
     override suspend fun session(): Session = session.also { calls += "session" }
 
@@ -81,6 +135,7 @@ class FakeClient : TiersPayClient {
 
     override fun routeForLink(url: String): Destination = when {
         url == "tierspay://home" -> Destination.Home
+        url.startsWith("https://app.tierspay.fr/p/") -> Destination.Provider(url.substringAfterLast('/'))
         url.startsWith("tierspay://enroll") ->
             Destination.Enroll(url.substringAfter("contract=", "").ifEmpty { null })
         else -> throw TiersPayError.InvalidInput("url", "the link is not a TiersPay link")
@@ -88,4 +143,46 @@ class FakeClient : TiersPayClient {
 
     override fun routeForPush(data: Map<String, String>): Destination =
         data["link"]?.let(::routeForLink) ?: Destination.Home
+
+    override suspend fun syncCoverage(): SyncSummary {
+        calls += "sync"
+        return onSync()
+    }
+
+    override suspend fun resyncCoverage(): SyncSummary {
+        calls += "resync"
+        return onSync()
+    }
+
+    override suspend fun coveredBeneficiaries(): List<CoveredBeneficiary> = onBeneficiaries().also { calls += "beneficiaries" }
+
+    override suspend fun acts(date: LocalDate?): List<Act> = onActs(date).also { calls += "acts($date)" }
+
+    override suspend fun searchProviders(query: String, specialty: String?, city: String?, limit: Int): ProviderSearch {
+        calls += "search($query)"
+        return onSearch(query)
+    }
+
+    override suspend fun selectProvider(idCodeOrScan: String): Provider {
+        calls += "select($idCodeOrScan)"
+        return onSelect(idCodeOrScan)
+    }
+
+    override suspend fun preview(
+        beneficiaryId: String,
+        providerId: String,
+        actCode: String,
+        price: String,
+        date: LocalDate?,
+    ): CoveragePreview {
+        calls += "preview($beneficiaryId,$providerId,$actCode,$price,$date)"
+        return onPreview(beneficiaryId, providerId, actCode, price, date)
+    }
+
+    override suspend fun checkPreview(preview: CoveragePreview): PreviewCheck {
+        calls += "check(${preview.id})"
+        return onCheck(preview)
+    }
+
+    override fun quoteDocument(json: String): String = throw TiersPayError.Internal("not faked")
 }

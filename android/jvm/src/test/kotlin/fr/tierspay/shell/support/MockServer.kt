@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit
  * The binary comes from the `tierspay.mock` system property (pom.xml sets it).
  */
 class MockServer private constructor(
-    private val process: Process,
+    private var process: Process,
     private val dir: Path,
     /** Base URL, `http://127.0.0.1:PORT`. */
     val url: String,
@@ -31,18 +31,24 @@ class MockServer private constructor(
         private const val PUBLIC_KEY = "server public key: "
 
         fun start(): MockServer {
+            val dir = Files.createTempDirectory("tierspay-mock")
+            val (process, url, publicKey) = launch(dir, "127.0.0.1:0")
+            return MockServer(process, dir, url, publicKey)
+        }
+
+        /** Starts the binary on [addr] with its database in [dir]; returns the process, URL and key. */
+        private fun launch(dir: Path, addr: String): Triple<Process, String, String> {
             val binary = File(System.getProperty("tierspay.mock") ?: "../../target/debug/tierspay-mock")
             check(binary.canExecute()) {
                 "tierspay-mock not found at $binary: run `cargo build -p tierspay-server-mock` from the repo root"
             }
-            val dir = Files.createTempDirectory("tierspay-mock")
             val log = dir.resolve("mock.log").toFile()
             val process = ProcessBuilder(
                 binary.path, "serve",
-                "--addr", "127.0.0.1:0",
+                "--addr", addr,
                 "--db", dir.resolve("mock.db").toString(),
                 "--seed", "demo",
-            ).redirectError(log).start()
+            ).redirectError(ProcessBuilder.Redirect.appendTo(log)).start()
             val out = process.inputStream.bufferedReader()
             val first = out.readLine()
             val second = out.readLine()
@@ -54,11 +60,7 @@ class MockServer private constructor(
             Thread({ out.useLines { lines -> lines.forEach { } } }, "tierspay-mock-stdout")
                 .apply { isDaemon = true }
                 .start()
-            return MockServer(
-                process, dir,
-                url = first.removePrefix(LISTENING).trim(),
-                publicKey = second.removePrefix(PUBLIC_KEY).trim(),
-            )
+            return Triple(process, first.removePrefix(LISTENING).trim(), second.removePrefix(PUBLIC_KEY).trim())
         }
 
         private val http: HttpClient = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
@@ -77,11 +79,34 @@ class MockServer private constructor(
             ?: error("no code in the SMS outbox: ${response.body()}")
     }
 
-    override fun close() {
+    /** POSTs [json] to [path] (a test helper such as `/v1/test_helpers/usage`); returns the status. */
+    fun post(path: String, json: String): Int {
+        val request = HttpRequest.newBuilder(URI.create("$url$path"))
+            .timeout(Duration.ofSeconds(10))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(json))
+            .build()
+        return http.send(request, HttpResponse.BodyHandlers.ofString()).statusCode()
+    }
+
+    /** Airplane mode: stops the server, keeping its data (and signing key) for [restart]. */
+    fun stop() {
         process.destroy()
         if (!process.waitFor(5, TimeUnit.SECONDS)) {
             process.destroyForcibly().waitFor(5, TimeUnit.SECONDS)
         }
+    }
+
+    /** Starts it again on the same port and data, after [stop]. */
+    fun restart() {
+        check(!process.isAlive) { "the mock is running" }
+        val (next, restartedUrl, key) = launch(dir, url.removePrefix("http://"))
+        process = next
+        check(restartedUrl == url && key == publicKey) { "restarted as $restartedUrl with another key" }
+    }
+
+    override fun close() {
+        stop()
         dir.toFile().deleteRecursively()
     }
 }

@@ -1,0 +1,367 @@
+package fr.tierspay.app.ui
+
+import androidx.compose.foundation.clickable
+import androidx.compose.foundation.horizontalScroll
+import androidx.compose.foundation.layout.Arrangement
+import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.PaddingValues
+import androidx.compose.foundation.layout.Row
+import androidx.compose.foundation.layout.fillMaxWidth
+import androidx.compose.foundation.layout.padding
+import androidx.compose.foundation.layout.size
+import androidx.compose.foundation.lazy.LazyColumn
+import androidx.compose.foundation.lazy.items
+import androidx.compose.foundation.rememberScrollState
+import androidx.compose.foundation.text.KeyboardActions
+import androidx.compose.foundation.text.KeyboardOptions
+import androidx.compose.material3.Button
+import androidx.compose.material3.Card
+import androidx.compose.material3.CircularProgressIndicator
+import androidx.compose.material3.DatePicker
+import androidx.compose.material3.DatePickerDialog
+import androidx.compose.material3.DropdownMenuItem
+import androidx.compose.material3.ExperimentalMaterial3Api
+import androidx.compose.material3.ExposedDropdownMenuAnchorType
+import androidx.compose.material3.ExposedDropdownMenuBox
+import androidx.compose.material3.ExposedDropdownMenuDefaults
+import androidx.compose.material3.FilterChip
+import androidx.compose.material3.HorizontalDivider
+import androidx.compose.material3.ListItem
+import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.OutlinedButton
+import androidx.compose.material3.OutlinedTextField
+import androidx.compose.material3.Text
+import androidx.compose.material3.TextButton
+import androidx.compose.material3.rememberDatePickerState
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.LaunchedEffect
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableStateOf
+import androidx.compose.runtime.remember
+import androidx.compose.runtime.saveable.rememberSaveable
+import androidx.compose.runtime.setValue
+import androidx.compose.ui.Alignment
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.platform.LocalConfiguration
+import androidx.compose.ui.res.stringResource
+import androidx.compose.ui.text.font.FontWeight
+import androidx.compose.ui.text.input.ImeAction
+import androidx.compose.ui.text.input.KeyboardType
+import androidx.compose.ui.unit.dp
+import androidx.lifecycle.compose.collectAsStateWithLifecycle
+import fr.tierspay.app.R
+import fr.tierspay.app.scan.rememberQrScan
+import fr.tierspay.shell.CoveragePreview
+import fr.tierspay.shell.DeductionKind
+import fr.tierspay.shell.Money
+import fr.tierspay.shell.Provider
+import fr.tierspay.shell.TiersPayError
+import fr.tierspay.shell.state.ServerCheck
+import fr.tierspay.shell.state.VisitError
+import fr.tierspay.shell.state.VisitField
+import fr.tierspay.shell.state.VisitModel
+import fr.tierspay.shell.state.VisitState
+import java.text.NumberFormat
+import java.time.Instant
+import java.time.LocalDate
+import java.time.ZoneOffset
+import java.time.format.DateTimeFormatter
+import java.time.format.FormatStyle
+import java.util.Locale
+
+/**
+ * At the doctor's desk: who the care is for, the provider (searched or scanned from the desk QR
+ * code), the act and the amount charged, then who pays what. Draws [VisitModel]'s state; every
+ * figure, sentence and check comes from the core.
+ */
+@Composable
+fun VisitScreen(model: VisitModel, onBack: () -> Unit) {
+    val state by model.state.collectAsStateWithLifecycle()
+    val locale = LocalConfiguration.current.locales[0]
+    LaunchedEffect(locale) { model.onLocaleChange(locale) }
+    var scanFailed by remember { mutableStateOf(false) }
+    val scan = rememberQrScan(
+        onText = { scanFailed = false; model.onScanned(it) },
+        onFailure = { scanFailed = true },
+    )
+
+    LazyColumn(
+        Modifier.fillMaxWidth(),
+        contentPadding = PaddingValues(16.dp),
+        verticalArrangement = Arrangement.spacedBy(12.dp),
+    ) {
+        item {
+            TextButton(onClick = onBack) { Text(stringResource(R.string.visit_back)) }
+            Text(stringResource(R.string.visit_title), style = MaterialTheme.typography.headlineMedium)
+        }
+        if (state.loading) {
+            item { CircularProgressIndicator() }
+            return@LazyColumn
+        }
+        if (state.notSynced) {
+            item { NotSynced(state, onSync = model::sync) }
+            return@LazyColumn
+        }
+
+        item { Beneficiaries(state, model) }
+        item {
+            Section(stringResource(R.string.visit_provider))
+            val provider = state.provider
+            if (provider != null) {
+                ProviderCard(provider, onChange = model::changeProvider)
+            } else {
+                ProviderSearchField(state, model, onScan = { scanFailed = false; scan() })
+                if (scanFailed) Text(stringResource(R.string.visit_scan_unavailable), color = MaterialTheme.colorScheme.error)
+            }
+        }
+        if (state.provider == null) {
+            if (state.providersOffline) {
+                item { Text(stringResource(R.string.visit_offline_recent), style = MaterialTheme.typography.bodySmall) }
+            }
+            items(state.providers, key = { it.id }) { p ->
+                ListItem(
+                    headlineContent = { Text(p.name) },
+                    supportingContent = { Text(stringResource(R.string.visit_provider_line, p.specialty, p.city, p.sector)) },
+                    modifier = Modifier.clickable(enabled = !state.selectingProvider) { model.chooseProvider(p) },
+                )
+            }
+            return@LazyColumn
+        }
+
+        item { ActField(state, model) }
+        item { DateRow(state, locale, onChange = model::onDateChange) }
+        item { AmountField(state, model) }
+        item {
+            Button(onClick = model::estimate, enabled = state.canEstimate, modifier = Modifier.fillMaxWidth()) {
+                if (state.pricing) CircularProgressIndicator(Modifier.size(20.dp), strokeWidth = 2.dp)
+                else Text(stringResource(R.string.visit_estimate))
+            }
+        }
+        state.error?.takeIf { it.field == null }?.let { item { Text(it.message, color = MaterialTheme.colorScheme.error) } }
+        state.preview?.let { preview ->
+            item { Result(preview, state, locale, onSync = model::sync, onRecheck = model::recheck) }
+        }
+    }
+}
+
+@Composable
+private fun Section(title: String) {
+    Text(title, style = MaterialTheme.typography.titleMedium, modifier = Modifier.padding(bottom = 4.dp))
+}
+
+@Composable
+private fun NotSynced(state: VisitState, onSync: () -> Unit) {
+    Column(verticalArrangement = Arrangement.spacedBy(8.dp)) {
+        state.error?.let { Text(it.message, color = MaterialTheme.colorScheme.error) }
+        Button(onClick = onSync, enabled = !state.syncing) {
+            if (state.syncing) CircularProgressIndicator(Modifier.size(20.dp), strokeWidth = 2.dp)
+            else Text(stringResource(R.string.visit_download))
+        }
+    }
+}
+
+@Composable
+private fun Beneficiaries(state: VisitState, model: VisitModel) {
+    Section(stringResource(R.string.visit_who))
+    Row(Modifier.horizontalScroll(rememberScrollState()), horizontalArrangement = Arrangement.spacedBy(8.dp)) {
+        for (b in state.beneficiaries) {
+            FilterChip(
+                selected = b.id == state.beneficiaryId,
+                onClick = { model.chooseBeneficiary(b.id) },
+                label = { Text(b.firstName) },
+            )
+        }
+    }
+    state.error.on(VisitField.BENEFICIARY)?.let { Text(it, color = MaterialTheme.colorScheme.error) }
+}
+
+@Composable
+private fun ProviderSearchField(state: VisitState, model: VisitModel, onScan: () -> Unit) {
+    OutlinedTextField(
+        value = state.query,
+        onValueChange = model::onQueryChange,
+        label = { Text(stringResource(R.string.visit_search)) },
+        placeholder = { Text(stringResource(R.string.visit_search_hint)) },
+        isError = state.error.on(VisitField.PROVIDER) != null,
+        supportingText = state.error.on(VisitField.PROVIDER)?.let { { Text(it) } },
+        trailingIcon = if (state.searching || state.selectingProvider) {
+            { CircularProgressIndicator(Modifier.size(20.dp), strokeWidth = 2.dp) }
+        } else null,
+        singleLine = true,
+        keyboardOptions = KeyboardOptions(imeAction = ImeAction.Search),
+        modifier = Modifier.fillMaxWidth(),
+    )
+    OutlinedButton(onClick = onScan, enabled = !state.selectingProvider, modifier = Modifier.fillMaxWidth()) {
+        Text(stringResource(R.string.visit_scan))
+    }
+}
+
+@Composable
+private fun ProviderCard(provider: Provider, onChange: () -> Unit) {
+    Card(Modifier.fillMaxWidth()) {
+        Row(Modifier.padding(16.dp), verticalAlignment = Alignment.CenterVertically) {
+            Column(Modifier.weight(1f)) {
+                Text(provider.name, style = MaterialTheme.typography.titleMedium)
+                Text(stringResource(R.string.visit_provider_line, provider.specialty, provider.city, provider.sector))
+            }
+            TextButton(onClick = onChange) { Text(stringResource(R.string.visit_change)) }
+        }
+    }
+}
+
+@OptIn(ExperimentalMaterial3Api::class)
+@Composable
+private fun ActField(state: VisitState, model: VisitModel) {
+    var expanded by remember { mutableStateOf(false) }
+    val error = state.error.on(VisitField.ACT)
+    ExposedDropdownMenuBox(expanded = expanded, onExpandedChange = { expanded = it }) {
+        OutlinedTextField(
+            value = state.act?.let { "${it.code} · ${it.label}" }.orEmpty(),
+            onValueChange = {},
+            readOnly = true,
+            label = { Text(stringResource(R.string.visit_act)) },
+            trailingIcon = { ExposedDropdownMenuDefaults.TrailingIcon(expanded) },
+            isError = error != null,
+            supportingText = error?.let { { Text(it) } },
+            modifier = Modifier.menuAnchor(ExposedDropdownMenuAnchorType.PrimaryNotEditable).fillMaxWidth(),
+        )
+        ExposedDropdownMenu(expanded = expanded, onDismissRequest = { expanded = false }) {
+            for (act in state.acts) {
+                DropdownMenuItem(
+                    text = { Text("${act.code} · ${act.label}") },
+                    onClick = {
+                        model.chooseAct(act.code)
+                        expanded = false
+                    },
+                )
+            }
+        }
+    }
+}
+
+/** The care date: today unless the member picks another day (a bill from last week). */
+@OptIn(ExperimentalMaterial3Api::class)
+@Composable
+private fun DateRow(state: VisitState, locale: Locale, onChange: (LocalDate?) -> Unit) {
+    var picking by rememberSaveable { mutableStateOf(false) }
+    Row(verticalAlignment = Alignment.CenterVertically) {
+        val date = state.date
+        Text(
+            if (date == null) stringResource(R.string.visit_date_today)
+            else stringResource(R.string.visit_date_on, date.format(DateTimeFormatter.ofLocalizedDate(FormatStyle.LONG).withLocale(locale))),
+            modifier = Modifier.weight(1f),
+        )
+        TextButton(onClick = { picking = true }) { Text(stringResource(R.string.visit_change)) }
+    }
+    state.error.on(VisitField.DATE)?.let { Text(it, color = MaterialTheme.colorScheme.error) }
+    if (picking) {
+        val picker = rememberDatePickerState(
+            initialSelectedDateMillis = state.date?.atStartOfDay(ZoneOffset.UTC)?.toInstant()?.toEpochMilli(),
+        )
+        DatePickerDialog(
+            onDismissRequest = { picking = false },
+            confirmButton = {
+                TextButton(onClick = {
+                    picking = false
+                    // The picker's millis are midnight UTC of the chosen day.
+                    onChange(picker.selectedDateMillis?.let { Instant.ofEpochMilli(it).atZone(ZoneOffset.UTC).toLocalDate() })
+                }) { Text(stringResource(R.string.visit_ok)) }
+            },
+            dismissButton = {
+                TextButton(onClick = { picking = false; onChange(null) }) { Text(stringResource(R.string.visit_date_today_button)) }
+            },
+        ) { DatePicker(picker) }
+    }
+}
+
+@Composable
+private fun AmountField(state: VisitState, model: VisitModel) {
+    val error = state.error.on(VisitField.PRICE)
+    OutlinedTextField(
+        value = state.price,
+        onValueChange = model::onPriceChange,
+        label = { Text(stringResource(R.string.visit_amount)) },
+        suffix = { Text("€") },
+        isError = error != null,
+        supportingText = error?.let { { Text(it) } },
+        singleLine = true,
+        keyboardOptions = KeyboardOptions(keyboardType = KeyboardType.Decimal, imeAction = ImeAction.Done),
+        keyboardActions = KeyboardActions(onDone = { model.estimate() }),
+        modifier = Modifier.fillMaxWidth(),
+    )
+}
+
+@Composable
+private fun Result(
+    preview: CoveragePreview,
+    state: VisitState,
+    locale: Locale,
+    onSync: () -> Unit,
+    onRecheck: () -> Unit,
+) {
+    fun Money.text() = format(locale)
+    Card(Modifier.fillMaxWidth()) {
+        Column(Modifier.padding(16.dp), verticalArrangement = Arrangement.spacedBy(6.dp)) {
+            Text(preview.actLabel, style = MaterialTheme.typography.titleMedium)
+            Share(stringResource(R.string.visit_amo), preview.amo.text())
+            Share(stringResource(R.string.visit_amc), preview.amc.text())
+            Share(stringResource(R.string.visit_member), preview.member.text(), strong = true)
+            HorizontalDivider()
+            Text(
+                stringResource(
+                    R.string.visit_base,
+                    preview.base.text(),
+                    NumberFormat.getPercentInstance(locale).format(preview.amoRate),
+                    preview.guarantee,
+                ),
+                style = MaterialTheme.typography.bodySmall,
+            )
+            for (d in preview.deductions) {
+                Text(stringResource(R.string.visit_deduction, stringResource(d.kind.label()), d.amount.text()), style = MaterialTheme.typography.bodySmall)
+            }
+            for (sentence in state.explanations) Text("• $sentence", style = MaterialTheme.typography.bodyMedium)
+            HorizontalDivider()
+            when (val check = state.check) {
+                null -> Unit
+                ServerCheck.Checking -> Row(verticalAlignment = Alignment.CenterVertically, horizontalArrangement = Arrangement.spacedBy(8.dp)) {
+                    CircularProgressIndicator(Modifier.size(16.dp), strokeWidth = 2.dp)
+                    Text(stringResource(R.string.visit_checking))
+                }
+                is ServerCheck.Confirmed -> Text(stringResource(R.string.visit_confirmed), color = MaterialTheme.colorScheme.primary)
+                is ServerCheck.Changed -> {
+                    Text(
+                        stringResource(R.string.visit_changed, check.amo.text(), check.amc.text(), check.member.text()),
+                        color = MaterialTheme.colorScheme.error,
+                    )
+                    Button(onClick = onSync, enabled = !state.syncing) { Text(stringResource(R.string.visit_update)) }
+                }
+                is ServerCheck.Unchecked -> {
+                    Text(
+                        if (check.kind == TiersPayError.Kind.NETWORK) stringResource(R.string.visit_unchecked_offline)
+                        else stringResource(R.string.visit_unchecked, check.message),
+                    )
+                    TextButton(onClick = onRecheck) { Text(stringResource(R.string.visit_retry)) }
+                }
+            }
+        }
+    }
+}
+
+@Composable
+private fun Share(label: String, amount: String, strong: Boolean = false) {
+    val weight = if (strong) FontWeight.Bold else FontWeight.Normal
+    Row(Modifier.fillMaxWidth()) {
+        Text(label, Modifier.weight(1f), fontWeight = weight)
+        Text(amount, fontWeight = weight)
+    }
+}
+
+private fun DeductionKind.label(): Int = when (this) {
+    DeductionKind.PARTICIPATION_FORFAITAIRE -> R.string.deduction_participation_forfaitaire
+    DeductionKind.FRANCHISE -> R.string.deduction_franchise
+    DeductionKind.OUT_OF_PARCOURS -> R.string.deduction_out_of_parcours
+    DeductionKind.CEILING -> R.string.deduction_ceiling
+    DeductionKind.OTHER -> R.string.deduction_other
+}
+
+private fun VisitError?.on(field: VisitField): String? = this?.takeIf { it.field == field }?.message

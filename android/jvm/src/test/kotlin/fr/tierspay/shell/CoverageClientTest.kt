@@ -1,0 +1,290 @@
+package fr.tierspay.shell
+
+import fr.tierspay.shell.TiersPayError.Fields
+import fr.tierspay.shell.TiersPayError.Kind
+import fr.tierspay.shell.platform.InMemorySecretStore
+import fr.tierspay.shell.platform.SoftwareDeviceKey
+import fr.tierspay.shell.state.ServerCheck
+import fr.tierspay.shell.state.VisitModel
+import fr.tierspay.shell.state.VisitState
+import fr.tierspay.shell.state.VisitStep
+import fr.tierspay.shell.support.MockServer
+import fr.tierspay.shell.support.MockServer.Companion.DEMO_BIRTH_DATE
+import fr.tierspay.shell.support.MockServer.Companion.DEMO_CONTRACT
+import fr.tierspay.shell.support.expectError
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.cancel
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import org.junit.jupiter.api.AfterEach
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertFalse
+import org.junit.jupiter.api.Assertions.assertNotEquals
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.BeforeEach
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.io.TempDir
+import java.math.BigDecimal
+import java.nio.file.Path
+import java.time.LocalDate
+import java.util.Locale
+
+/**
+ * Coverage (issue 4) through the adapter across the real FFI, against a real tierspay-mock (a
+ * fresh one per test): figures to the cent, offline previews, provider search and QR scans,
+ * errors naming their field, and the server's check of a preview.
+ */
+class CoverageClientTest {
+    private lateinit var mock: MockServer
+
+    @TempDir
+    lateinit var dataDir: Path
+
+    private val secrets = InMemorySecretStore()
+
+    @BeforeEach
+    fun startMock() {
+        mock = MockServer.start()
+    }
+
+    @AfterEach
+    fun stopMock() {
+        mock.close()
+    }
+
+    private fun open() = CoreTiersPayClient.open(
+        ShellConfig(mock.url, dataDir.toString(), mock.publicKey, deviceName = "JVM test"),
+        secrets,
+        SoftwareDeviceKey(secrets),
+    )
+
+    private suspend fun CoreTiersPayClient.enroll(contract: String = DEMO_CONTRACT, birthDate: String = DEMO_BIRTH_DATE) {
+        val challenge = startEnrollment(contract, birthDate)
+        confirmEnrollment(challenge.enrollmentId, mock.lastSmsCode())
+    }
+
+    /** A provider of [specialty] in Paris from the directory, selected (so previews can use it). */
+    private suspend fun TiersPayClient.provider(specialty: String, want: (Provider) -> Boolean = { true }): Provider {
+        val found = searchProviders("", specialty, "Paris", 50)
+        assertFalse(found.offline)
+        val provider = found.providers.firstOrNull(want) ?: error("no $specialty in the demo directory")
+        return selectProvider(provider.id)
+    }
+
+    private suspend fun TiersPayClient.idOf(firstName: String): String =
+        coveredBeneficiaries().single { it.firstName == firstName }.id
+
+    private val CoveragePreview.figures get() = Triple(amo.toString(), amc.toString(), member.toString())
+
+    private val day = LocalDate.of(2026, 3, 2)
+
+    @Test
+    fun `enrollment syncs the guarantees, previews are exact offline, and the server confirms them`() = runBlocking {
+        open().use { client ->
+            client.enroll()
+            assertEquals(3L, client.roundTrips(), "start, confirm, sync")
+
+            val family = client.coveredBeneficiaries()
+            assertEquals(listOf("Camille", "Julien", "Léa", "Hugo"), family.map { it.firstName })
+            val camille = family.first()
+            assertEquals(Relationship.HOLDER, camille.relationship)
+            assertEquals(LocalDate.of(1985, 4, 12), camille.birthDate)
+            assertTrue(camille.inParcours)
+            val acts = client.acts(day)
+            assertTrue(acts.any { it.code == "G" && it.category == CareCategory.CONSULTATION && it.base == Money.parse("30.00") }, "$acts")
+
+            val gp = client.provider("Médecin généraliste") { it.sector == 1 }
+            val dentist = client.provider("Chirurgien-dentiste")
+            val lea = client.idOf("Léa")
+            val julien = client.idOf("Julien")
+
+            // Airplane mode: everything below is computed on the phone.
+            mock.stop()
+            val sent = client.roundTrips()
+            val adult = client.preview(camille.id, gp.id, "G", "30", day)
+            assertEquals(Triple("19.00", "9.00", "2.00"), adult.figures, "GP, sector 1, adult, in parcours")
+            assertEquals(listOf(Deduction(DeductionKind.PARTICIPATION_FORFAITAIRE, Money.parse("2.00"))), adult.deductions)
+            assertEquals(Money.parse("30.00"), adult.price)
+            assertEquals(Money.parse("30.00"), adult.base)
+            assertEquals(BigDecimal("0.70"), adult.amoRate)
+            assertEquals(day, adult.date)
+            assertEquals("G", adult.actCode)
+            assertTrue(adult.actLabel.isNotBlank() && adult.guarantee.isNotBlank())
+            assertTrue(adult.explanations.isNotEmpty())
+            assertTrue(adult.explanations.all { it.text(Locale.FRANCE).isNotBlank() && it.text(Locale.UK).isNotBlank() })
+            assertNotEquals(adult.explanations.map { it.fr }, adult.explanations.map { it.en })
+
+            assertEquals("24.50", client.preview(lea, gp.id, "GMEG", "35", day).amo.toString(), "under 6: no PF")
+            assertEquals("13.80", client.preview(camille.id, dentist.id, "C", "23", day).amo.toString())
+            val spouse = client.preview(julien, gp.id, "G", "30", day)
+            assertEquals(listOf(Deduction(DeductionKind.PARTICIPATION_FORFAITAIRE, Money.parse("1.00"))), spouse.deductions, "49 € of PF paid: capped at 50 € a year")
+            assertEquals(Triple("20.00", "9.00", "1.00"), spouse.figures)
+            assertEquals(adult.id, client.preview(camille.id, gp.id, "g", " 30,00 € ", day).id, "same inputs, same id")
+            assertEquals(sent, client.roundTrips(), "no request while offline")
+
+            // Offline, the search falls back to the providers used on this phone.
+            val offline = client.searchProviders(gp.name.split(' ').last())
+            assertTrue(offline.offline)
+            assertEquals(gp, offline.providers.first())
+
+            mock.restart()
+            val check = client.checkPreview(adult)
+            assertTrue(check.holds, "the server computes the same figures with the same code")
+            assertEquals(adult.id, check.serverPreviewId)
+            assertEquals(Triple(adult.amo, adult.amc, adult.member), Triple(check.amo, check.amc, check.member))
+        }
+    }
+
+    @Test
+    fun `outside the parcours the member pays, not the insurer`() = runBlocking {
+        open().use { client ->
+            client.enroll("TP1000002", "1992-11-02")
+            val sofia = client.coveredBeneficiaries().single()
+            assertEquals("Sofia", sofia.firstName)
+            assertFalse(sofia.inParcours)
+            val gp = client.provider("Médecin généraliste") { it.sector == 1 }
+            val p = client.preview(sofia.id, gp.id, "G", "30", day)
+            assertEquals(Triple("7.00", "9.00", "14.00"), p.figures)
+            assertTrue(p.deductions.any { it.kind == DeductionKind.OUT_OF_PARCOURS }, "${p.deductions}")
+        }
+    }
+
+    @Test
+    fun `a typo still finds providers, and a scanned desk QR code selects one`() = runBlocking {
+        open().use { client ->
+            client.enroll()
+            val found = client.searchProviders("ophtalmologe paris", limit = 5)
+            assertFalse(found.offline)
+            assertTrue(found.providers.size in 1..5)
+            assertTrue(found.providers.all { it.specialty == "Ophtalmologue" && it.city == "Paris" }, "${found.providers}")
+
+            val target = found.providers.first()
+            assertEquals(target, client.selectProvider("https://app.tierspay.fr/p/${target.code}"))
+            assertEquals(target, client.selectProvider(target.code.lowercase()))
+            assertEquals(target, client.selectProvider(target.id))
+            // What the visit's desk-QR link routes to, selected by its code.
+            assertEquals(Destination.Provider(target.code), client.routeForLink("https://app.tierspay.fr/p/${target.code}"))
+
+            for (scan in listOf("https://evil.example/p/ABCDEF", "https://app.tierspay.fr/enroll")) {
+                val e = expectError<TiersPayError.InvalidInput> { client.selectProvider(scan) }
+                assertEquals(Fields.SCAN, e.field, scan)
+            }
+            assertEquals(Fields.PROVIDER, expectError<TiersPayError.InvalidInput> { client.selectProvider("hello") }.field)
+            assertEquals(Fields.QUERY, expectError<TiersPayError.InvalidInput> { client.searchProviders("x".repeat(101)) }.field)
+
+            // An empty search lists the recently used, from the phone.
+            val sent = client.roundTrips()
+            assertEquals(target, client.searchProviders("").providers.first())
+            assertEquals(sent, client.roundTrips())
+        }
+    }
+
+    @Test
+    fun `bad input names the field, before any request`() = runBlocking {
+        open().use { client ->
+            client.enroll()
+            val gp = client.provider("Médecin généraliste")
+            val camille = client.idOf("Camille")
+            val sent = client.roundTrips()
+            suspend fun field(
+                beneficiary: String = camille,
+                provider: String = gp.id,
+                act: String = "G",
+                price: String = "30",
+                date: LocalDate? = null,
+            ): String = expectError<TiersPayError.InvalidInput> { client.preview(beneficiary, provider, act, price, date) }
+                .also { assertEquals(Kind.INVALID_INPUT, it.kind); assertTrue(it.message.isNotBlank()) }
+                .field
+
+            assertEquals(Fields.PRICE, field(price = "-30"))
+            assertEquals(Fields.PRICE, field(price = "abc"))
+            assertEquals(Fields.PRICE, field(price = "9999999"))
+            assertEquals(Fields.PRICE, field(price = "12.345"))
+            assertEquals(Fields.ACT_CODE, field(act = "NOPE"))
+            assertEquals(Fields.PROVIDER_ID, field(provider = "prv_unknown"))
+            assertEquals(Fields.BENEFICIARY_ID, field(beneficiary = "ben_of_someone_else"))
+            // Year 10000: LocalDate writes it `+10000-01-01`, which the core refuses.
+            assertEquals(Fields.DATE, field(date = LocalDate.of(10_000, 1, 1)))
+            assertEquals(Fields.DATE, expectError<TiersPayError.InvalidInput> { client.acts(LocalDate.of(10_000, 1, 1)) }.field)
+            assertEquals(sent, client.roundTrips())
+        }
+    }
+
+    @Test
+    fun `a preview stops holding once a ceiling is consumed, and a sync catches up`() = runBlocking {
+        open().use { client ->
+            client.enroll()
+            val optician = client.provider("Opticien")
+            val camille = client.idOf("Camille")
+            val before = client.preview(camille, optician.id, "OPT-MONTURE", "250", day)
+            assertEquals("200.00", before.amc.toString(), "Santé Confort: 200 € per item")
+            assertTrue(client.checkPreview(before).holds)
+
+            val status = mock.post(
+                "/v1/test_helpers/usage",
+                """{"beneficiary_id": "$camille", "year": 2026, "ceiling": {"category": "optical", "consumed": "250"}}""",
+            )
+            assertEquals(200, status)
+            val check = client.checkPreview(before)
+            assertFalse(check.holds)
+            assertEquals("50.00", check.amc.toString(), "300 € a year, 250 € consumed")
+            assertNotEquals(before.id, check.serverPreviewId)
+
+            val sync = client.syncCoverage()
+            assertTrue(sync.contractUpdated)
+            assertFalse(sync.tariffsUpdated)
+            val after = client.preview(camille, optician.id, "OPT-MONTURE", "250", day)
+            assertEquals("50.00", after.amc.toString())
+            assertTrue(after.deductions.any { it.kind == DeductionKind.CEILING }, "${after.deductions}")
+            assertTrue(client.checkPreview(after).holds)
+
+            val unchanged = client.syncCoverage()
+            assertFalse(unchanged.contractUpdated || unchanged.tariffsUpdated)
+            assertTrue(unchanged.bytes < 100, "an unchanged sync is nearly free: ${unchanged.bytes} bytes")
+            val full = client.resyncCoverage()
+            assertTrue(full.contractUpdated && full.tariffsUpdated)
+            assertTrue(full.bytes > unchanged.bytes)
+        }
+    }
+
+    @Test
+    fun `the visit screen's model over the real core, from the desk QR code to the server's word`() = runBlocking {
+        open().use { client ->
+            client.enroll()
+            val gp = client.provider("Médecin généraliste") { it.sector == 1 }
+            val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
+            try {
+                val visit = VisitModel(client, scope, Locale.UK)
+                suspend fun until(what: String, done: (VisitState) -> Boolean): VisitState =
+                    withTimeout(30_000) { visit.state.first(done) }.also { assertTrue(done(it), what) }
+
+                visit.start()
+                val loaded = until("loaded") { !it.loading && !it.searching }
+                assertEquals(VisitStep.BENEFICIARY, loaded.step)
+                assertEquals(gp, loaded.providers.first(), "recently used")
+                visit.chooseBeneficiary(loaded.beneficiaries.first { it.firstName == "Camille" }.id)
+                visit.onScanned("https://app.tierspay.fr/p/${gp.code}")
+                assertEquals(gp, until("provider") { it.provider != null }.provider)
+                visit.onDateChange(day)
+                until("acts of that day") { it.acts.isNotEmpty() && !it.loading }
+                visit.chooseAct("G")
+                visit.onPriceChange("30")
+                visit.estimate()
+                val result = until("checked") { it.check != null && it.check != ServerCheck.Checking }
+                assertEquals(Triple("19.00", "9.00", "2.00"), result.preview?.figures)
+                assertEquals(ServerCheck.Confirmed(result.preview!!.id), result.check)
+                assertEquals(result.preview!!.explanations.map { it.en }, result.explanations)
+
+                visit.onPriceChange("-1")
+                visit.estimate()
+                val refused = until("refused") { it.error != null }
+                assertEquals(fr.tierspay.shell.state.VisitField.PRICE, refused.error?.field)
+            } finally {
+                scope.cancel()
+            }
+        }
+    }
+}

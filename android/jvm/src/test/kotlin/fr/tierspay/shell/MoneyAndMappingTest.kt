@@ -1,0 +1,67 @@
+package fr.tierspay.shell
+
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertThrows
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+import java.math.BigDecimal
+import java.time.LocalDate
+import java.util.Locale
+import fr.tierspay.core.CoveragePreview as CorePreview
+import fr.tierspay.core.Deduction as CoreDeduction
+import fr.tierspay.core.Explanation as CoreExplanation
+import fr.tierspay.core.Provider as CoreProvider
+
+/** Money, and the coverage records' mapping, without loading the library (generated records are plain classes). */
+class MoneyAndMappingTest {
+
+    @Test
+    fun `money is exact, keeps the core's form and formats for the locale`() {
+        val amo = Money.parse("19.00")
+        assertEquals("19.00", amo.toString())
+        assertEquals(amo, Money.parse("19"))
+        assertEquals(amo, Money.ofCents(1900))
+        assertEquals("0.10", (Money.parse("0.1")).toString())
+        assertTrue(Money.parse("200.00") > Money.parse("50.00"))
+        assertTrue(Money.parse("0.00").isZero && Money.ZERO.isZero)
+        // Narrow or plain no-break spaces depending on the JDK's CLDR: compare without them.
+        assertEquals("1 234,50 €", Money.parse("1234.5").format(Locale.FRANCE).replace('\u202f', ' ').replace('\u00a0', ' '))
+        assertEquals("€19.00", amo.format(Locale.UK))
+        for (bad in listOf("", "19,00", "1e3", "19.001", "NaN", " 19", "€19", "1_000")) {
+            assertThrows(NumberFormatException::class.java, { Money.parse(bad) }, bad)
+        }
+    }
+
+    @Test
+    fun `a preview maps to the shell's model and back unchanged, for the server's check`() {
+        val core = CorePreview(
+            id = "pv_1", beneficiaryId = "ben_1", providerId = "prv_1", actCode = "G",
+            actLabel = "Consultation", price = "30.00", date = "2026-03-02",
+            amo = "19.00", amc = "9.00", member = "2.00", base = "30.00", amoRate = "0.70",
+            guarantee = "150 % BR incl. SS",
+            deductions = listOf(CoreDeduction("participation_forfaitaire", "2.00"), CoreDeduction("ceiling", "0.50")),
+            explanations = listOf(CoreExplanation("Base : 30,00 €.", "Base: €30.00.")),
+        )
+        val shell = core.toShell()
+        assertEquals(Money.parse("2.00"), shell.member)
+        assertEquals(LocalDate.of(2026, 3, 2), shell.date)
+        assertEquals(BigDecimal("0.70"), shell.amoRate)
+        assertEquals(listOf(DeductionKind.PARTICIPATION_FORFAITAIRE, DeductionKind.CEILING), shell.deductions.map { it.kind })
+        assertEquals("Base : 30,00 €.", shell.explanations.single().text(Locale.FRENCH))
+        assertEquals("Base: €30.00.", shell.explanations.single().text(Locale.US))
+        assertEquals(core, shell.toCore())
+
+        val unknown = core.copy(deductions = listOf(CoreDeduction("new_rule", "1.00"))).toShell()
+        assertEquals(DeductionKind.OTHER, unknown.deductions.single().kind)
+    }
+
+    @Test
+    fun `a malformed amount from the core is Internal, a provider's sector is a number`() {
+        val e = assertThrows(TiersPayError.Internal::class.java) {
+            mapCoreErrors { CorePreview("pv", "b", "p", "G", "G", "30,00", "2026-03-02", "1", "1", "1", "1", "0.7", "", listOf(), listOf()).toShell() }
+        }
+        assertEquals("The core returned a malformed amount", e.message)
+        val provider = CoreProvider("prv_1", "K7M2QX", "Dr A", "Médecin généraliste", 3u.toUByte(), true, false, "Paris", "75011").toShell()
+        assertEquals(3, provider.sector)
+    }
+}
