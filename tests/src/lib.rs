@@ -11,6 +11,9 @@ use tierspay_core::{
 };
 use tierspay_server_mock::{start, Limits, RunningServer, ServerConfig};
 
+/// The PSP's test secret key.
+pub const PSP_KEY: &str = "sk_test_tierspay";
+
 /// The demo family's contract number and holder birth date.
 pub const DEMO_CONTRACT: &str = "TP1000001";
 /// The demo holder's birth date.
@@ -114,6 +117,42 @@ impl Mock {
             .expect("POST");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POST a form to the PSP with its test secret key (as Stripe's clients do).
+    pub async fn psp_post(&self, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(PSP_KEY)
+            .form(form)
+            .send()
+            .await
+            .expect("POST");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Trusts `root` (DER) as the Apple root for in-app provisioning.
+    pub async fn trust_apple_root(&self, root: &[u8]) {
+        use base64::Engine;
+        let der = base64::engine::general_purpose::STANDARD.encode(root);
+        let (status, body) = self
+            .psp_post(
+                "/v1/test_helpers/issuing/apple_root",
+                &[("certificate", &der)],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// What the card network does when a wallet activates a token.
+    pub async fn activate_token(&self, token_id: &str, proof: &[(&str, &str)]) -> (u16, Value) {
+        self.psp_post(
+            &format!("/v1/test_helpers/issuing/tokens/{token_id}/activate"),
+            proof,
+        )
+        .await
     }
 
     /// The newest SMS code sent to `phone`.

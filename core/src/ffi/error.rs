@@ -83,8 +83,10 @@ impl From<Error> for CoreError {
                     }
                 } else if status == 400
                     && detail.param.is_some()
-                    && detail.kind == "invalid_request_error"
+                    && detail.code.starts_with("parameter_")
                 {
+                    // Stripe's convention: `parameter_*` codes are input the member can fix;
+                    // other codes with a param (a frozen `card`) are refusals of a state.
                     Self::InvalidInput {
                         field: detail.param.unwrap_or_default(),
                         detail: detail.message,

@@ -8,6 +8,7 @@ mod error;
 mod navigation;
 mod records;
 mod runtime;
+mod simulators;
 mod subscription;
 mod tierspay;
 
@@ -23,5 +24,6 @@ pub use enrollment::Enrollment;
 pub use error::CoreError;
 pub use navigation::{core_version, route_for_link, route_for_push, Route};
 pub use records::*;
+pub use simulators::{PassKitSimulator, SimulatedPass};
 pub use subscription::{SessionListener, Subscription};
 pub use tierspay::TiersPay;
