@@ -50,6 +50,7 @@ tp() { target/debug/tierspay --data-dir "$work/phone" "$@"; }
 step "2. Camille installs the app: is this phone enrolled?"
 t=$(date +%s%N); tp --server "$url" --server-key "$key" status; took "$(ms "$t")"
 
+onboarding=$(date +%s%N)
 step "3. She types her contract number TP1000001 and birth date 1985-04-12; a code goes out by SMS"
 mkfifo "$work/code"
 t=$(date +%s%N)
@@ -73,7 +74,18 @@ wait "$enroll_pid"
 cat "$work/enroll.out"
 took "$(ms "$t")" "(the whole step, SMS hand-off included)"
 
-step "4. At the doctor's desk she looks for providers (typos forgiven) and scans a desk QR code"
+step "4. Her virtual card came with enrollment; she adds it to Apple Pay and Google Pay (simulated wallets)"
+t=$(date +%s%N)
+tp card | sed 's/^/   /'
+tp wallet apple | sed 's/^/   /'
+tp wallet google | sed 's/^/   /'
+took "$(ms "$t")" "(card, both wallets, and the simulated wallets' own steps)"
+echo "   Whole onboarding, contract to two wallets: $(( ($(date +%s%N) - onboarding) / 1000000 )) ms of system time, the SMS hand-off included."
+echo "   Freezing the card suspends both wallet tokens; unfreezing resumes them:"
+tp card freeze | sed 's/^/   /' | tail -2
+tp card unfreeze | sed 's/^/   /' | tail -2
+
+step "5. At the doctor's desk she looks for providers (typos forgiven) and scans a desk QR code"
 pick() { # pick SPECIALTY FILTER: the code of the first provider in Paris matching a Python condition on p
   tp --json providers --specialty "$1" --city Paris --limit 50 |
     python3 -c 'import json,sys; ps=[p for p in json.load(sys.stdin)["providers"] if eval(sys.argv[1])]; print(ps[0]["code"] if ps else "")' "$2"
@@ -90,7 +102,7 @@ tp provider "https://app.tierspay.fr/p/$gp"
 for code in "$spec" "$dentist" "$optician"; do tp provider "$code" >/dev/null; done
 took "$(ms "$t")" "(six searches, a scan and three selections; Python picks providers from the JSON)"
 
-step "5. Airplane mode: the app restarts offline and shows who pays what, to the cent, for each of the family"
+step "6. Airplane mode: the app restarts offline and shows who pays what, to the cent, for each of the family"
 kill "$mock_pid"; wait "$mock_pid" 2>/dev/null || true; mock_pid=""
 port=${url##*:}
 t=$(date +%s%N); tp status >/dev/null; took "$(ms "$t")" "(cold start, no network)"
@@ -119,16 +131,16 @@ took "$elapsed" "for $n previews, each a separate terminal command (process star
 echo "   Why Camille pays what she pays at the specialist:"
 tp preview --beneficiary Camille --provider "$spec" --act CS --price 60 | sed 's/^/   /'
 
-step "6. Back online: the server recomputes a preview with the same code and confirms it, and the profile refreshes"
+step "7. Back online: the server recomputes a preview with the same code and confirms it, and the profile refreshes"
 start_mock "127.0.0.1:$port"
 t=$(date +%s%N); tp preview --beneficiary Camille --provider "$gp" --act G --price 30 --check | tail -1; took "$(ms "$t")"
 t=$(date +%s%N); tp status --sync | head -1; took "$(ms "$t")"
 
-step "7. A link from an email opens the right screen (foreign links are refused)"
+step "8. A link from an email opens the right screen (foreign links are refused)"
 tp link "https://app.tierspay.fr/enroll?contract=TP1000002"
 tp link "https://app.tierspay.fr.evil.example/" || true
 
-step "8. Camille signs out: the device is revoked, local data and secrets are wiped"
+step "9. Camille signs out: the device is revoked, local data and secrets are wiped"
 t=$(date +%s%N); tp sign-out; took "$(ms "$t")"
 tp status
 echo

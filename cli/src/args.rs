@@ -110,6 +110,14 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<CardAction>,
     },
+    /// Add the card to a wallet, simulated (no PassKit or TapAndPay in a terminal): a generated
+    /// test chain and wallet, the pass opened and checked, the token activated as the network
+    /// would. Needs a tierspay-mock (its test helpers stand in for Apple and Google).
+    Wallet {
+        /// `apple` or `google`.
+        #[arg(value_enum)]
+        wallet: WalletKind,
+    },
     /// Show where a TiersPay link leads.
     Link {
         /// The link (https://app.tierspay.fr/… or tierspay://…).
@@ -127,4 +135,12 @@ pub enum CardAction {
     Unfreeze,
     /// Show the full number once, for manual entry (never stored).
     Reveal,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum WalletKind {
+    /// Apple Pay in-app provisioning (ECC_V2).
+    Apple,
+    /// Google Pay push provisioning (OPC).
+    Google,
 }

@@ -73,3 +73,130 @@ pub async fn run(
     out.done(card_json(&info), &card_text(&info));
     Ok(())
 }
+
+/// The PSP's test key: the simulation plays Apple's and Google's part through test helpers.
+const PSP_TEST_KEY: &str = "sk_test_tierspay";
+
+async fn test_helper(server: &str, path: &str, form: &[(&str, &str)]) -> Result<Value, Failure> {
+    let response = reqwest::Client::new()
+        .post(format!("{}{path}", server.trim_end_matches('/')))
+        .bearer_auth(PSP_TEST_KEY)
+        .form(form)
+        .send()
+        .await
+        .map_err(|e| Failure::internal(format!("cannot reach the server's test helpers: {e}")))?;
+    let ok = response.status().is_success();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    if !ok {
+        return Err(Failure::internal(format!(
+            "the server refused the simulation ({}); is it a tierspay-mock?",
+            body["error"]["message"].as_str().unwrap_or("no message")
+        )));
+    }
+    Ok(body)
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+pub async fn wallet(
+    app: &Arc<TiersPay>,
+    out: &Output,
+    kind: crate::args::WalletKind,
+    server: &str,
+) -> Result<(), Failure> {
+    use crate::args::WalletKind;
+    let card = app.card();
+    let (label, token_wallet, detail) = match kind {
+        WalletKind::Apple => {
+            let wallet = tierspay_core::PassKitSimulator::new()?;
+            test_helper(
+                server,
+                "/v1/test_helpers/issuing/apple_root",
+                &[("certificate", &b64(&wallet.root_certificate()))],
+            )
+            .await?;
+            let progress = out.progress("PassKit → issuer: encrypting the pass for this device");
+            let pass = card
+                .apple_pay_pass_data(
+                    wallet.certificates(),
+                    wallet.nonce(),
+                    wallet.nonce_signature(),
+                )
+                .await?;
+            progress.finish();
+            let opened = wallet.open_pass(pass.clone())?;
+            let token = card.info()?.and_then(|c| {
+                c.tokens
+                    .into_iter()
+                    .find(|t| t.wallet == "apple_pay" && t.status == "requested")
+            });
+            if let Some(token) = token {
+                test_helper(
+                    server,
+                    &format!("/v1/test_helpers/issuing/tokens/{}/activate", token.id),
+                    &[("activation_data", &b64(&pass.activation_data))],
+                )
+                .await?;
+            }
+            let detail =
+                format!(
+                "the wallet opened the pass (ECC_V2): card •••• {}, expires {}, {}, nonce checked",
+                opened.pan_last4,
+                opened.expiration,
+                if opened.pan_valid { "number valid" } else { "NUMBER INVALID" }
+            );
+            ("Apple Pay", "apple_pay", detail)
+        }
+        WalletKind::Google => {
+            let (wallet_id, device_id) = ("simulated-wallet", "simulated-hardware-id");
+            let progress =
+                out.progress("TapAndPay → issuer: an OPC bound to this wallet and device");
+            let action = card
+                .google_pay_action(wallet_id.into(), device_id.into(), vec![])
+                .await?;
+            progress.finish();
+            let detail = match action {
+                tierspay_core::GooglePayAction::Push { data } => {
+                    let token = card.info()?.and_then(|c| {
+                        c.tokens
+                            .into_iter()
+                            .find(|t| t.wallet == "google_pay" && t.status == "requested")
+                    });
+                    if let Some(token) = token {
+                        test_helper(
+                            server,
+                            &format!("/v1/test_helpers/issuing/tokens/{}/activate", token.id),
+                            &[
+                                ("opaque_payment_card", &b64(&data.opaque_payment_card)),
+                                ("wallet_account_id", wallet_id),
+                                ("device_id", device_id),
+                            ],
+                        )
+                        .await?;
+                    }
+                    format!(
+                        "pushTokenize: {} •••• {}, OPC of {} bytes",
+                        data.display_name,
+                        data.last_digits,
+                        data.opaque_payment_card.len()
+                    )
+                }
+                other => format!("nothing to push: {other:?}"),
+            };
+            ("Google Pay", "google_pay", detail)
+        }
+    };
+    let info = card.refresh().await?;
+    let token = info.tokens.iter().find(|t| t.wallet == token_wallet);
+    let status = token.map_or("none".to_owned(), |t| {
+        format!("token •••• {} {}", t.last4, t.status)
+    });
+    out.done(
+        json!({"wallet": token_wallet, "detail": detail, "card": card_json(&info)}),
+        &format!("{label}: {detail}\n{label}: {status}"),
+    );
+    Ok(())
+}

@@ -89,6 +89,15 @@ pub async fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
         }
         Command::Quote { file } => crate::coverage::quote(out, file),
         Command::Card { action } => crate::card::run(&open(cli)?, out, action.as_ref()).await,
+        Command::Wallet { wallet } => {
+            let server = settings::resolve(
+                &cli.data_dir,
+                cli.server.as_deref(),
+                cli.server_key.as_deref(),
+            )?
+            .server;
+            crate::card::wallet(&open(cli)?, out, *wallet, &server).await
+        }
     }
 }
 

@@ -84,6 +84,46 @@ fn main() {
         }
         report("cold start (open + session)", samples, "");
 
+        // Onboarding: contract → code → enrolled with card → Apple Pay and Google Pay payloads.
+        let wallet = tierspay_core::PassKitSimulator::new().unwrap();
+        mock.trust_apple_root(&wallet.root_certificate()).await;
+        let mut samples = Vec::with_capacity(runs);
+        let mut trips = 0;
+        for i in 0..runs {
+            let fresh = Phone::new(&mock);
+            let flow = fresh.app.enrollment();
+            let t = Instant::now();
+            let challenge = flow
+                .start(DEMO_CONTRACT.into(), DEMO_BIRTH_DATE.into())
+                .await
+                .unwrap();
+            let mut elapsed = t.elapsed();
+            let code = mock.latest_code(DEMO_PHONE).await;
+            let t = Instant::now();
+            flow.confirm(challenge.enrollment_id, code).await.unwrap();
+            let card = fresh.app.card();
+            card.apple_pay_pass_data(
+                wallet.certificates(),
+                wallet.nonce(),
+                wallet.nonce_signature(),
+            )
+            .await
+            .unwrap();
+            card.google_pay_action(format!("wallet-{i}"), format!("device-{i}"), vec![])
+                .await
+                .unwrap();
+            elapsed += t.elapsed();
+            trips = fresh.app.round_trips();
+            samples.push(elapsed);
+        }
+        report(
+            "onboarding: enroll, card, 2 wallets",
+            samples,
+            &format!("round trips: {trips}"),
+        );
+
+        // Those enrollments signed the main phone out (one device per member): enroll it again.
+        phone.enroll_demo(&mock).await;
         let coverage = phone.app.coverage();
         let mut samples = Vec::with_capacity(runs);
         let mut bytes = 0;
