@@ -41,7 +41,7 @@ bindings: ## Build the core unstripped and generate Kotlin and Swift bindings (n
 
 test-kotlin: bindings ## Kotlin adapter tests on the JVM against the real core and a real tierspay-mock
 	$(CARGO) build -p tierspay-server-mock --locked
-	cd android/jvm && mvn -B -q test
+	cd android/jvm && mvn -B -ntp test
 
 test-swift: bindings ## Swift adapter tests (XCTest) on Linux against the real core and a real tierspay-mock
 	$(CARGO) build -p tierspay-server-mock --locked
