@@ -35,8 +35,9 @@ let package = Package(
         // The adapter: models, errors, the client, event streams, platform services, view state.
         // It imports TiersPayCore `internal`ly, so no generated type can leak to the UI.
         .target(name: "TiersPayKit", dependencies: ["TiersPayCore"]),
-        // Starts a real tierspay-mock and reads its SMS outbox; for tests and the benchmark.
-        .target(name: "TiersPayTestSupport"),
+        // Starts a real tierspay-mock and reads its SMS outbox; FakePassKit plays Apple's wallet
+        // over the core's PassKitSimulator. For tests and the benchmark.
+        .target(name: "TiersPayTestSupport", dependencies: ["TiersPayCore", "TiersPayKit"]),
         // Language mode 5: XCTest on Linux calls main-actor test methods through thunks that
         // strict checking flags (noise, not races: XCTest runs them on the main thread).
         .testTarget(

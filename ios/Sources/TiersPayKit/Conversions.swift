@@ -162,6 +162,36 @@ extension SyncSummary {
     }
 }
 
+// MARK: Card
+
+extension CardInfo {
+    init(_ c: TiersPayCore.CardInfo) {
+        self.init(
+            id: c.id, last4: c.last4, expiry: c.expiry, brand: c.brand, status: Status(wire: c.status), frozen: c.frozen,
+            applePayEligible: c.applePayEligible, googlePayEligible: c.googlePayEligible,
+            controls: c.controls.map(Explanation.init), tokens: c.tokens.map(CardToken.init)
+        )
+    }
+}
+
+extension CardToken {
+    init(_ t: TiersPayCore.CardToken) {
+        self.init(id: t.id, wallet: Wallet(wire: t.wallet), deviceId: t.deviceId, last4: t.last4, status: Status(wire: t.status))
+    }
+}
+
+extension CardDetails {
+    init(_ d: TiersPayCore.CardDetails) {
+        self.init(number: d.number, expiry: d.expiry, cvc: d.cvc)
+    }
+}
+
+extension PaymentPassRequestData {
+    init(_ p: TiersPayCore.ApplePayPassData) {
+        self.init(encryptedPassData: p.encryptedPassData, activationData: p.activationData, ephemeralPublicKey: p.ephemeralPublicKey)
+    }
+}
+
 extension AppRoute {
     init(_ r: TiersPayCore.Route) {
         switch r {

@@ -128,7 +128,7 @@ public enum SessionEvent: Equatable, Hashable, Sendable {
     case signedOut
     /// The server ended this device's session; local data is gone, enroll again.
     case ended
-    /// The card's status or wallet tokens changed (no card screen yet: nothing to redraw).
+    /// The card's status or wallet tokens changed: read `card()` again.
     case cardUpdated
 }
 

@@ -38,6 +38,30 @@ public protocol CoverageService: Sendable {
     func checkPreview(_ preview: CoveragePreview) async throws(TiersPayError) -> PreviewCheck
 }
 
+/// PassKit's delegate exchange (`PKAddPaymentPassViewControllerDelegate`'s
+/// `generateRequestWithCertificateChain:nonce:nonceSignature:`): what PassKit hands over goes to
+/// the issuer as it is; what comes back builds the `PKAddPaymentPassRequest`. Errors:
+/// `rejected(code: "card_inactive")` for a frozen card, `invalidInput(field: "certificates")`
+/// (or the input at fault) for what PassKit sent, the issuer's refusal of an untrusted chain.
+public protocol PaymentPassProvisioning: Sendable {
+    func applePayPassData(certificates: [Data], nonce: Data, nonceSignature: Data) async throws(TiersPayError) -> PaymentPassRequestData
+}
+
+/// The virtual card: public facts offline, freeze, one-time reveal, wallet provisioning.
+/// A refresh that sees the card or its tokens change sends `SessionEvent.cardUpdated`.
+public protocol CardService: PaymentPassProvisioning {
+    /// The card as last synced (offline); nil before one was issued (enrolling issues it).
+    func card() throws(TiersPayError) -> CardInfo?
+    /// Fetches the card and its wallet tokens again.
+    func refreshCard() async throws(TiersPayError) -> CardInfo
+    /// Payments are refused and wallet tokens suspended until `unfreezeCard()`.
+    func freezeCard() async throws(TiersPayError) -> CardInfo
+    /// Reactivates the card and resumes its wallet tokens.
+    func unfreezeCard() async throws(TiersPayError) -> CardInfo
+    /// The full number, expiry and code, fetched now and never stored: show it, then drop it.
+    func revealCard() async throws(TiersPayError) -> CardDetails
+}
+
 public protocol TiersPayService: EnrollmentService, CoverageService {
     /// Enrolled or not, read locally: no network, works offline.
     func sessionState() throws(TiersPayError) -> SessionState
@@ -68,11 +92,12 @@ public struct TiersPayConfiguration: Equatable, Sendable {
 }
 
 /// The core, for the shell: one per app process, built at launch (no network in init).
-public final class TiersPayClient: TiersPayService, @unchecked Sendable {
+public final class TiersPayClient: TiersPayService, CardService, @unchecked Sendable {
     // @unchecked: both are immutable handles to thread-safe core objects.
     private let core: TiersPayCore.TiersPay
     private let enrollment: TiersPayCore.Enrollment
     private let coverage: TiersPayCore.Coverage
+    private let cardHandle: TiersPayCore.Card
 
     public init(configuration: TiersPayConfiguration, secureStore: any SecureStore, deviceKey: any DeviceSigningKey) throws(TiersPayError) {
         let config = CoreConfig(
@@ -86,6 +111,7 @@ public final class TiersPayClient: TiersPayService, @unchecked Sendable {
         }
         enrollment = core.enrollment()
         coverage = core.coverage()
+        cardHandle = core.card()
     }
 
     public func sessionState() throws(TiersPayError) -> SessionState {
@@ -159,6 +185,34 @@ public final class TiersPayClient: TiersPayService, @unchecked Sendable {
     public func checkPreview(_ preview: CoveragePreview) async throws(TiersPayError) -> PreviewCheck {
         let record = preview.core
         return try await mapErrors { try PreviewCheck(try await coverage.checkPreview(preview: record)) }
+    }
+
+    // MARK: Card
+
+    public func card() throws(TiersPayError) -> CardInfo? {
+        try mapErrors { try cardHandle.info().map(CardInfo.init) }
+    }
+
+    public func refreshCard() async throws(TiersPayError) -> CardInfo {
+        try await mapErrors { CardInfo(try await cardHandle.refresh()) }
+    }
+
+    public func freezeCard() async throws(TiersPayError) -> CardInfo {
+        try await mapErrors { CardInfo(try await cardHandle.freeze()) }
+    }
+
+    public func unfreezeCard() async throws(TiersPayError) -> CardInfo {
+        try await mapErrors { CardInfo(try await cardHandle.unfreeze()) }
+    }
+
+    public func revealCard() async throws(TiersPayError) -> CardDetails {
+        try await mapErrors { CardDetails(try await cardHandle.reveal()) }
+    }
+
+    public func applePayPassData(certificates: [Data], nonce: Data, nonceSignature: Data) async throws(TiersPayError) -> PaymentPassRequestData {
+        try await mapErrors {
+            PaymentPassRequestData(try await cardHandle.applePayPassData(certificates: certificates, nonce: nonce, nonceSignature: nonceSignature))
+        }
     }
 
     /// Answers a quote document (the JSON contract of the offline calculator, COVERAGE.md)

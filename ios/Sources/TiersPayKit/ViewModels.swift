@@ -136,7 +136,7 @@ public final class AppModel {
                 alert = TiersPayError(kind: .sessionEnded, message: "This device was signed out. Enroll it again to continue.")
                 screen = .enrollment(contractNumber: nil)
             case .cardUpdated:
-                break // no card screen yet
+                break // the card screen follows it itself
             }
         }
     }

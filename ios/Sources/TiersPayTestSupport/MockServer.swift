@@ -156,6 +156,32 @@ public final class MockServer: @unchecked Sendable {
         return try await send(request)
     }
 
+    /// POSTs a form-encoded body to a test helper with the mock's test secret key (the
+    /// issuing helpers, `v1/test_helpers/issuing/…`); the answer's body.
+    public func postForm(_ path: String, fields: [String: String]) async throws -> Data {
+        var request = URLRequest(url: url.appendingPathComponent(path))
+        request.httpMethod = "POST"
+        request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+        request.setValue("Bearer sk_test_tierspay", forHTTPHeaderField: "Authorization")
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        let encode = { (text: String) in text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text }
+        request.httpBody = Data(fields.sorted { $0.key < $1.key }.map { "\(encode($0.key))=\(encode($0.value))" }.joined(separator: "&").utf8)
+        return try await send(request)
+    }
+
+    /// Installs `certificate` (DER) as the issuer's trusted Apple root
+    /// (`POST /v1/test_helpers/issuing/apple_root`).
+    public func setAppleRoot(_ certificate: Data) async throws {
+        _ = try await postForm("v1/test_helpers/issuing/apple_root", fields: ["certificate": certificate.base64EncodedString()])
+    }
+
+    /// The issuer activates a requested wallet token with the pass's activation data
+    /// (`POST /v1/test_helpers/issuing/tokens/{id}/activate`).
+    public func activateToken(_ id: String, activationData: Data) async throws {
+        _ = try await postForm("v1/test_helpers/issuing/tokens/\(id)/activate", fields: ["activation_data": activationData.base64EncodedString()])
+    }
+
     private func get(_ url: URL) async throws -> Data {
         try await send(URLRequest(url: url))
     }

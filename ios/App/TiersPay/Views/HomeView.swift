@@ -1,7 +1,7 @@
 import SwiftUI
 import TiersPayKit
 
-/// The member, the contract and who it covers; a visit to price; refresh and sign out.
+/// The member, the contract and who it covers; a visit to price; the card; refresh and sign out.
 struct HomeView: View {
     @ObservedObject var app: AppModel
     let profile: Profile
@@ -15,6 +15,17 @@ struct HomeView: View {
                 }
             } footer: {
                 Text("At the provider's desk: who pays what, before you pay. Works offline.")
+            }
+            if let cards = app.service as? any CardService {
+                Section {
+                    NavigationLink {
+                        CardScreen(service: cards, cardholderName: profile.member.displayName) { app.service.sessionEvents() }
+                    } label: {
+                        Label("My card", systemImage: "creditcard")
+                    }
+                } footer: {
+                    Text("Freeze it, see its number, add it to Apple Wallet.")
+                }
             }
             Section("Member") {
                 LabeledContent("Name", value: profile.member.displayName)
