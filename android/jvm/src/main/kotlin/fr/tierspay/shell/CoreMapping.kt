@@ -12,18 +12,24 @@ import java.time.format.DateTimeParseException
 import kotlin.coroutines.cancellation.CancellationException
 import fr.tierspay.core.Act as CoreAct
 import fr.tierspay.core.Beneficiary as CoreBeneficiary
+import fr.tierspay.core.CardDetails as CoreCardDetails
+import fr.tierspay.core.CardInfo as CoreCardInfo
+import fr.tierspay.core.CardToken as CoreCardToken
 import fr.tierspay.core.Contract as CoreContract
 import fr.tierspay.core.CoveragePreview as CorePreview
 import fr.tierspay.core.CoveredBeneficiary as CoreCoveredBeneficiary
 import fr.tierspay.core.Deduction as CoreDeduction
 import fr.tierspay.core.EnrollmentChallenge as CoreChallenge
 import fr.tierspay.core.Explanation as CoreExplanation
+import fr.tierspay.core.GooglePayAction as CoreGooglePayAction
 import fr.tierspay.core.Member as CoreMember
 import fr.tierspay.core.PreviewCheck as CorePreviewCheck
 import fr.tierspay.core.Profile as CoreProfile
 import fr.tierspay.core.Provider as CoreProvider
 import fr.tierspay.core.ProviderSearch as CoreProviderSearch
+import fr.tierspay.core.PushTokenizeData as CorePushTokenizeData
 import fr.tierspay.core.SyncSummary as CoreSyncSummary
+import fr.tierspay.core.TapAndPayToken as CoreTapAndPayToken
 
 // The one place generated types become the shell's own. Nothing here decides anything.
 
@@ -205,6 +211,57 @@ internal fun CoreSyncSummary.toShell() = SyncSummary(
     tariffsUpdated = tariffsUpdated,
     bytes = bytes.coerceAtMost(Long.MAX_VALUE.toULong()).toLong(),
 )
+
+// Card
+
+internal fun CoreCardInfo.toShell() = CardInfo(
+    id = id,
+    last4 = last4,
+    expiry = expiry,
+    brand = brand,
+    status = enumOr(status, CardStatus.UNKNOWN),
+    frozen = frozen,
+    applePayEligible = applePayEligible,
+    googlePayEligible = googlePayEligible,
+    controls = controls.map { it.toShell() },
+    tokens = tokens.map { it.toShell() },
+)
+
+internal fun CoreCardToken.toShell() = WalletToken(
+    id = id,
+    wallet = enumOr(wallet, Wallet.OTHER),
+    deviceId = deviceId,
+    last4 = last4,
+    status = enumOr(status, WalletTokenStatus.UNKNOWN),
+)
+
+internal fun CoreCardDetails.toShell() = CardDetails(number = number, expiry = expiry, cvc = cvc)
+
+internal fun TapAndPayToken.toCore() = CoreTapAndPayToken(tokenId = tokenId, fpanLast4 = fpanLast4, state = state)
+
+internal fun CorePushTokenizeData.toShell() = PushTokenizeData(
+    opaquePaymentCard = opaquePaymentCard,
+    network = network,
+    tokenServiceProvider = tokenServiceProvider,
+    displayName = displayName,
+    lastDigits = lastDigits,
+    address = UserAddress(
+        name = addressName,
+        address1 = address1,
+        locality = locality,
+        postalCode = postalCode,
+        countryCode = countryCode,
+        phoneNumber = phoneNumber,
+    ),
+)
+
+internal fun CoreGooglePayAction.toShell(): GooglePayAction = when (this) {
+    is CoreGooglePayAction.Push -> GooglePayAction.Push(data.toShell())
+    is CoreGooglePayAction.Resume -> GooglePayAction.Resume(tokenId)
+    CoreGooglePayAction.AlreadyAdded -> GooglePayAction.AlreadyAdded
+    CoreGooglePayAction.InProgress -> GooglePayAction.InProgress
+    CoreGooglePayAction.Suspended -> GooglePayAction.Suspended
+}
 
 /** `"spouse"` → `SPOUSE`; values the shell does not know yet map to [fallback]. */
 private inline fun <reified E : Enum<E>> enumOr(wire: String, fallback: E): E =

@@ -1,5 +1,6 @@
 package fr.tierspay.shell
 
+import fr.tierspay.core.Card
 import fr.tierspay.core.CoreConfig
 import fr.tierspay.core.Coverage
 import fr.tierspay.core.SessionEvent
@@ -36,6 +37,9 @@ class CoreTiersPayClient private constructor(
      * calls, previews are repeated, and a fresh area per call would cost two more FFI calls.
      */
     private val coverage: Coverage = core.coverage()
+
+    /** The card area, one for the client's life like [coverage]. */
+    private val cardArea: Card = core.card()
 
     companion object {
         /**
@@ -140,11 +144,33 @@ class CoreTiersPayClient private constructor(
     override fun quoteDocument(json: String): String =
         mapCoreErrors { fr.tierspay.core.quoteDocument(json) }
 
+    override suspend fun card(): CardInfo? = withContext(io) {
+        mapCoreErrors { cardArea.info()?.toShell() }
+    }
+
+    override suspend fun refreshCard(): CardInfo = mapCoreErrors { cardArea.refresh().toShell() }
+
+    override suspend fun freeze(): CardInfo = mapCoreErrors { cardArea.freeze().toShell() }
+
+    override suspend fun unfreeze(): CardInfo = mapCoreErrors { cardArea.unfreeze().toShell() }
+
+    /** The details go straight from the core's answer to the caller; nothing here keeps them. */
+    override suspend fun revealCard(): CardDetails = mapCoreErrors { cardArea.reveal().toShell() }
+
+    override suspend fun googlePay(
+        walletAccountId: String,
+        stableHardwareId: String,
+        walletTokens: List<TapAndPayToken>,
+    ): GooglePayAction = mapCoreErrors {
+        cardArea.googlePayAction(walletAccountId, stableHardwareId, walletTokens.map { it.toCore() }).toShell()
+    }
+
     /** HTTP requests sent since this client was opened: a diagnostic for journey figures. */
     fun roundTrips(): Long = core.roundTrips().toLong()
 
     /** Releases the core (its runtime and database) now rather than when collected. */
     override fun close() {
+        cardArea.close()
         coverage.close()
         core.close()
     }

@@ -90,7 +90,7 @@ enum class SessionChange {
     /** The server ended the session (another phone enrolled); local data was wiped. */
     ENDED,
 
-    /** The card's status or wallet tokens changed (no card screen in this shell yet). */
+    /** The card's status or wallet tokens changed: read [TiersPayClient.card] again. */
     CARD_UPDATED,
 }
 
@@ -236,3 +236,134 @@ data class SyncSummary(
     /** Bytes received (an unchanged sync is under 100). */
     val bytes: Long,
 )
+
+// Card: the virtual card's public facts. No model holds the full number except [CardDetails],
+// which lives only as long as the screen showing it.
+
+/** The virtual card as last synced: never its number. */
+data class CardInfo(
+    /** Issuer's card id. */
+    val id: String,
+    val last4: String,
+    /** `MM/YY`. */
+    val expiry: String,
+    /** `visa`, … */
+    val brand: String,
+    val status: CardStatus,
+    /** Frozen by the member: payments are refused and wallet tokens suspended. */
+    val frozen: Boolean,
+    val applePayEligible: Boolean,
+    val googlePayEligible: Boolean,
+    /** Where and how much the card can pay, sentence by sentence. */
+    val controls: List<Explanation>,
+    /** The card's wallet tokens (Apple Pay, Google Pay). */
+    val tokens: List<WalletToken>,
+)
+
+enum class CardStatus {
+    ACTIVE,
+
+    /** Frozen. */
+    INACTIVE,
+    CANCELED,
+
+    /** A status this version of the app does not know yet. */
+    UNKNOWN,
+}
+
+/** A wallet token of the card, as the issuer knows it. */
+data class WalletToken(
+    /** Issuer's token id. */
+    val id: String,
+    val wallet: Wallet,
+    /** The wallet's device, when known. */
+    val deviceId: String?,
+    /** Last four digits of the device number. */
+    val last4: String,
+    val status: WalletTokenStatus,
+)
+
+enum class Wallet { APPLE_PAY, GOOGLE_PAY, OTHER }
+
+enum class WalletTokenStatus { REQUESTED, ACTIVE, SUSPENDED, DELETED, UNKNOWN }
+
+/**
+ * The full card details, fetched for manual entry: show them once, then drop the object. Never
+ * store it, log it or put it in view-state; [toString] shows the last four digits only.
+ */
+class CardDetails(
+    val number: String,
+    /** `MM/YY`. */
+    val expiry: String,
+    val cvc: String,
+) {
+    override fun toString(): String = "CardDetails(number=•••• ${number.takeLast(4)}, expiry=$expiry, cvc=•••)"
+}
+
+/** A token as Google's TapAndPay `listTokens()` returned it. */
+data class TapAndPayToken(
+    /** `issuerTokenId`. */
+    val tokenId: String,
+    /** `fpanLastFour`. */
+    val fpanLast4: String,
+    /** `tokenState`: see [TapAndPayToken.State]. */
+    val state: Int,
+) {
+    /** TapAndPay's `TOKEN_STATE_*` values. */
+    object State {
+        const val UNTOKENIZED = 1
+        const val PENDING = 2
+        const val NEEDS_IDENTITY_VERIFICATION = 3
+        const val SUSPENDED = 4
+        const val ACTIVE = 5
+    }
+}
+
+/**
+ * What TapAndPay's `PushTokenizeRequest` needs, as the issuer prepared it. [opaquePaymentCard]
+ * is passed through untouched (encrypted for the token service; [toString] leaves it out).
+ */
+class PushTokenizeData(
+    val opaquePaymentCard: ByteArray,
+    /** `TapAndPay.CARD_NETWORK_*` (VISA = 4). */
+    val network: Int,
+    /** `TapAndPay.TOKEN_PROVIDER_*` (VISA = 4). */
+    val tokenServiceProvider: Int,
+    val displayName: String,
+    val lastDigits: String,
+    val address: UserAddress,
+) {
+    override fun toString(): String =
+        "PushTokenizeData(network=$network, tokenServiceProvider=$tokenServiceProvider, displayName=$displayName, " +
+            "lastDigits=$lastDigits, opaquePaymentCard=${opaquePaymentCard.size} bytes)"
+}
+
+/** `UserAddress` of a push tokenization. */
+data class UserAddress(
+    val name: String,
+    val address1: String,
+    val locality: String,
+    val postalCode: String,
+    val countryCode: String,
+    val phoneNumber: String,
+)
+
+/** What to do for Google Pay, as the core decided from the wallet's tokens. */
+sealed interface GooglePayAction {
+    /** Call TapAndPay `pushTokenize` with [data]. */
+    class Push(val data: PushTokenizeData) : GooglePayAction {
+        override fun toString(): String = "Push($data)"
+    }
+
+    /** Call TapAndPay `tokenize(tokenId)`: identity verification is pending. */
+    data class Resume(val tokenId: String) : GooglePayAction
+
+    /** The card is already in Google Pay on this device. */
+    data object AlreadyAdded : GooglePayAction
+
+    /** Tokenization is under way. */
+    data object InProgress : GooglePayAction
+
+    /** The wallet token is suspended: unfreeze the card. */
+    data object Suspended : GooglePayAction
+}

@@ -90,4 +90,32 @@ interface TiersPayClient {
      * Pure. A malformed document throws InvalidInput naming the field by its path (`act.amo_rate`).
      */
     fun quoteDocument(json: String): String
+
+    // Card. Issued at enrollment; its public facts are kept on the phone.
+
+    /** The card as last synced (offline); null before one was issued. */
+    suspend fun card(): CardInfo?
+
+    /** Fetches the card and its wallet tokens again. */
+    suspend fun refreshCard(): CardInfo
+
+    /** Freezes the card: payments are refused and wallet tokens suspended. */
+    suspend fun freeze(): CardInfo
+
+    /** Unfreezes the card and resumes its wallet tokens. */
+    suspend fun unfreeze(): CardInfo
+
+    /** The full number, expiry and code, fetched now and stored nowhere: show once, then drop. */
+    suspend fun revealCard(): CardDetails
+
+    /**
+     * Google Pay: from TapAndPay's `getActiveWalletId()`, `getStableHardwareId()` and
+     * `listTokens()`, what to do. A frozen card throws Rejected(card_inactive); an empty id
+     * throws InvalidInput(wallet_account_id / device_id).
+     */
+    suspend fun googlePay(
+        walletAccountId: String,
+        stableHardwareId: String,
+        walletTokens: List<TapAndPayToken>,
+    ): GooglePayAction
 }

@@ -69,6 +69,10 @@ sealed class TiersPayError(val kind: Kind, message: String) : Exception(message)
 
         /** A provider search too long. */
         const val QUERY = "query"
+
+        // Card: what TapAndPay returned was empty or too long.
+        const val WALLET_ACCOUNT_ID = "wallet_account_id"
+        const val DEVICE_ID = "device_id"
     }
 
     /** Codes the shell acts on in [Rejected.code]. */
@@ -80,6 +84,11 @@ sealed class TiersPayError(val kind: Kind, message: String) : Exception(message)
 
         /** The guarantees were never downloaded to this phone: sync once online. */
         const val COVERAGE_NOT_SYNCED = "coverage_not_synced"
+
+        /** The card is frozen: unfreeze it first. */
+        const val CARD_INACTIVE = "card_inactive"
+        const val TOKEN_ALREADY_ACTIVE = "token_already_active"
+        const val TOKEN_NEEDS_IDENTITY_VERIFICATION = "token_needs_identity_verification"
     }
 }
 

@@ -92,7 +92,7 @@ class SessionModel(
             SessionChange.ENROLLED, SessionChange.PROFILE_UPDATED -> reload()
             SessionChange.SIGNED_OUT -> _state.value = SessionState.SignedOut()
             SessionChange.ENDED -> _state.value = SessionState.SignedOut(SignedOutReason.SESSION_ENDED)
-            // Nothing of the session changed; a card screen would follow this one.
+            // Nothing of the session changed; CardWalletModel follows this one.
             SessionChange.CARD_UPDATED -> Unit
         }
     }

@@ -1,6 +1,8 @@
 package fr.tierspay.shell.support
 
 import fr.tierspay.shell.Act
+import fr.tierspay.shell.CardDetails
+import fr.tierspay.shell.CardInfo
 import fr.tierspay.shell.Beneficiary
 import fr.tierspay.shell.CareCategory
 import fr.tierspay.shell.CodeChallenge
@@ -12,6 +14,7 @@ import fr.tierspay.shell.Deduction
 import fr.tierspay.shell.DeductionKind
 import fr.tierspay.shell.Destination
 import fr.tierspay.shell.Explanation
+import fr.tierspay.shell.GooglePayAction
 import fr.tierspay.shell.Member
 import fr.tierspay.shell.MemberProfile
 import fr.tierspay.shell.Money
@@ -22,6 +25,7 @@ import fr.tierspay.shell.Relationship
 import fr.tierspay.shell.Session
 import fr.tierspay.shell.SessionChange
 import fr.tierspay.shell.SyncSummary
+import fr.tierspay.shell.TapAndPayToken
 import fr.tierspay.shell.TiersPayClient
 import fr.tierspay.shell.TiersPayError
 import kotlinx.coroutines.flow.Flow
@@ -185,4 +189,36 @@ class FakeClient : TiersPayClient {
     }
 
     override fun quoteDocument(json: String): String = throw TiersPayError.Internal("not faked")
+
+    var cardInfo: CardInfo? = null
+    var onGooglePay: suspend (walletAccountId: String, stableHardwareId: String, tokens: List<TapAndPayToken>) -> GooglePayAction =
+        { _, _, _ -> GooglePayAction.AlreadyAdded }
+
+    override suspend fun card(): CardInfo? = cardInfo.also { calls += "card" }
+
+    override suspend fun refreshCard(): CardInfo {
+        calls += "refreshCard"
+        return cardInfo ?: throw TiersPayError.Internal("no card faked")
+    }
+
+    override suspend fun freeze(): CardInfo {
+        calls += "freeze"
+        return (cardInfo ?: throw TiersPayError.Internal("no card faked")).copy(frozen = true).also { cardInfo = it }
+    }
+
+    override suspend fun unfreeze(): CardInfo {
+        calls += "unfreeze"
+        return (cardInfo ?: throw TiersPayError.Internal("no card faked")).copy(frozen = false).also { cardInfo = it }
+    }
+
+    override suspend fun revealCard(): CardDetails = throw TiersPayError.Internal("not faked")
+
+    override suspend fun googlePay(
+        walletAccountId: String,
+        stableHardwareId: String,
+        walletTokens: List<TapAndPayToken>,
+    ): GooglePayAction {
+        calls += "googlePay($walletAccountId,$stableHardwareId,${walletTokens.size})"
+        return onGooglePay(walletAccountId, stableHardwareId, walletTokens)
+    }
 }

@@ -2,6 +2,7 @@ package fr.tierspay.shell.support
 
 import java.io.File
 import java.net.URI
+import java.net.URLEncoder
 import java.net.http.HttpClient
 import java.net.http.HttpRequest
 import java.net.http.HttpResponse
@@ -26,6 +27,9 @@ class MockServer private constructor(
     companion object {
         const val DEMO_CONTRACT = "TP1000001"
         const val DEMO_BIRTH_DATE = "1985-04-12"
+
+        /** The issuer's test-mode secret key the mock accepts on its issuing test helpers. */
+        const val TEST_SECRET_KEY = "sk_test_tierspay"
 
         private const val LISTENING = "tierspay-mock listening on "
         private const val PUBLIC_KEY = "server public key: "
@@ -85,6 +89,23 @@ class MockServer private constructor(
             .timeout(Duration.ofSeconds(10))
             .header("Content-Type", "application/json")
             .POST(HttpRequest.BodyPublishers.ofString(json))
+            .build()
+        return http.send(request, HttpResponse.BodyHandlers.ofString()).statusCode()
+    }
+
+    /**
+     * POSTs [fields] as a form to [path] with the mock's test secret key, as the card network's
+     * test helpers expect (`/v1/test_helpers/issuing/tokens/{id}/activate`); returns the status.
+     */
+    fun postForm(path: String, fields: Map<String, String>): Int {
+        val body = fields.entries.joinToString("&") { (k, v) ->
+            "${URLEncoder.encode(k, Charsets.UTF_8)}=${URLEncoder.encode(v, Charsets.UTF_8)}"
+        }
+        val request = HttpRequest.newBuilder(URI.create("$url$path"))
+            .timeout(Duration.ofSeconds(10))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Authorization", "Bearer $TEST_SECRET_KEY")
+            .POST(HttpRequest.BodyPublishers.ofString(body))
             .build()
         return http.send(request, HttpResponse.BodyHandlers.ofString()).statusCode()
     }
