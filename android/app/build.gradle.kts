@@ -10,6 +10,12 @@ if (file("google-services.json").exists()) {
     apply(plugin = libs.plugins.google.services.get().pluginId)
 }
 
+// Google Pay push provisioning needs Google's TapAndPay SDK, which Google gives approved issuers
+// only (it is on no public repository). Put its .aar in app/libs/ to build Google Pay in;
+// without it the app builds the same, with no "Add to Google Pay" button.
+val tapAndPaySdk = fileTree("libs") { include("play-services-tapandpay*.aar") }
+val hasTapAndPay = !tapAndPaySdk.isEmpty
+
 fun quoted(property: String): String =
     "\"" + providers.gradleProperty(property).getOrElse("") + "\""
 
@@ -53,8 +59,16 @@ android {
     // jniLibs folder, not committed).
 }
 
+android.sourceSets.getByName("main").java.srcDir(
+    if (hasTapAndPay) "src/tapandpay/kotlin" else "src/notapandpay/kotlin",
+)
+
 dependencies {
     implementation(project(":shell"))
+    if (hasTapAndPay) {
+        implementation(tapAndPaySdk)
+        implementation(libs.kotlinx.coroutines.play.services)
+    }
     // JNA for Android: the aar carries libjnidispatch.so per ABI (the :shell module compiles against the jar).
     implementation("net.java.dev.jna:jna:${libs.versions.jna.get()}@aar")
     implementation(libs.kotlinx.coroutines.android)

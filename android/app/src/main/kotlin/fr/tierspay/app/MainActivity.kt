@@ -2,6 +2,7 @@ package fr.tierspay.app
 
 import android.Manifest
 import android.content.Intent
+import fr.tierspay.app.wallet.GooglePayGateway
 import android.os.Build
 import android.os.Bundle
 import androidx.activity.ComponentActivity
@@ -24,6 +25,9 @@ class MainActivity : ComponentActivity() {
         viewModelFactory { initializer { MainViewModel(client.getOrThrow()) } }
     }
 
+    /** TapAndPay for this activity, when the build has it (see the app's build file). */
+    private val googlePay by lazy { GooglePayGateway.forActivity(this) }
+
     private val askNotifications =
         registerForActivityResult(ActivityResultContracts.RequestPermission()) { /* push is optional */ }
 
@@ -34,12 +38,18 @@ class MainActivity : ComponentActivity() {
         setContent {
             TiersPayTheme {
                 if (failure != null) CoreUnavailableScreen(failure.message.orEmpty())
-                else TiersPayRoot(viewModel.app)
+                else TiersPayRoot(viewModel.app, client.getOrThrow(), googlePay)
             }
         }
         if (failure != null) return
         if (savedInstanceState == null) open(intent)
         if (Build.VERSION.SDK_INT >= 33) askNotifications.launch(Manifest.permission.POST_NOTIFICATIONS)
+    }
+
+    @Deprecated("TapAndPay still answers through onActivityResult")
+    override fun onActivityResult(requestCode: Int, resultCode: Int, data: Intent?) {
+        @Suppress("DEPRECATION")
+        if (googlePay?.onActivityResult(requestCode, resultCode, data) != true) super.onActivityResult(requestCode, resultCode, data)
     }
 
     override fun onNewIntent(intent: Intent) {

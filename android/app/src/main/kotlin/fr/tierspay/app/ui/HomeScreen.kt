@@ -39,6 +39,7 @@ fun HomeScreen(
     onRefresh: () -> Unit,
     onSignOut: () -> Unit,
     onVisit: () -> Unit,
+    onCard: () -> Unit = {},
 ) {
     val profile = state.profile
     LazyColumn(
@@ -62,6 +63,7 @@ fun HomeScreen(
         }
         item {
             Button(onClick = onVisit, modifier = Modifier.fillMaxWidth()) { Text(stringResource(R.string.home_visit)) }
+            Button(onClick = onCard, modifier = Modifier.fillMaxWidth()) { Text(stringResource(R.string.home_card)) }
         }
         item { Text(stringResource(R.string.home_beneficiaries), style = MaterialTheme.typography.titleMedium) }
         items(profile.beneficiaries, key = { it.id }) { b ->
