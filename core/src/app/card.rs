@@ -65,6 +65,16 @@ impl Core {
         self.card_call(Method::POST, path, None).await
     }
 
+    async fn remember_provisioned_card(&self, card: Option<&CardInfo>, wallet: &str) {
+        let result = match card {
+            Some(card) => self.remember_card(card, true),
+            None => self.refresh_card().await.map(|_| ()),
+        };
+        if let Err(e) = result {
+            tracing::warn!("card not updated after {wallet} provisioning: {e}");
+        }
+    }
+
     /// The full card number, fetched with a fresh proof, for manual entry; never stored.
     pub async fn reveal_card(&self) -> Result<CardSecret> {
         self.authed(Method::POST, "/v1/card/reveal", None)
@@ -101,10 +111,10 @@ impl Core {
             .authed(Method::POST, "/v1/card/wallets/apple_pay", Some(bytes))
             .await?
             .json()?;
-        // The new token (requested) shows up in the card's wallet list.
-        if let Err(e) = self.refresh_card().await {
-            tracing::warn!("card not refreshed after Apple Pay provisioning: {e}");
-        }
+        // The new token (requested) shows up in the card's wallet list; the answer carries the
+        // card, and an older server that does not is asked once more.
+        self.remember_provisioned_card(answer.card.as_ref(), "Apple Pay")
+            .await;
         Ok(answer)
     }
 
@@ -145,9 +155,8 @@ impl Core {
             .authed(Method::POST, "/v1/card/wallets/google_pay", Some(bytes))
             .await?
             .json()?;
-        if let Err(e) = self.refresh_card().await {
-            tracing::warn!("card not refreshed after Google Pay provisioning: {e}");
-        }
+        self.remember_provisioned_card(answer.card.as_ref(), "Google Pay")
+            .await;
         Ok(GooglePayPlan::Push(Box::new(answer)))
     }
 }

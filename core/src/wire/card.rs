@@ -107,6 +107,9 @@ pub struct ApplePayResponse {
     pub activation_data: String,
     /// Ephemeral public key, 65 bytes.
     pub ephemeral_public_key: String,
+    /// The card with its new (requested) token, so the app needs no second request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<CardInfo>,
 }
 
 /// `POST /v1/card/wallets/google_pay`: the wallet and device the OPC is bound to.
@@ -134,6 +137,9 @@ pub struct GooglePayResponse {
     pub last_digits: String,
     /// Cardholder address for the wallet.
     pub user_address: WalletAddress,
+    /// The card with its new (requested) token, so the app needs no second request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<CardInfo>,
 }
 
 /// `UserAddress` of TapAndPay.

@@ -197,7 +197,7 @@ pub async fn apple_pay(
         .db
         .transaction(move |tx| {
             let (cardholder, card_id) = ids_of(tx, &member)?;
-            psp::apple_provisioning_for(
+            let payload = psp::apple_provisioning_for(
                 tx,
                 &cardholder,
                 &card_id,
@@ -205,13 +205,16 @@ pub async fn apple_pay(
                 &nonce,
                 &nonce_signature,
                 now,
-            )
+            )?;
+            Ok((payload, info(tx, &card_id)?))
         })
         .await?;
+    let (payload, card) = payload;
     Ok(Json(ApplePayResponse {
         encrypted_pass_data: payload.contents,
         activation_data: payload.activation_data,
         ephemeral_public_key: payload.ephemeral_public_key,
+        card: Some(card),
     }))
 }
 
@@ -223,7 +226,7 @@ pub async fn google_pay(
 ) -> Result<Json<GooglePayResponse>, ApiError> {
     let member = caller.device()?.member_ref.clone();
     let now = state.clock.now();
-    let (payload, (name, phone)) = state
+    let (payload, (name, phone), card) = state
         .db
         .transaction(move |tx| {
             let (cardholder, card_id) = ids_of(tx, &member)?;
@@ -235,10 +238,8 @@ pub async fn google_pay(
                 &body.device_id,
                 now,
             )?;
-            Ok((
-                payload,
-                crate::insurer::contracts::wallet_contact(tx, &member)?,
-            ))
+            let contact = crate::insurer::contracts::wallet_contact(tx, &member)?;
+            Ok((payload, contact, info(tx, &card_id)?))
         })
         .await?;
     let a = payload.user_address;
@@ -256,5 +257,6 @@ pub async fn google_pay(
             country_code: a.country_code,
             phone_number: phone,
         },
+        card: Some(card),
     }))
 }
