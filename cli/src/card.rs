@@ -96,11 +96,6 @@ async fn test_helper(server: &str, path: &str, form: &[(&str, &str)]) -> Result<
     Ok(body)
 }
 
-fn b64(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
 pub async fn wallet(
     app: &Arc<TiersPay>,
     out: &Output,
@@ -115,7 +110,10 @@ pub async fn wallet(
             test_helper(
                 server,
                 "/v1/test_helpers/issuing/apple_root",
-                &[("certificate", &b64(&wallet.root_certificate()))],
+                &[(
+                    "certificate",
+                    &tierspay_core::auth::b64(wallet.root_certificate()),
+                )],
             )
             .await?;
             let progress = out.progress("PassKit → issuer: encrypting the pass for this device");
@@ -137,7 +135,10 @@ pub async fn wallet(
                 test_helper(
                     server,
                     &format!("/v1/test_helpers/issuing/tokens/{}/activate", token.id),
-                    &[("activation_data", &b64(&pass.activation_data))],
+                    &[(
+                        "activation_data",
+                        &tierspay_core::auth::b64(&pass.activation_data),
+                    )],
                 )
                 .await?;
             }
@@ -170,7 +171,10 @@ pub async fn wallet(
                             server,
                             &format!("/v1/test_helpers/issuing/tokens/{}/activate", token.id),
                             &[
-                                ("opaque_payment_card", &b64(&data.opaque_payment_card)),
+                                (
+                                    "opaque_payment_card",
+                                    &tierspay_core::auth::b64(&data.opaque_payment_card),
+                                ),
                                 ("wallet_account_id", wallet_id),
                                 ("device_id", device_id),
                             ],

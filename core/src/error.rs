@@ -39,6 +39,9 @@ pub enum Error {
     /// The request needs an enrolled device.
     #[error("not enrolled")]
     NotEnrolled,
+    /// Offline data (guarantees, tariffs) was never downloaded to this phone.
+    #[error("coverage data not synced")]
+    NotSynced,
     /// The server revoked this device (enrolled elsewhere, or signed out remotely).
     #[error("session ended by the server")]
     SessionRevoked,

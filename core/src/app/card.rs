@@ -102,7 +102,7 @@ impl Core {
             ));
         }
         let body = ApplePayRequest {
-            certificates: certificates.iter().map(|c| base64_std(c)).collect(),
+            certificates: certificates.iter().map(crate::auth::b64).collect(),
             nonce: signature::hex(nonce),
             nonce_signature: signature::hex(nonce_signature),
         };
@@ -159,9 +159,4 @@ impl Core {
             .await;
         Ok(GooglePayPlan::Push(Box::new(answer)))
     }
-}
-
-fn base64_std(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
 }

@@ -61,20 +61,6 @@ pub struct PricedPreview {
     pub date: Date,
 }
 
-fn not_synced() -> Error {
-    Error::Api {
-        status: 409,
-        detail: Box::new(crate::wire::ApiErrorDetail {
-            kind: "invalid_request_error".into(),
-            code: "coverage_not_synced".into(),
-            message: "Your contract's guarantees are not on this phone yet; connect once to download them.".into(),
-            param: None,
-            decline_code: None,
-        }),
-        retry_after: None,
-    }
-}
-
 impl Core {
     /// Today in France.
     pub fn today(&self) -> Date {
@@ -97,7 +83,7 @@ impl Core {
         }
         match (&cache.contract, &cache.tariffs) {
             (Some(c), Some(t)) => Ok((c.clone(), t.clone())),
-            _ => Err(not_synced()),
+            _ => Err(Error::NotSynced),
         }
     }
 

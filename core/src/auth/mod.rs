@@ -18,6 +18,18 @@ pub fn b64url_decode(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text)
 }
 
+/// Standard base64 with padding, as Stripe's API and the wallets' payloads use it.
+pub fn b64(bytes: impl AsRef<[u8]>) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Decodes standard base64 with padding.
+pub fn b64_decode(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(text.trim())
+}
+
 /// SHA-256 of `data`.
 pub fn sha256(data: impl AsRef<[u8]>) -> [u8; 32] {
     let digest = ring::digest::digest(&ring::digest::SHA256, data.as_ref());

@@ -33,8 +33,9 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Decodes hex (either case); `None` when malformed.
+/// Decodes hex (either case, surrounding white space ignored); `None` when malformed.
 pub fn hex_decode(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim();
     if text.len() % 2 != 0 {
         return None;
     }

@@ -134,9 +134,7 @@ pub enum GooglePayAction {
 }
 
 fn decode(text: &str, what: &str) -> crate::error::Result<Vec<u8>> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD
-        .decode(text)
+    crate::auth::b64_decode(text)
         .map_err(|_| crate::error::Error::Protocol(format!("the issuer's {what} is not base64")))
 }
 

@@ -100,6 +100,10 @@ impl From<Error> for CoreError {
             }
             Error::Network(detail) => Self::Network { detail },
             Error::NotEnrolled => Self::NotEnrolled,
+            Error::NotSynced => Self::Rejected {
+                code: "coverage_not_synced".into(),
+                detail: "Your contract's guarantees are not on this phone yet; connect once to download them.".into(),
+            },
             Error::SessionRevoked => Self::SessionEnded {
                 detail: "this device was signed out by the server; enroll again".into(),
             },

@@ -162,9 +162,7 @@ pub async fn reveal(
 }
 
 fn std_b64(text: &str, param: &str) -> Result<Vec<u8>, ApiError> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD
-        .decode(text)
+    tierspay_core::auth::b64_decode(text)
         .map_err(|_| ApiError::invalid_param(param, format!("{param} must be base64.")))
 }
 

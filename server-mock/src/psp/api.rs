@@ -6,6 +6,7 @@ use base64::Engine;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
+use tierspay_core::auth::signature::hex;
 use tierspay_core::auth::{b64url, random, sha256};
 use tierspay_core::domain::wallet::controls::SpendingControls;
 use tierspay_core::domain::wallet::{applepay, chain, codes, opc, pan, WalletError};
@@ -629,10 +630,6 @@ pub fn set_apple_root(conn: &Connection, certificate: &[u8], now: i64) -> Result
         .map_err(|e| wallet_error(e, |_| "certificate".into()))?;
     model::set_setting(conn, "apple_root", &der, "api", now)?;
     Ok(hex(&sha256(&der)))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn ios_param(field: &str) -> String {

@@ -61,19 +61,5 @@ pub mod codes {
     pub const BINDING_MISMATCH: &str = "binding_mismatch";
 }
 
-/// Lower-case hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Parses hex (either case); `None` if malformed.
-pub fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim();
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
-}
+// Hex is written in one place for the whole core.
+pub use crate::auth::signature::{hex, hex_decode};
