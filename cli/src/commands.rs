@@ -215,6 +215,7 @@ fn link(out: &Output, url: &str) -> Result<(), Failure> {
             json!({"route": "provider", "code": code}),
             format!("Opens the provider with code {code}."),
         ),
+        Route::Card => (json!({"route": "card"}), "Opens the card.".to_owned()),
     };
     out.done(doc, &text);
     Ok(())

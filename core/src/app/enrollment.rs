@@ -96,6 +96,11 @@ impl Core {
         if let Err(e) = self.sync_coverage(false).await {
             tracing::warn!("coverage data not synced after enrollment: {e}");
         }
+        // A push token the OS gave before enrollment is registered now (one more round trip,
+        // only then); a failure is retried the next time the shell hands the token over.
+        if let Err(e) = self.send_push_token().await {
+            tracing::warn!("push token not registered after enrollment: {e}");
+        }
         self.events.emit(CoreEvent::Enrolled);
         Ok(session)
     }

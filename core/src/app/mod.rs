@@ -5,6 +5,7 @@ mod card;
 mod coverage;
 mod enrollment;
 mod events;
+mod push;
 mod session;
 
 use std::path::PathBuf;

@@ -21,6 +21,8 @@ pub enum Destination {
         /// The provider code.
         code: String,
     },
+    /// The virtual card (`/card`): pushes about it (frozen, active again) open it.
+    Card,
 }
 
 /// Why a link was refused.
@@ -57,6 +59,7 @@ pub fn parse(url: &str) -> Result<Destination, LinkError> {
     };
     match path {
         "" | "home" => Ok(Destination::Home),
+        "card" => Ok(Destination::Card),
         "enroll" => {
             let contract_number = match param("contract") {
                 None => None,
@@ -98,6 +101,8 @@ mod tests {
                 contract_number: None
             })
         );
+        assert_eq!(parse("tierspay://card"), Ok(Destination::Card));
+        assert_eq!(parse("https://app.tierspay.fr/card"), Ok(Destination::Card));
         assert_eq!(
             parse("https://app.tierspay.fr/p/k7m2qx"),
             Ok(Destination::Provider {
@@ -114,6 +119,7 @@ mod tests {
             "https://evil.com/app.tierspay.fr/",
             "javascript:alert(1)",
             "tierspay://admin",
+            "tierspay://card/1",
             "https://app.tierspay.fr/enroll?contract=%27;--",
             "https://app.tierspay.fr/p/K7M2Q0",
             "https://app.tierspay.fr/p/",

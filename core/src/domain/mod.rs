@@ -9,5 +9,6 @@ pub mod masking;
 pub mod money;
 pub mod preview;
 pub mod provider_code;
+pub mod push;
 pub mod search;
 pub mod wallet;

@@ -6,6 +6,7 @@ mod coverage;
 mod enrollment;
 mod error;
 mod navigation;
+mod push;
 mod records;
 mod runtime;
 mod simulators;
@@ -23,6 +24,7 @@ pub use coverage::{
 pub use enrollment::Enrollment;
 pub use error::CoreError;
 pub use navigation::{core_version, route_for_link, route_for_push, Route};
+pub use push::PushService;
 pub use records::*;
 pub use simulators::{PassKitSimulator, SimulatedPass};
 pub use subscription::{SessionListener, Subscription};

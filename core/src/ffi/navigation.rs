@@ -18,6 +18,8 @@ pub enum Route {
         /// The provider code.
         code: String,
     },
+    /// The virtual card's screen (pushes say it was frozen or is active again).
+    Card,
 }
 
 impl From<links::Destination> for Route {
@@ -26,6 +28,7 @@ impl From<links::Destination> for Route {
             links::Destination::Home => Self::Home,
             links::Destination::Enroll { contract_number } => Self::Enroll { contract_number },
             links::Destination::Provider { code } => Self::Provider { code },
+            links::Destination::Card => Self::Card,
         }
     }
 }

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use super::runtime::CoreRuntime;
 use super::{
-    Card, CoreConfig, CoreError, Coverage, Enrollment, Profile, SessionListener, SessionStatus,
-    Subscription,
+    Card, CoreConfig, CoreError, Coverage, Enrollment, Profile, PushService, SessionListener,
+    SessionStatus, Subscription,
 };
 use crate::app::{Core, Settings};
 use crate::auth::signature;
@@ -96,6 +96,22 @@ impl TiersPay {
     pub async fn sign_out(&self) -> Result<(), CoreError> {
         let core = self.core.clone();
         self.runtime.run(async move { core.sign_out().await }).await
+    }
+
+    /// Hands over the push token the OS gave the app (APNs device token in hex, or FCM token);
+    /// call it at every start and whenever the token changes. Before enrollment the token is
+    /// kept and registered right after enrollment; once enrolled it is registered now, and a
+    /// new token replaces the old one on the server. The same token twice costs no request.
+    /// Sign-out forgets it.
+    pub async fn register_push_token(
+        &self,
+        service: PushService,
+        token: String,
+    ) -> Result<(), CoreError> {
+        let core = self.core.clone();
+        self.runtime
+            .run(async move { core.register_push_token(service.into(), &token).await })
+            .await
     }
 
     /// Session events until the returned subscription is cancelled or dropped.

@@ -65,6 +65,16 @@ const MIGRATIONS: &[&str] = &[
         synced_at INTEGER NOT NULL
     );
     "#,
+    // 4: this app's push token (APNs or FCM), kept until it reached the platform: a token the
+    // OS gives before enrollment is registered right after it.
+    r#"
+    CREATE TABLE push_token (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        service    TEXT NOT NULL CHECK (service IN ('apns', 'fcm')),
+        token      TEXT NOT NULL,
+        registered INTEGER NOT NULL DEFAULT 0
+    );
+    "#,
 ];
 
 /// Brings the schema to the latest version, each step in its own transaction.

@@ -4,6 +4,7 @@
 mod card;
 pub mod coverage;
 mod migrations;
+mod push;
 mod session;
 
 use std::path::Path;
@@ -49,7 +50,8 @@ impl Store {
         let tx = self.conn.transaction()?;
         tx.execute_batch(
             "DELETE FROM session; DELETE FROM beneficiary; DELETE FROM contract; DELETE FROM member;
-             DELETE FROM coverage_cache; DELETE FROM provider; DELETE FROM card;",
+             DELETE FROM coverage_cache; DELETE FROM provider; DELETE FROM card;
+             DELETE FROM push_token;",
         )?;
         tx.commit()?;
         // Reclaim the pages so deleted personal data does not linger in the file.

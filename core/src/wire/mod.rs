@@ -5,10 +5,12 @@ pub mod card;
 pub mod coverage;
 pub mod enrollment;
 pub mod error;
+pub mod push;
 pub mod session;
 
 pub use card::*;
 pub use coverage::*;
 pub use enrollment::*;
 pub use error::*;
+pub use push::*;
 pub use session::*;
