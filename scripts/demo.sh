@@ -22,13 +22,14 @@ ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 step() { printf '\n%s%s%s\n' "$bold" "$1" "$reset"; }
 took() { printf '%s  ↳ %s ms%s%s\n' "$dim" "$1" "${2:+ $2}" "$reset"; }
 
+# Test helpers (the outbox) need the mock's secret key.
 http_get() {
-  if command -v curl >/dev/null 2>&1; then curl -fsS "$1"
-  else python3 -c 'import sys,urllib.request;print(urllib.request.urlopen(sys.argv[1]).read().decode())' "$1"; fi
+  if command -v curl >/dev/null 2>&1; then curl -fsS -H "Authorization: Bearer sk_test_tierspay" "$1"
+  else python3 -c 'import sys,urllib.request;r=urllib.request.Request(sys.argv[1],headers={"Authorization":"Bearer sk_test_tierspay"});print(urllib.request.urlopen(r).read().decode())' "$1"; fi
 }
 
 start_mock() {
-  target/debug/tierspay-mock serve --addr "${1:-127.0.0.1:0}" --db "$work/mock.db" --seed demo \
+  target/debug/tierspay-mock serve --addr "${1:-127.0.0.1:0}" --db "$work/mock.db" --seed demo --test-helpers \
     >"$work/mock.out" 2>"$work/mock.log" &
   mock_pid=$!
   for _ in $(seq 1 100); do

@@ -1,17 +1,59 @@
 //! The mock's SQLite file (WAL, so it survives a restart and readers never block), with
 //! versioned migrations per module, and a way to run blocking SQLite work off the async threads.
+//!
+//! One connection serves every request, one query at a time (SQLite allows one writer anyway).
+//! A request can also *hold* the connection for its whole run ([`Db::hold`]): every query it
+//! makes then goes through the held connection, inside one transaction that the holder commits
+//! or rolls back as a whole. The idempotency layer uses it so that a keyed POST's effect and its
+//! stored answer commit together, or not at all.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
+use tokio::sync::OwnedMutexGuard;
 
 use crate::http::ApiError;
 
-/// A shared connection. One writer at a time is what SQLite allows anyway.
+/// A shared connection.
 #[derive(Clone)]
 pub struct Db {
-    conn: Arc<Mutex<Connection>>,
+    conn: Arc<tokio::sync::Mutex<Connection>>,
+}
+
+/// Exclusive use of the connection. Released with a transaction still open (a client that went
+/// away, a panic), it rolls that transaction back: nothing half-written ever commits.
+pub struct Writer(OwnedMutexGuard<Connection>);
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        if !self.0.is_autocommit() {
+            if let Err(e) = self.0.execute_batch("ROLLBACK") {
+                tracing::error!("rollback of an abandoned transaction failed: {e}");
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for Writer {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Writer {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.0
+    }
+}
+
+/// Where a held connection waits between the queries of its request.
+type Slot = Arc<Mutex<Option<Writer>>>;
+
+tokio::task_local! {
+    /// The connection the current request holds, if it holds one.
+    static HELD: Slot;
 }
 
 impl Db {
@@ -31,34 +73,48 @@ impl Db {
         migrate(&mut conn, "platform", crate::platform::MIGRATIONS)?;
         migrate(&mut conn, "psp", crate::psp::MIGRATIONS)?;
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            conn: Arc::new(tokio::sync::Mutex::new(conn)),
         })
     }
 
-    /// Runs `work` with the connection on the blocking pool.
+    /// Runs `work` with the connection on the blocking pool: the request's held connection when
+    /// there is one, otherwise the shared one as soon as it is free.
     pub async fn call<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, ApiError> + Send + 'static,
     {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn
+        if let Ok(slot) = HELD.try_with(Slot::clone) {
+            let writer = slot
                 .lock()
-                .map_err(|_| ApiError::internal("database lock poisoned"))?;
-            work(&mut guard)
-        })
-        .await
-        .map_err(|_| ApiError::internal("database task failed"))?
+                .map_err(|_| ApiError::internal("held connection poisoned"))?
+                .take()
+                .ok_or_else(|| ApiError::internal("held connection used twice at once"))?;
+            let (writer, out) = run_blocking(writer, work).await?;
+            if let Ok(mut place) = slot.lock() {
+                *place = Some(writer);
+            }
+            return out;
+        }
+        let writer = Writer(self.conn.clone().lock_owned().await);
+        run_blocking(writer, work).await.and_then(|(_, out)| out)
     }
 
-    /// Runs `work` inside one transaction: all of it commits, or none of it.
+    /// Runs `work` inside one transaction: all of it commits, or none of it. Inside a held
+    /// connection it is a savepoint of the request's transaction.
     pub async fn transaction<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
     {
+        let nested = HELD.try_with(|_| ()).is_ok();
         self.call(move |conn| {
+            if nested {
+                let sp = conn.savepoint()?;
+                let out = work(&sp)?;
+                sp.commit()?;
+                return Ok(out);
+            }
             let tx = conn.transaction()?;
             let out = work(&tx)?;
             tx.commit()?;
@@ -66,6 +122,30 @@ impl Db {
         })
         .await
     }
+
+    /// Takes the connection for the rest of a request: `body` runs with every query of this
+    /// task going through it. The caller begins and ends the transaction itself; whatever is
+    /// still open when `body` ends or is dropped is rolled back.
+    pub async fn hold<F: std::future::Future>(&self, body: F) -> F::Output {
+        let writer = Writer(self.conn.clone().lock_owned().await);
+        HELD.scope(Arc::new(Mutex::new(Some(writer))), body).await
+    }
+}
+
+async fn run_blocking<T, F>(
+    mut writer: Writer,
+    work: F,
+) -> Result<(Writer, Result<T, ApiError>), ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Connection) -> Result<T, ApiError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        let out = work(&mut writer);
+        (writer, out)
+    })
+    .await
+    .map_err(|_| ApiError::internal("database task failed"))
 }
 
 fn migrate(conn: &mut Connection, module: &str, migrations: &[&str]) -> rusqlite::Result<()> {

@@ -13,11 +13,14 @@ mod db;
 pub mod faults;
 pub mod http;
 pub mod insurer;
+mod maintenance;
 pub mod platform;
 pub mod psp;
 mod rate_limit;
+mod serve;
 mod state;
 mod test_helpers;
+mod vault;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -25,7 +28,7 @@ use std::sync::Arc;
 
 use p256::ecdsa::SigningKey;
 use rusqlite::OptionalExtension;
-use tierspay_core::auth::{ecdsa, random, signature};
+use tierspay_core::auth::{ecdsa, signature};
 use tokio::sync::oneshot;
 
 pub use state::Limits;
@@ -41,8 +44,15 @@ pub struct ServerConfig {
     pub seed_demo: bool,
     /// Attempt limits and lifetimes.
     pub limits: Limits,
-    /// The base URL clients use, when it differs from `http://{Host}` (behind a proxy).
+    /// The base URL clients use, when it differs from `http://{addr}` (behind a proxy, or
+    /// listening on every interface). DPoP proofs must sign this URL: the `Host` header is
+    /// never trusted for it.
     pub public_url: Option<String>,
+    /// Proxies allowed to name the client in `X-Forwarded-For` (for rate limits).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Serve `/v1/test_helpers/*` (fixtures, clock, outbox, faults), to holders of a secret API
+    /// key only. Off by default: the outbox shows one-time codes and the clock moves limits.
+    pub test_helpers: bool,
 }
 
 impl ServerConfig {
@@ -54,6 +64,16 @@ impl ServerConfig {
             seed_demo: false,
             limits: Limits::default(),
             public_url: None,
+            trusted_proxies: Vec::new(),
+            test_helpers: false,
+        }
+    }
+
+    /// [`ServerConfig::loopback`] with the test helpers on, as tests and demos run it.
+    pub fn for_tests(db_path: impl Into<PathBuf>) -> Self {
+        Self {
+            test_helpers: true,
+            ..Self::loopback(db_path)
         }
     }
 }
@@ -80,6 +100,17 @@ pub enum StartError {
     /// Seeding failed.
     #[error("seed: {0}")]
     Seed(String),
+    /// The vault file (the key that seals stored answers) could not be read or created.
+    #[error("vault {path}: {source}")]
+    Vault {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The configuration cannot work.
+    #[error("{0}")]
+    Config(String),
 }
 
 /// A running server; [`RunningServer::stop`] shuts it down gracefully.
@@ -144,22 +175,49 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         path: config.db_path.clone(),
         source,
     };
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.addr,
+        source,
+    })?;
+    let public_url =
+        match &config.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None if addr.ip().is_unspecified() => return Err(StartError::Config(
+                "listening on every interface needs --public-url: DPoP proofs sign the URL the \
+                 phone uses, and the server never takes it from the Host header"
+                    .into(),
+            )),
+            None => format!("http://{addr}"),
+        };
     let db = db::Db::open(&config.db_path).map_err(db_err)?;
-    // The signing key and code secret persist with the data: the app pins the key.
-    let (key_bytes, code_secret) = db
+    let vault_path = vault::Vault::path_for(&config.db_path);
+    let vault = vault::Vault::open_or_create(&vault_path).map_err(|source| StartError::Vault {
+        path: vault_path.clone(),
+        source,
+    })?;
+    // The signing key persists with the data: the app pins it.
+    let (key_bytes, api_keys) = db
         .call(|conn| {
             let key = secret(conn, "signing_key", || {
                 ecdsa::generate_signing_key().to_bytes().to_vec()
             })?;
-            let code = secret(conn, "code_secret", || random::bytes::<32>().to_vec())?;
-            Ok((key, code))
+            let mut stmt = conn.prepare("SELECT key FROM psp_api_keys")?;
+            let keys = stmt
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<std::collections::HashSet<_>>>()?;
+            Ok((key, keys))
         })
         .await
         .map_err(|e| StartError::Seed(e.detail.message))?;
     let signing_key = SigningKey::from_slice(&key_bytes)
         .map_err(|_| StartError::Seed("stored signing key is corrupt".into()))?;
-    let mut code_key = [0u8; 32];
-    code_key.copy_from_slice(&code_secret[..32.min(code_secret.len())]);
+    let code_key = vault.subkey("one-time-code-mac");
 
     let clock = clock::Clock::default();
     if config.seed_demo {
@@ -185,35 +243,21 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         clock,
         signing_key,
         code_secret: code_key,
+        vault,
         limits: config.limits.clone(),
-        rate_limiter: Default::default(),
-        public_url: config.public_url.clone(),
+        public_url,
+        api_keys,
+        trusted_proxies: config.trusted_proxies.clone(),
+        test_helpers: config.test_helpers,
         providers,
         faults: Default::default(),
     }));
-    let listener = tokio::net::TcpListener::bind(config.addr)
-        .await
-        .map_err(|source| StartError::Bind {
-            addr: config.addr,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind {
-        addr: config.addr,
-        source,
-    })?;
     let (tx, rx) = oneshot::channel::<()>();
+    let maintenance = tokio::spawn(maintenance::run(state.clone()));
     let router = app::router(state);
     let task = tokio::spawn(async move {
-        let server = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = rx.await;
-        });
-        if let Err(e) = server.await {
-            tracing::error!("server stopped: {e}");
-        }
+        serve::serve(listener, router, rx).await;
+        maintenance.abort();
     });
     Ok(RunningServer {
         url: format!("http://{addr}"),

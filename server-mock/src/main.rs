@@ -31,9 +31,17 @@ enum Command {
         /// Data set to load at start (added once, never duplicated).
         #[arg(long, value_enum)]
         seed: Option<Seed>,
-        /// Base URL clients use, if not http://HOST:PORT (behind a proxy).
+        /// Base URL clients use, if not http://HOST:PORT (behind a proxy, or when listening on
+        /// 0.0.0.0): DPoP proofs must sign it.
         #[arg(long, env = "TIERSPAY_PUBLIC_URL")]
         public_url: Option<String>,
+        /// A proxy allowed to name the client in X-Forwarded-For (repeatable).
+        #[arg(long = "trusted-proxy")]
+        trusted_proxies: Vec<std::net::IpAddr>,
+        /// Serve /v1/test_helpers/* (fixtures, clock, outbox with one-time codes, faults) to
+        /// holders of a secret API key. For tests and demos only.
+        #[arg(long)]
+        test_helpers: bool,
         /// Log format on standard error.
         #[arg(long, value_enum, default_value = "text")]
         log_format: LogFormat,
@@ -59,13 +67,17 @@ async fn main() -> ExitCode {
         db,
         seed,
         public_url,
+        trusted_proxies,
+        test_helpers,
         log_format,
     } = Cli::parse().command;
     let filter = tracing_subscriber::EnvFilter::try_from_env("TIERSPAY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never in a log file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -76,6 +88,8 @@ async fn main() -> ExitCode {
         seed_demo: matches!(seed, Some(Seed::Demo)),
         limits: Limits::default(),
         public_url,
+        trusted_proxies,
+        test_helpers,
     };
     let mut server = match start(config).await {
         Ok(s) => s,

@@ -6,7 +6,7 @@ use p256::ecdsa::SigningKey;
 
 use crate::clock::Clock;
 use crate::db::Db;
-use crate::rate_limit::RateLimiter;
+use crate::vault::Vault;
 
 /// Limits on enrollment attempts, configurable so tests can exercise them quickly.
 #[derive(Debug, Clone)]
@@ -53,14 +53,20 @@ pub struct Inner {
     pub clock: Clock,
     /// Signs what the phone must trust; its public half is pinned in the app.
     pub signing_key: SigningKey,
-    /// Keys the HMAC of one-time codes.
+    /// Keys the HMAC of one-time codes (derived from the vault, never in the database).
     pub code_secret: [u8; 32],
+    /// Seals stored answers and messages under a key kept outside the database.
+    pub vault: Vault,
     /// Limits.
     pub limits: Limits,
-    /// In-memory attempt counters.
-    pub rate_limiter: RateLimiter,
-    /// The URL clients use, when set; otherwise `http://{Host}`. DPoP proofs sign it.
-    pub public_url: Option<String>,
+    /// The URL clients use (configured, or the listening address): DPoP proofs must sign it.
+    pub public_url: String,
+    /// API keys the server accepts (`psp_api_keys`, read at start).
+    pub api_keys: std::collections::HashSet<String>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Whether `/v1/test_helpers/*` exists (off unless the server was started with it).
+    pub test_helpers: bool,
     /// The provider directory, in memory for fast searches.
     pub providers: crate::insurer::directory::Index,
     /// Faults armed by tests.

@@ -160,11 +160,60 @@ struct PfDayUsage {
     count: u32,
 }
 
+/// A fixture amount: euros and cents, not negative, within what a year of care can consume.
+fn usage_amount(value: Decimal, field: &str) -> Result<(), ApiError> {
+    if value.is_sign_negative() || value.scale() > 2 || value > Decimal::from(100_000) {
+        return Err(ApiError::invalid_param(
+            field,
+            format!("{field} must be an amount from 0 to 100000 with at most 2 decimals."),
+        )
+        .not_executed());
+    }
+    Ok(())
+}
+
+/// Fixtures are input like any other: a negative counter once made every later preview of the
+/// beneficiary fail.
+fn validate_usage(body: &Usage) -> Result<(), ApiError> {
+    if !(2000..=2100).contains(&body.year) {
+        return Err(
+            ApiError::invalid_param("year", "year must be from 2000 to 2100.").not_executed(),
+        );
+    }
+    if let Some(v) = body.pf_paid {
+        usage_amount(v, "pf_paid")?;
+    }
+    if let Some(v) = body.franchise_paid {
+        usage_amount(v, "franchise_paid")?;
+    }
+    if let Some(c) = &body.ceiling {
+        usage_amount(c.consumed, "ceiling.consumed")?;
+        if c.category.is_empty() || c.category.len() > 64 {
+            return Err(ApiError::invalid_param(
+                "ceiling.category",
+                "ceiling.category must name a guarantee category.",
+            )
+            .not_executed());
+        }
+    }
+    if let Some(d) = &body.pf_day {
+        if d.count > 50 {
+            return Err(ApiError::invalid_param(
+                "pf_day.count",
+                "pf_day.count must be from 0 to 50.",
+            )
+            .not_executed());
+        }
+    }
+    Ok(())
+}
+
 /// Sets a beneficiary's counters: what visits would have consumed (PF, franchises, ceilings).
 async fn record_usage(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Usage>,
 ) -> Result<Json<Value>, ApiError> {
+    validate_usage(&body)?;
     state
         .db
         .transaction(move |tx| {

@@ -61,7 +61,7 @@ impl Mock {
         limits: &Limits,
         addr: Option<std::net::SocketAddr>,
     ) -> RunningServer {
-        let mut config = ServerConfig::loopback(dir.path().join("mock.db"));
+        let mut config = ServerConfig::for_tests(dir.path().join("mock.db"));
         config.seed_demo = true;
         config.limits = limits.clone();
         if let Some(addr) = addr {
@@ -94,10 +94,19 @@ impl Mock {
         self.server = Some(server);
     }
 
+    /// A request to `path`, with the secret key test helpers need when it is one.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let builder = self.http.request(method, format!("{}{path}", self.url));
+        if path.starts_with("/v1/test_helpers/") {
+            builder.bearer_auth(PSP_KEY)
+        } else {
+            builder
+        }
+    }
+
     /// GET a path, JSON answer.
     pub async fn get(&self, path: &str) -> Value {
-        self.http
-            .get(format!("{}{path}", self.url))
+        self.request(reqwest::Method::GET, path)
             .send()
             .await
             .expect("GET")
@@ -109,8 +118,7 @@ impl Mock {
     /// POST JSON, returns (status, body).
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         let response = self
-            .http
-            .post(format!("{}{path}", self.url))
+            .request(reqwest::Method::POST, path)
             .json(&body)
             .send()
             .await
@@ -312,4 +320,100 @@ impl Phone {
             .await
             .expect("confirm")
     }
+}
+
+/// An enrolled device driven over raw HTTP (its own key, tokens and DPoP proofs), for API
+/// tests that send what the core would never send.
+pub struct RawDevice {
+    /// The device key.
+    pub key: p256::ecdsa::SigningKey,
+    /// `dev_…`
+    pub device_id: String,
+    /// The access token.
+    pub access_token: String,
+}
+
+impl RawDevice {
+    /// Enrolls a new device for a contract over raw HTTP (start, read the SMS, confirm).
+    pub async fn enroll(mock: &Mock, number: &str, birth_date: &str, phone: &str) -> Self {
+        let (status, challenge) = mock
+            .post(
+                "/v1/enrollments",
+                json!({"contract_number": number, "birth_date": birth_date}),
+            )
+            .await;
+        assert_eq!(status, 200, "{challenge}");
+        let code = mock.latest_code(phone).await;
+        let key = tierspay_core::auth::ecdsa::generate_signing_key();
+        let url = format!(
+            "{}/v1/enrollments/{}/confirm",
+            mock.url,
+            challenge["id"].as_str().expect("an enrollment id")
+        );
+        let response = mock
+            .http
+            .post(&url)
+            .header("dpop", raw_proof(&key, "POST", &url, None))
+            .json(&json!({ "code": code }))
+            .send()
+            .await
+            .expect("confirm");
+        assert_eq!(response.status().as_u16(), 200);
+        let result: Value = response.json().await.expect("JSON");
+        Self {
+            key,
+            device_id: result["device_id"].as_str().expect("device id").to_owned(),
+            access_token: result["tokens"]["access_token"]
+                .as_str()
+                .expect("access token")
+                .to_owned(),
+        }
+    }
+
+    /// Sends `method path` with the access token, a fresh proof and, for a POST, a JSON body
+    /// and an `Idempotency-Key`; returns (status, body).
+    pub async fn send(
+        &self,
+        mock: &Mock,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let url = format!("{}{path}", mock.url);
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+        let mut request = mock
+            .http
+            .request(method.clone(), &url)
+            .header("authorization", format!("DPoP {}", self.access_token))
+            .header(
+                "dpop",
+                raw_proof(&self.key, method.as_str(), &url, Some(&self.access_token)),
+            );
+        if method == reqwest::Method::POST {
+            request = request.header("idempotency-key", tierspay_core::auth::random::id("test"));
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// A DPoP proof by `key` for `method url`, now.
+pub fn raw_proof(
+    key: &p256::ecdsa::SigningKey,
+    method: &str,
+    url: &str,
+    access_token: Option<&str>,
+) -> String {
+    use tierspay_core::auth::{dpop, ecdsa};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64;
+    let claims = dpop::Claims::new(method, url, now, access_token);
+    let input = dpop::signing_input(&ecdsa::public_key_sec1(key), &claims).expect("claims");
+    dpop::assemble(&input, &ecdsa::sign(key, input.as_bytes())).expect("proof")
 }

@@ -24,7 +24,7 @@ fi
 cargo build --quiet -p tierspay-server-mock --locked
 
 WORK="$(mktemp -d)"
-"$TARGET_DIR/debug/tierspay-mock" serve --addr 127.0.0.1:0 --db "$WORK/mock.db" --seed demo \
+"$TARGET_DIR/debug/tierspay-mock" serve --addr 127.0.0.1:0 --db "$WORK/mock.db" --seed demo --test-helpers \
     >"$WORK/stdout" 2>"$WORK/stderr" &
 MOCK_PID=$!
 cleanup() {

@@ -372,7 +372,7 @@ async fn access_tokens_expire_and_refresh_tokens_are_single_use() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn idempotency_keys_replay_refuse_other_bodies_and_report_requests_in_flight() {
+async fn idempotency_keys_replay_refuse_other_bodies_and_serialize_requests_in_flight() {
     let mock = Mock::start().await;
     let url = format!("{}/v1/enrollments", mock.url);
     let body = json!({"contract_number": DEMO_CONTRACT, "birth_date": DEMO_BIRTH_DATE});
@@ -411,22 +411,22 @@ async fn idempotency_keys_replay_refuse_other_bodies_and_report_requests_in_flig
         (400, Some("idempotency_error"))
     );
 
-    // A first request still running: the key is reserved, a retry is told to wait.
-    let conn = rusqlite::Connection::open(mock.db_path()).unwrap();
-    let hash: String = conn
-        .query_row(
-            "SELECT request_hash FROM http_idempotency WHERE key = 'key-1'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    conn.execute(
-        "INSERT INTO http_idempotency (scope, key, request_hash, state, created) VALUES ('anon:127.0.0.1', 'key-2', ?1, 'in_flight', strftime('%s','now'))",
-        [hash],
-    )
-    .unwrap();
-    let (status, _, busy) = send("key-2", body.clone()).await;
-    assert_eq!((status, error_code(&busy)), (409, "idempotency_key_in_use"));
+    // Two requests with one key at once: the second waits for the first's commit and gets its
+    // answer (no "in flight" state that a crash could leave behind), and one SMS is sent.
+    let messages = || {
+        rusqlite::Connection::open(mock.db_path())
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM platform_outbox", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap()
+    };
+    let before = messages();
+    let (a, b) = tokio::join!(send("key-2", body.clone()), send("key-2", body.clone()));
+    assert_eq!((a.0, b.0), (200, 200));
+    assert_eq!(a.2, b.2, "one answer, given twice");
+    assert!(a.1 ^ b.1, "exactly one of them is a replay");
+    assert_eq!(messages() - before, 1, "one SMS for two requests");
     let (status, _, _) = send("", body).await;
     assert_eq!(status, 400);
 }

@@ -13,6 +13,7 @@ use rusqlite::params;
 use tierspay_core::auth::dpop;
 use tierspay_core::wire::codes;
 
+use super::peer::{client_addr, ClientAddr};
 use super::ApiError;
 use crate::clock::real_now;
 use crate::platform::devices;
@@ -37,8 +38,8 @@ pub enum Caller {
     },
     /// An access token and a proof by its key.
     Device(devices::DeviceSession),
-    /// A PSP API key (`Authorization: Bearer sk_test_…`, as Stripe's clients send it). Which
-    /// keys are valid is the PSP module's business.
+    /// A known API key (`Authorization: Bearer sk_test_…`, as Stripe's clients send it);
+    /// unknown keys never get this far.
     ApiKey {
         /// The secret key.
         key: String,
@@ -84,37 +85,41 @@ impl Caller {
     }
 }
 
-/// Middleware: authenticates the caller and stores a [`Caller`] in the request.
+/// Middleware: authenticates the caller and stores a [`Caller`] and the [`ClientAddr`] in the
+/// request.
 pub async fn authenticate(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    let client = addr.ip().to_string();
+    let client = client_addr(addr.ip(), req.headers(), &state.trusted_proxies);
     match identify(
         &state,
         req.headers(),
         req.method().as_str(),
         req.uri().path(),
-        client,
+        client.to_string(),
     )
     .await
     {
         Ok(caller) => {
             req.extensions_mut().insert(caller);
+            req.extensions_mut().insert(ClientAddr(client));
             next.run(req).await
         }
         Err(e) => e.into_response(),
     }
 }
 
-/// A Stripe-style secret key: `Bearer sk_test_…`, or HTTP Basic with the key as user name
-/// (both are what Stripe's client libraries send).
-fn psp_key(authorization: &str) -> Option<String> {
+/// A Stripe-style API key: `Bearer sk_…` (or `pk_`, `rk_`), or HTTP Basic with the key as user
+/// name (both are what Stripe's client libraries send).
+fn api_key(authorization: &str) -> Option<String> {
     use base64::Engine;
+    let is_key = |k: &str| ["sk_", "pk_", "rk_"].iter().any(|p| k.starts_with(p));
     if let Some(key) = authorization.strip_prefix("Bearer ") {
-        return key.starts_with("sk_").then(|| key.trim().to_owned());
+        let key = key.trim();
+        return is_key(key).then(|| key.to_owned());
     }
     let basic = authorization.strip_prefix("Basic ")?;
     let decoded = base64::engine::general_purpose::STANDARD
@@ -122,7 +127,20 @@ fn psp_key(authorization: &str) -> Option<String> {
         .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let key = text.split(':').next()?;
-    key.starts_with("sk_").then(|| key.to_owned())
+    is_key(key).then(|| key.to_owned())
+}
+
+/// Stripe's answer to a key it does not know; the key is shown redacted, as Stripe does.
+fn invalid_api_key(key: &str) -> ApiError {
+    let prefix: String = key.chars().take(8).collect();
+    let tail: String = {
+        let chars: Vec<char> = key.chars().collect();
+        chars[chars.len().saturating_sub(4)..].iter().collect()
+    };
+    ApiError::unauthorized(
+        "api_key_invalid",
+        format!("Invalid API Key provided: {prefix}****{tail}"),
+    )
 }
 
 async fn identify(
@@ -133,7 +151,11 @@ async fn identify(
     client: String,
 ) -> Result<Caller, ApiError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(key) = header("authorization").and_then(psp_key) {
+    if let Some(key) = header("authorization").and_then(api_key) {
+        // Unknown keys stop here, before any handler, limit or idempotency scope sees them.
+        if !state.api_keys.contains(&key) {
+            return Err(invalid_api_key(&key));
+        }
         return Ok(Caller::ApiKey { key });
     }
     let token = match header("authorization") {
@@ -148,6 +170,13 @@ async fn identify(
             }
         },
     };
+    // RFC 9449 section 4.3: exactly one proof; two leave it ambiguous which one was checked.
+    if headers.get_all(dpop::HEADER).iter().count() > 1 {
+        return Err(ApiError::unauthorized(
+            codes::INVALID_DPOP_PROOF,
+            "A request carries exactly one DPoP header.",
+        ));
+    }
     let Some(proof) = header(dpop::HEADER) else {
         if token.is_some() {
             return Err(ApiError::unauthorized(
@@ -157,10 +186,9 @@ async fn identify(
         }
         return Ok(Caller::Anonymous { client });
     };
-    let url = match &state.public_url {
-        Some(base) => format!("{}{path}", base.trim_end_matches('/')),
-        None => format!("http://{}{path}", header("host").unwrap_or("localhost")),
-    };
+    // The proof signs the URL the server is configured with, never one a request claims
+    // (`Host`): a relay elsewhere cannot reuse a member's proof here.
+    let url = format!("{}{path}", state.public_url.trim_end_matches('/'));
     let verified = dpop::verify(proof, method, &url, real_now(), token.as_deref())
         .map_err(|e| ApiError::unauthorized(codes::INVALID_DPOP_PROOF, e.to_string()))?;
     let now = state.clock.now();
@@ -170,11 +198,8 @@ async fn identify(
     let session = state
         .db
         .transaction(move |tx| {
-            // Single-use proof ids, remembered for as long as a proof stays fresh.
-            tx.execute(
-                "DELETE FROM http_dpop_jti WHERE seen_at < ?1",
-                [real_now() - 2 * dpop::MAX_AGE_SECS],
-            )?;
+            // Single-use proof ids, remembered for as long as a proof stays fresh (the
+            // maintenance task forgets older ones).
             let fresh = tx.execute(
                 "INSERT OR IGNORE INTO http_dpop_jti (jti, seen_at) VALUES (?1, ?2)",
                 params![jti, real_now()],
@@ -199,4 +224,18 @@ async fn identify(
             client,
         },
     })
+}
+
+/// Forgets proof ids too old to be replayed anyway (a fresh proof is at most `MAX_AGE_SECS`
+/// old), a bounded batch at a time.
+pub fn prune_proof_ids(
+    conn: &rusqlite::Connection,
+    now: i64,
+    batch: u32,
+) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM http_dpop_jti WHERE rowid IN (
+             SELECT rowid FROM http_dpop_jti WHERE seen_at < ?1 LIMIT ?2)",
+        params![now - 2 * dpop::MAX_AGE_SECS, batch],
+    )
 }

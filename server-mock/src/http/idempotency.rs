@@ -1,7 +1,18 @@
-//! `Idempotency-Key` on POST, as Stripe does it: the first answer is stored once the endpoint
-//! has started executing (errors included) and replayed for retries with the same key; the same
-//! key with another body is a 400, and a key whose first request still runs is a 409. Keys are
-//! scoped to the authenticated caller and kept 48 hours.
+//! `Idempotency-Key` on POST, as Stripe does it: the first answer is stored with the effect it
+//! describes (errors of an endpoint that ran included) and replayed for retries with the same
+//! key; the same key with another body is a 400. Keys are scoped to the authenticated caller
+//! and kept 48 hours.
+//!
+//! A keyed POST holds the database connection from the look-up of its key to the commit of its
+//! answer: the handler's writes and the stored answer are one transaction. A request that dies
+//! before that commit (client gone, process killed) leaves nothing, so its key is free again; one
+//! that committed leaves its answer. There is no "in flight" state to get stuck in, and a second
+//! request with the same key simply waits for the first and gets its answer.
+//!
+//! Stored bodies are sealed with the server's vault key (not in the database), so card numbers,
+//! codes and tokens in answers are never readable from the file. Answers a handler marks
+//! [`Reexecute`] (safe reads of secrets, such as revealing the card number) are not stored at
+//! all: a retry runs them again.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -16,23 +27,32 @@ use super::{ApiError, Caller, MAX_BODY_BYTES};
 use crate::clock::real_now;
 use crate::state::AppState;
 
-const KEY_TTL_SECS: i64 = 48 * 3600;
+/// How long a key's answer is kept.
+pub const KEY_TTL_SECS: i64 = 48 * 3600;
 const MAX_KEY_LEN: usize = 255;
 
-enum Slot {
-    Reserved,
-    Replay {
-        status: u16,
-        body: Vec<u8>,
-        signature: Option<String>,
-    },
+/// Marks an answer that must not be stored for replay: a retry executes the request again
+/// (only for requests whose effect is safe to repeat).
+#[derive(Debug, Clone, Copy)]
+pub struct Reexecute;
+
+struct Stored {
+    request_hash: String,
+    status: u16,
+    body: Vec<u8>,
+    signature: Option<String>,
 }
 
-/// Middleware: reserves, replays or refuses by idempotency key; reads the body (bounded).
+/// Middleware: replays or refuses by idempotency key, and commits a keyed POST's effect with
+/// its answer; reads the body (bounded).
 pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next) -> Response {
     match run(state, req, next).await {
         Ok(r) | Err(r) => r,
     }
+}
+
+fn valid_key(key: &str) -> bool {
+    !key.is_empty() && key.len() <= MAX_KEY_LEN && key.bytes().all(|b| b.is_ascii_graphic())
 }
 
 async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Response> {
@@ -40,18 +60,21 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| ApiError::too_large().into_response())?;
-    let key = parts
-        .headers
-        .get("idempotency-key")
-        .map(|v| v.to_str().map(str::to_owned));
-    let key = match (parts.method == Method::POST, key) {
-        (true, Some(Ok(key))) if !key.is_empty() && key.len() <= MAX_KEY_LEN => Some(key),
-        (true, Some(_)) => {
-            return Err(ApiError::idempotency(format!(
-                "Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters."
-            ))
-            .into_response())
-        }
+    let key = match (
+        parts.method == Method::POST,
+        parts.headers.get("idempotency-key"),
+    ) {
+        (true, Some(value)) => match value.to_str() {
+            Ok(key) if valid_key(key) => Some(key.to_owned()),
+            _ => {
+                let mut e = ApiError::invalid_param(
+                    "Idempotency-Key",
+                    format!("Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters."),
+                );
+                e.detail.code = "idempotency_key_invalid".into();
+                return Err(e.not_executed().into_response());
+            }
+        },
         _ => None,
     };
     let Some(key) = key else {
@@ -74,104 +97,85 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
         ]
         .concat(),
     ));
-    let slot = reserve(&state, &scope, &key, &hash)
-        .await
-        .map_err(IntoResponse::into_response)?;
-    if let Slot::Replay {
-        status,
-        body,
-        signature,
-    } = slot
-    {
-        return Ok(replay(status, body, signature));
-    }
-
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
-    let executed = response.extensions().get::<NotExecuted>().is_none();
-    let (resp_parts, body) = response.into_parts();
-    let body = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
-    let signature = resp_parts
-        .headers
-        .get(tierspay_core::auth::signature::HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let status = resp_parts.status.as_u16();
-    let stored = body.to_vec();
-    let result = state
-        .db
-        .call(move |conn| {
-            if executed {
-                conn.execute(
-                    "UPDATE http_idempotency SET state = 'done', status = ?3, body = ?4, signature = ?5
-                     WHERE scope = ?1 AND key = ?2",
-                    params![scope, key, status, stored, signature],
-                )?;
-            } else {
-                conn.execute(
-                    "DELETE FROM http_idempotency WHERE scope = ?1 AND key = ?2",
-                    params![scope, key],
-                )?;
-            }
-            Ok(())
-        })
-        .await;
-    if let Err(e) = result {
-        tracing::error!("idempotency record not saved: {}", e.detail.message);
-    }
-    Ok(Response::from_parts(resp_parts, Body::from(body)))
-}
-
-async fn reserve(state: &AppState, scope: &str, key: &str, hash: &str) -> Result<Slot, ApiError> {
-    let (scope, key, hash) = (scope.to_owned(), key.to_owned(), hash.to_owned());
-    state
-        .db
-        .transaction(move |tx| {
-            let now = real_now();
-            tx.execute(
-                "DELETE FROM http_idempotency WHERE created < ?1",
-                [now - KEY_TTL_SECS],
-            )?;
-            let existing = tx
-                .query_row(
-                    "SELECT request_hash, state, status, body, signature FROM http_idempotency
-                     WHERE scope = ?1 AND key = ?2",
-                    params![scope, key],
-                    |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, Option<u16>>(2)?,
-                            r.get::<_, Option<Vec<u8>>>(3)?,
-                            r.get::<_, Option<String>>(4)?,
-                        ))
-                    },
-                )
-                .optional()?;
-            match existing {
-                None => {
-                    tx.execute(
-                        "INSERT INTO http_idempotency (scope, key, request_hash, state, created)
-                         VALUES (?1, ?2, ?3, 'in_flight', ?4)",
-                        params![scope, key, hash, now],
-                    )?;
-                    Ok(Slot::Reserved)
-                }
-                Some((stored_hash, _, _, _, _)) if stored_hash != hash => Err(ApiError::idempotency(
+    // The sealed body is bound to its row: it cannot be moved to another caller's key.
+    let context = format!("idempotency\n{scope}\n{key}").into_bytes();
+    let db = state.db.clone();
+    db.hold(async move {
+        let (s, k) = (scope.clone(), key.clone());
+        let stored = state
+            .db
+            .call(move |conn| {
+                conn.execute_batch("BEGIN IMMEDIATE")?;
+                Ok(conn
+                    .query_row(
+                        "SELECT request_hash, status, body, signature FROM http_idempotency
+                         WHERE scope = ?1 AND key = ?2",
+                        params![s, k],
+                        |r| {
+                            Ok(Stored {
+                                request_hash: r.get(0)?,
+                                status: r.get(1)?,
+                                body: r.get(2)?,
+                                signature: r.get(3)?,
+                            })
+                        },
+                    )
+                    .optional()?)
+            })
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if let Some(stored) = stored {
+            if stored.request_hash != hash {
+                return Err(ApiError::idempotency(
                     "This Idempotency-Key was used with other parameters; use a new key for a new request.",
-                )),
-                Some((_, state, ..)) if state == "in_flight" => Err(ApiError::key_in_use()),
-                Some((_, _, status, body, signature)) => Ok(Slot::Replay {
-                    status: status.unwrap_or(500),
-                    body: body.unwrap_or_default(),
-                    signature,
-                }),
+                )
+                .into_response());
             }
-        })
-        .await
+            let body = state.vault.open(&context, &stored.body).map_err(|e| {
+                ApiError::internal(&format!("idempotent answer: {e}")).into_response()
+            })?;
+            return Ok(replay(stored.status, body, stored.signature));
+        }
+
+        let response = next
+            .run(Request::from_parts(parts, Body::from(bytes)))
+            .await;
+        let executed = response.extensions().get::<NotExecuted>().is_none();
+        let store = executed && response.extensions().get::<Reexecute>().is_none();
+        let (resp_parts, body) = response.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .map_err(|_| ApiError::internal("answer body unreadable").into_response())?;
+        let signature = resp_parts
+            .headers
+            .get(tierspay_core::auth::signature::HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let status = resp_parts.status.as_u16();
+        let sealed = store.then(|| state.vault.seal(&context, &body));
+        state
+            .db
+            .call(move |conn| {
+                if !executed {
+                    // Nothing ran: nothing commits, and the key stays free.
+                    conn.execute_batch("ROLLBACK")?;
+                    return Ok(());
+                }
+                if let Some(sealed) = sealed {
+                    conn.execute(
+                        "INSERT INTO http_idempotency (scope, key, request_hash, status, body, signature, created)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        params![scope, key, hash, status, sealed, signature, real_now()],
+                    )?;
+                }
+                conn.execute_batch("COMMIT")?;
+                Ok(())
+            })
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Response::from_parts(resp_parts, Body::from(body)))
+    })
+    .await
 }
 
 fn replay(status: u16, body: Vec<u8>, signature: Option<String>) -> Response {
@@ -185,4 +189,14 @@ fn replay(status: u16, body: Vec<u8>, signature: Option<String>) -> Response {
         headers.insert(tierspay_core::auth::signature::HEADER, sig);
     }
     response
+}
+
+/// Deletes expired answers, a bounded batch at a time (the maintenance task calls it, never a
+/// request). Returns how many rows went.
+pub fn prune(conn: &rusqlite::Connection, now: i64, batch: u32) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM http_idempotency WHERE rowid IN (
+             SELECT rowid FROM http_idempotency WHERE created < ?1 LIMIT ?2)",
+        params![now - KEY_TTL_SECS, batch],
+    )
 }

@@ -1,7 +1,7 @@
 //! The statutory tariff catalogue, the products' guarantee lines, and the contract data the
 //! phone caches, each section with an etag so an unchanged one costs nothing to sync.
 
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{params, Connection};
 use rust_decimal::Decimal;
 use tierspay_core::auth::{b64url, sha256};
 use tierspay_core::wire::{
@@ -287,7 +287,7 @@ pub fn guarantees_for_product(product: &str) -> Vec<GuaranteeLine> {
 }
 
 /// Replaces the tariffs with the same code and start date, inserts the others.
-pub fn upsert_tariffs(tx: &Transaction<'_>, tariffs: &[Tariff]) -> Result<(), ApiError> {
+pub fn upsert_tariffs(tx: &Connection, tariffs: &[Tariff]) -> Result<(), ApiError> {
     let mut stmt = tx.prepare_cached(
         "INSERT OR REPLACE INTO insurer_tariffs (code, label, category, base, base_non_optam, amo_rate, pf, franchise, valid_from, valid_to)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -311,7 +311,7 @@ pub fn upsert_tariffs(tx: &Transaction<'_>, tariffs: &[Tariff]) -> Result<(), Ap
 
 /// Sets a contract's guarantee lines.
 pub fn set_guarantees(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     contract_id: &str,
     lines: &[GuaranteeLine],
 ) -> Result<(), ApiError> {

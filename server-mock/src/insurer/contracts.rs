@@ -1,6 +1,6 @@
 //! Contracts and beneficiaries: creation (seed and test helpers) and the profile the app shows.
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use tierspay_core::auth::random;
 use tierspay_core::domain::{enrollment as rules, masking};
@@ -89,7 +89,7 @@ pub struct CreatedContract {
 
 /// Validates and inserts a contract with its beneficiaries.
 pub fn create(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     new: NewContract,
     today: Date,
     now: i64,

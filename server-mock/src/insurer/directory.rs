@@ -4,7 +4,7 @@
 
 use std::sync::RwLock;
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 use tierspay_core::domain::{provider_code, search};
 use tierspay_core::wire::Provider;
 
@@ -220,7 +220,7 @@ pub fn generate(start: u64, count: u64) -> Vec<Provider> {
 }
 
 /// Inserts providers.
-pub fn insert(tx: &Transaction<'_>, providers: &[Provider], now: i64) -> Result<(), ApiError> {
+pub fn insert(tx: &Connection, providers: &[Provider], now: i64) -> Result<(), ApiError> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO insurer_providers (id, code, name, specialty, sector, optam, direct_access, city, postcode, merchant_name, mcc, network_id, created)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",

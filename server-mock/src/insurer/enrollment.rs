@@ -16,8 +16,9 @@ use tierspay_core::wire::{
 use time::OffsetDateTime;
 
 use super::contracts;
-use crate::http::{ApiError, ApiJson, Caller};
+use crate::http::{ApiError, ApiJson, Caller, ClientAddr};
 use crate::platform::{devices, notifications};
+use crate::rate_limit;
 use crate::state::AppState;
 
 fn code_mac(secret: &[u8; 32], enrollment_id: &str, code: &str) -> String {
@@ -53,7 +54,7 @@ fn today(state: &AppState) -> time::Date {
 /// `POST /v1/enrollments`
 pub async fn start(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    Extension(client): Extension<ClientAddr>,
     ApiJson(body): ApiJson<StartEnrollment>,
 ) -> Result<Json<EnrollmentChallenge>, ApiError> {
     let invalid = |e: rules::FieldError| ApiError::invalid_param(e.field, e.message).not_executed();
@@ -63,29 +64,31 @@ pub async fn start(
     let limits = &state.limits;
     // Keyed by a hash: the limiter must not hold contract numbers in clear.
     let contract_key = format!("contract:{}", b64url(sha256(number.as_bytes())));
-    let client_key = match &caller {
-        Caller::Anonymous { client } | Caller::KeyHolder { client, .. } => {
-            format!("client:{client}")
-        }
-        Caller::Device(d) => format!("device:{}", d.device_id),
-        Caller::ApiKey { .. } => caller.scope(),
-    };
+    // The network peer (or the client a trusted proxy names), never something the request
+    // chooses, such as an API key.
+    let client_key = format!("client:{}", client.0);
+    let (per_client, per_contract, window) = (
+        limits.starts_per_client,
+        limits.starts_per_contract,
+        limits.window_secs,
+    );
+    // Counted in a commit of their own: a refused start (unknown contract, wrong birth date)
+    // still spends its attempt.
     state
-        .rate_limiter
-        .hit(
-            &client_key,
-            limits.starts_per_client,
-            limits.window_secs,
-            now,
-        )
-        .and_then(|_| {
-            state.rate_limiter.hit(
+        .db
+        .transaction(move |tx| {
+            if let Err(wait) = rate_limit::hit(tx, &client_key, per_client, window, now)? {
+                return Ok(Err(wait));
+            }
+            Ok(rate_limit::hit(
+                tx,
                 &contract_key,
-                limits.starts_per_contract,
-                limits.window_secs,
+                per_contract,
+                window,
                 now,
-            )
+            )?)
         })
+        .await?
         .map_err(ApiError::rate_limited)?;
 
     let secret = state.code_secret;

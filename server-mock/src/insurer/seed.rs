@@ -74,7 +74,7 @@ pub const DEMO_PROVIDERS: u64 = 3000;
 
 /// Loads what the demo needs and is not there yet: contracts, tariff catalogue, directory, and a
 /// few counters (Julien has nearly reached the yearly cap of participations forfaitaires).
-pub fn load_demo(tx: &rusqlite::Transaction<'_>, today: Date, now: i64) -> Result<usize, ApiError> {
+pub fn load_demo(tx: &rusqlite::Connection, today: Date, now: i64) -> Result<usize, ApiError> {
     let mut created = 0;
     for contract in demo_contracts() {
         let number = contract.number.clone().unwrap_or_default();

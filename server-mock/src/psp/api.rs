@@ -3,7 +3,7 @@
 //! whose `param` names the field at fault; a refused call writes nothing.
 
 use base64::Engine;
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use tierspay_core::auth::signature::hex;
@@ -229,7 +229,7 @@ pub struct NewCardholder {
 }
 
 pub(crate) fn insert_cardholder(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     ctx: &Ctx,
     c: NewCardholder,
 ) -> Result<String, ApiError> {
@@ -263,7 +263,7 @@ pub(crate) fn insert_cardholder(
 /// Creates a pseudonymous cardholder for a member (or returns the one already made for the
 /// same `member_ref_hash`). The PSP learns a pseudonym and a hash, nothing else.
 pub fn create_cardholder(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     pseudonym: &str,
     member_ref_hash: &str,
     now: i64,
@@ -366,11 +366,7 @@ fn expiry(now: i64) -> Result<(u8, i32), ApiError> {
     Ok((u8::from(date.month()), date.year() + CARD_YEARS))
 }
 
-pub(crate) fn insert_card(
-    tx: &Transaction<'_>,
-    ctx: &Ctx,
-    c: NewCard,
-) -> Result<CardRow, ApiError> {
+pub(crate) fn insert_card(tx: &Connection, ctx: &Ctx, c: NewCard) -> Result<CardRow, ApiError> {
     let holder_status: Option<String> = tx
         .query_row(
             "SELECT status FROM psp_cardholders WHERE id = ?1",
@@ -434,7 +430,7 @@ pub(crate) fn insert_card(
 /// Issues TiersPay's virtual card: active, the 14 healthcare categories only, French merchants
 /// only, 1,500 € per authorization and 3,000 € a day.
 pub fn issue_healthcare_card(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     cardholder_id: &str,
     now: i64,
 ) -> Result<CardView, ApiError> {
@@ -484,7 +480,7 @@ pub fn ensure_card_of(
 /// Changes a card's status with its effects on tokens: freezing (`inactive`) suspends active
 /// tokens, reactivating resumes the ones the freeze suspended, canceling deletes them all.
 pub(crate) fn change_card_status(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     ctx: &Ctx,
     card: &CardRow,
     status: &str,
@@ -523,7 +519,7 @@ pub(crate) fn change_card_status(
 
 /// Freezes (`inactive`) or unfreezes (`active`) a card; tokens follow.
 pub fn set_card_status(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     card_id: &str,
     status: &str,
     now: i64,
@@ -642,7 +638,7 @@ fn ios_param(field: &str) -> String {
     }
 }
 
-fn ensure_pai(tx: &Transaction<'_>, ctx: &Ctx, card: &CardRow) -> Result<(), ApiError> {
+fn ensure_pai(tx: &Connection, ctx: &Ctx, card: &CardRow) -> Result<(), ApiError> {
     if card.primary_account_identifier.is_some() {
         return Ok(());
     }
@@ -672,7 +668,7 @@ struct NewToken<'a> {
     activation_hash: Option<String>,
 }
 
-fn insert_token(tx: &Transaction<'_>, ctx: &Ctx, t: NewToken<'_>) -> Result<TokenRow, ApiError> {
+fn insert_token(tx: &Connection, ctx: &Ctx, t: NewToken<'_>) -> Result<TokenRow, ApiError> {
     let dpan = unused_number(
         tx,
         pan::TOKEN_BIN,
@@ -728,7 +724,7 @@ fn holder(conn: &Connection, id: &str) -> Result<(String, Value, Option<String>)
 }
 
 pub(crate) fn apple(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     ctx: &Ctx,
     card_id: &str,
     certificates: &[Vec<u8>],
@@ -788,7 +784,7 @@ pub(crate) fn apple(
 /// `ios[certificates][i]`, `ios[nonce]`, `ios[nonce_signature]`, `card`) a chain that does not
 /// verify, a leaf key that is not P-256, bad nonce lengths, a frozen or canceled card.
 pub fn apple_provisioning(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     card_id: &str,
     certificates: &[Vec<u8>],
     nonce: &[u8],
@@ -808,7 +804,7 @@ pub fn apple_provisioning(
 /// [`apple_provisioning`] on behalf of a cardholder: another cardholder's card is refused as
 /// unknown (404, param `card`).
 pub fn apple_provisioning_for(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     cardholder_id: &str,
     card_id: &str,
     certificates: &[Vec<u8>],
@@ -832,7 +828,7 @@ fn check_wallet_id(value: &str, param: &str) -> Result<(), ApiError> {
 }
 
 pub(crate) fn google(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     ctx: &Ctx,
     card_id: &str,
     wallet_account_id: &str,
@@ -928,7 +924,7 @@ pub(crate) fn google(
 /// active on that wallet and device (`token_already_active`), and one whose token waits for
 /// identity verification (`token_needs_identity_verification`: resume, do not push again).
 pub fn google_provisioning(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     card_id: &str,
     wallet_account_id: &str,
     device_id: &str,
@@ -939,7 +935,7 @@ pub fn google_provisioning(
 
 /// [`google_provisioning`] on behalf of a cardholder.
 pub fn google_provisioning_for(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     cardholder_id: &str,
     card_id: &str,
     wallet_account_id: &str,
@@ -965,7 +961,7 @@ pub fn tokens(conn: &Connection, card_id: &str) -> Result<Vec<TokenView>, ApiErr
 /// `deleted` (from anything but deleted). A requested token becomes active only when the wallet
 /// completes provisioning (the network's activation).
 pub(crate) fn set_token_status(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     ctx: &Ctx,
     token_id: &str,
     status: &str,
@@ -1015,7 +1011,7 @@ pub enum ActivationProof {
 /// The network's activation of a `requested` token (test helper): checks the proof, then
 /// requested → active.
 pub(crate) fn activate_token(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     ctx: &Ctx,
     token_id: &str,
     proof: ActivationProof,
@@ -1108,7 +1104,7 @@ pub(crate) fn activate_token(
 /// Puts a requested token in identity verification (test helper): the wallet shows "verify
 /// your identity" and the app resumes it rather than pushing again.
 pub(crate) fn require_identity_verification(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     ctx: &Ctx,
     token_id: &str,
 ) -> Result<TokenRow, ApiError> {

@@ -8,6 +8,15 @@
 
 use crate::http::ApiError;
 
+/// Most brackets in one parameter name: Stripe's deepest real parameters nest 4–5 levels
+/// (`spending_controls[spending_limits][0][categories][0]`). It also bounds the recursion of
+/// [`insert`], whose depth is the number of brackets.
+pub const MAX_NESTING: usize = 6;
+/// Most parameters in one body or query string.
+pub const MAX_PARAMS: usize = 512;
+/// Longest parameter name.
+const MAX_NAME_BYTES: usize = 256;
+
 /// A parsed value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Node {
@@ -36,6 +45,20 @@ fn malformed(key: &str) -> ApiError {
 
 /// Splits `a[b][]` into `["a", "b", ""]`.
 fn segments(key: &str) -> Result<Vec<String>, ApiError> {
+    if key.len() > MAX_NAME_BYTES {
+        // Name the parameter as the endpoint knows it: its head, before any bracket.
+        let shown: String = key
+            .split('[')
+            .next()
+            .unwrap_or(key)
+            .chars()
+            .take(40)
+            .collect();
+        return Err(invalid(
+            &shown,
+            format!("Parameter names have at most {MAX_NAME_BYTES} characters."),
+        ));
+    }
     let (head, mut rest) = match key.find('[') {
         Some(i) => (&key[..i], &key[i..]),
         None => (key, ""),
@@ -50,6 +73,15 @@ fn segments(key: &str) -> Result<Vec<String>, ApiError> {
         };
         out.push(rest[1..close].to_owned());
         rest = &rest[close + 1..];
+        if out.len() > MAX_NESTING + 1 {
+            return Err(invalid(
+                &out[0],
+                format!(
+                    "The parameter `{}` nests deeper than {MAX_NESTING} levels.",
+                    out[0]
+                ),
+            ));
+        }
     }
     Ok(out)
 }
@@ -119,7 +151,13 @@ fn insert_into(node: &mut Node, segs: &[String], value: String, key: &str) -> Re
 /// Parses a form body or query string.
 pub fn parse(raw: &[u8]) -> Result<Fields, ApiError> {
     let mut entries = Vec::new();
-    for (key, value) in form_urlencoded::parse(raw) {
+    for (count, (key, value)) in form_urlencoded::parse(raw).enumerate() {
+        if count >= MAX_PARAMS {
+            return Err(invalid(
+                &key.chars().take(40).collect::<String>(),
+                format!("A request has at most {MAX_PARAMS} parameters."),
+            ));
+        }
         let segs = segments(&key)?;
         insert(&mut entries, &segs, value.into_owned(), &key)?;
     }
@@ -406,6 +444,22 @@ mod tests {
         );
         sc.finish().unwrap();
         f.finish().unwrap();
+    }
+
+    #[test]
+    fn nesting_and_count_are_bounded() {
+        // 2,000 brackets once overflowed the stack; now a 400 naming the parameter.
+        let deep = format!("metadata{}=1", "[]".repeat(2000));
+        let e = parse(deep.as_bytes()).unwrap_err();
+        assert_eq!(e.detail.param.as_deref(), Some("metadata"));
+        let ok = format!("a{}=1", "[x]".repeat(MAX_NESTING));
+        assert!(parse(ok.as_bytes()).is_ok());
+        let too_deep = format!("a{}=1", "[x]".repeat(MAX_NESTING + 1));
+        assert!(parse(too_deep.as_bytes()).is_err());
+        let many: String = (0..=MAX_PARAMS).map(|i| format!("k{i}=1&")).collect();
+        assert!(parse(many.as_bytes()).is_err());
+        let long_name = format!("{}=1", "n".repeat(300));
+        assert!(parse(long_name.as_bytes()).is_err());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! The full card number and CVC are read here only for `expand[]=number` / `expand[]=cvc` and
 //! for wallet payloads; they never reach an event or a log.
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Map, Value};
 use tierspay_core::domain::wallet::controls::SpendingControls;
 
@@ -87,7 +87,7 @@ pub fn opc_key(conn: &Connection, now: i64) -> Result<[u8; 32], ApiError> {
 
 /// Writes an event (`evt_…`) for an object change.
 pub fn emit(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     ctx: &Ctx,
     kind: &str,
     object: &Value,
@@ -124,7 +124,7 @@ pub fn previous_attributes(before: &Value, after: &Value) -> Option<Value> {
 
 /// Emits `<kind>.updated` if the object changed.
 pub fn emit_update(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     ctx: &Ctx,
     kind: &str,
     before: &Value,
@@ -531,7 +531,7 @@ pub fn token_json(t: &TokenRow) -> Value {
 
 /// Moves a token to `status` / `wallet_status`; emits `issuing_token.updated`.
 pub fn update_token(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     ctx: &Ctx,
     token: &TokenRow,
     status: &str,
