@@ -68,3 +68,7 @@ ios: ## Build the core as an XCFramework for iOS (needs Xcode on macOS) and pack
 clean: ## Remove build outputs
 	$(CARGO) clean
 	rm -rf ios/.build android/jvm/target
+
+.PHONY: bench-psp
+bench-psp: ## tierspay-mock's PSP against stripe-mock on loopback: card create/retrieve, 1 and 16 connections (docs/benchmarks.md)
+	@scripts/bench-psp.sh

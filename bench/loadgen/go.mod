@@ -1,0 +1,3 @@
+module tierspay/bench/loadgen
+
+go 1.22

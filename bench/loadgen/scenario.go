@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// scenario builds request number i (0, 1, …) after a setup that ran once.
+type scenario struct {
+	name    string
+	request func(ctx context.Context, i int64) (*http.Request, error)
+}
+
+var scenarioNames = []string{"card-create", "card-retrieve"}
+
+// cardholderForm is what both servers accept: stripe-mock validates against Stripe's OpenAPI
+// (billing is required), tierspay-mock requires name (1–24 characters) and billing[address]
+// with line1, city, postal_code and an ISO country.
+func cardholderForm() url.Values {
+	return url.Values{
+		"name":                          {"Bench Holder"},
+		"type":                          {"individual"},
+		"billing[address][line1]":       {"1 rue de la Paix"},
+		"billing[address][city]":        {"Paris"},
+		"billing[address][postal_code]": {"75002"},
+		"billing[address][country]":     {"FR"},
+	}
+}
+
+func cardForm(cardholder string) string {
+	return "cardholder=" + url.QueryEscape(cardholder) + "&currency=eur&type=virtual"
+}
+
+type apiClient struct {
+	base string // http://127.0.0.1:PORT, no trailing slash
+	key  string
+	http *http.Client
+}
+
+func (a *apiClient) newRequest(ctx context.Context, method, path, body, idemKey string) (*http.Request, error) {
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, a.base+path, r)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+a.key)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if idemKey != "" {
+		req.Header.Set("Idempotency-Key", idemKey)
+	}
+	return req, nil
+}
+
+// createID posts a form during setup and returns the "id" of the answer.
+func (a *apiClient) createID(ctx context.Context, path, body, idemKey string) (string, error) {
+	req, err := a.newRequest(ctx, http.MethodPost, path, body, idemKey)
+	if err != nil {
+		return "", err
+	}
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("setup POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return "", fmt.Errorf("setup POST %s: %v", path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		return "", fmt.Errorf("setup POST %s: %s: %s", path, resp.Status, snippet(raw))
+	}
+	var doc struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil || doc.ID == "" {
+		return "", fmt.Errorf("setup POST %s: no id in the answer: %s", path, snippet(raw))
+	}
+	return doc.ID, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// setupScenario creates what the scenario needs (one cardholder; one card for card-retrieve)
+// and returns the request builder. Every card-create request carries its own Idempotency-Key.
+func setupScenario(ctx context.Context, a *apiClient, name string) (*scenario, error) {
+	run := randomHex(8)
+	holder, err := a.createID(ctx, "/v1/issuing/cardholders", cardholderForm().Encode(), "bench-"+run+"-holder")
+	if err != nil {
+		return nil, err
+	}
+	switch name {
+	case "card-create":
+		body := cardForm(holder)
+		return &scenario{name: name, request: func(ctx context.Context, i int64) (*http.Request, error) {
+			return a.newRequest(ctx, http.MethodPost, "/v1/issuing/cards", body, "bench-"+run+"-"+strconv.FormatInt(i, 10))
+		}}, nil
+	case "card-retrieve":
+		card, err := a.createID(ctx, "/v1/issuing/cards", cardForm(holder), "bench-"+run+"-card")
+		if err != nil {
+			return nil, err
+		}
+		path := "/v1/issuing/cards/" + url.PathEscape(card)
+		return &scenario{name: name, request: func(ctx context.Context, _ int64) (*http.Request, error) {
+			return a.newRequest(ctx, http.MethodGet, path, "", "")
+		}}, nil
+	}
+	return nil, fmt.Errorf("unknown scenario %q (want one of %s)", name, strings.Join(scenarioNames, ", "))
+}
+
+func snippet(b []byte) string {
+	const max = 600
+	s := strings.TrimSpace(string(b))
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return s
+}
