@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use axum::{Extension, Json};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 use rust_decimal::Decimal;
 use tierspay_core::auth::{b64url, sha256, signature};
 use tierspay_core::wire::{
@@ -12,7 +12,8 @@ use tierspay_core::wire::{
     GooglePayResponse, NetworkToken, SpendingLimit, WalletAddress,
 };
 
-use crate::http::{ApiError, ApiJson, Caller};
+use super::notifications;
+use crate::http::{ApiError, ApiJson, Caller, Reexecute};
 use crate::psp::api as psp;
 use crate::state::AppState;
 
@@ -21,7 +22,7 @@ fn member_hash(member_ref: &str) -> String {
 }
 
 /// The card of a member, issuing one (with its pseudonymous cardholder) the first time.
-pub fn issue_for(tx: &Transaction<'_>, member_ref: &str, now: i64) -> Result<CardInfo, ApiError> {
+pub fn issue_for(tx: &Connection, member_ref: &str, now: i64) -> Result<CardInfo, ApiError> {
     if let Some((_, card_id)) = ids(tx, member_ref)? {
         return info(tx, &card_id);
     }
@@ -116,11 +117,35 @@ async fn set_status(
         .db
         .transaction(move |tx| {
             let (_, card_id) = ids_of(tx, &member)?;
+            let before = psp::card(tx, &card_id)?.status;
             psp::set_card_status(tx, &card_id, status, now)?;
+            if before != status {
+                notifications::push_to_member(tx, &member, status_push(status), now)?;
+            }
             info(tx, &card_id)
         })
         .await?;
     Ok(Json(card))
+}
+
+/// What the member's phone is told when the card's status changes (from this phone or any
+/// other channel), opening the card screen.
+fn status_push(status: &str) -> notifications::Push<'static> {
+    if status == "inactive" {
+        notifications::Push {
+            kind: "card_frozen",
+            title: "Card frozen",
+            body: "Your TiersPay card is frozen: payments are refused until you unfreeze it.",
+            link: "tierspay://card",
+        }
+    } else {
+        notifications::Push {
+            kind: "card_active",
+            title: "Card active again",
+            body: "Your TiersPay card works again, in your wallets too.",
+            link: "tierspay://card",
+        }
+    }
 }
 
 /// `POST /v1/card/freeze`: payments refused, wallet tokens suspended.
@@ -139,11 +164,13 @@ pub async fn unfreeze(
     set_status(state, caller, "active").await
 }
 
-/// `POST /v1/card/reveal`: the number, once, to the device that proved its key just now.
+/// `POST /v1/card/reveal`: the number, once, to the device that proved its key just now. A
+/// safe read: never stored for replay (a retry reads it again), so no copy of the number sits
+/// in the idempotency store.
 pub async fn reveal(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-) -> Result<Json<CardSecret>, ApiError> {
+) -> Result<(Extension<Reexecute>, Json<CardSecret>), ApiError> {
     let member = caller.device()?.member_ref.clone();
     let secret = state
         .db
@@ -153,12 +180,15 @@ pub async fn reveal(
         })
         .await?;
     tracing::info!("card details revealed to the member's device");
-    Ok(Json(CardSecret {
-        number: secret.number,
-        exp_month: u32::from(secret.exp_month),
-        exp_year: secret.exp_year as u32,
-        cvc: secret.cvc,
-    }))
+    Ok((
+        Extension(Reexecute),
+        Json(CardSecret {
+            number: secret.number,
+            exp_month: u32::from(secret.exp_month),
+            exp_year: secret.exp_year as u32,
+            cvc: secret.cvc,
+        }),
+    ))
 }
 
 fn std_b64(text: &str, param: &str) -> Result<Vec<u8>, ApiError> {

@@ -2,10 +2,11 @@
 //! thumbprint of the device key (`cnf.jkt` in RFC 9449 terms). Refresh tokens are single-use:
 //! presenting a used one revokes the device, as a stolen-token alarm.
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 use tierspay_core::auth::{b64url, random, sha256};
 use tierspay_core::wire::{codes, TokenGrant};
 
+use super::notifications;
 use crate::http::ApiError;
 use crate::state::Limits;
 
@@ -28,7 +29,7 @@ fn hash(token: &str) -> String {
 /// new phone signs the old one out), and issues its first tokens.
 #[allow(clippy::too_many_arguments)]
 pub fn register(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     member_ref: &str,
     contract_ref: &str,
     jkt: &str,
@@ -42,6 +43,18 @@ pub fn register(
         .query_map([member_ref], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     for device in previous {
+        // The old phone hears why it was signed out, while its push token is still known.
+        notifications::push_to_device(
+            tx,
+            &device,
+            notifications::Push {
+                kind: "signed_out",
+                title: "Signed out",
+                body: "You were signed out: a new phone was enrolled with your contract.",
+                link: "tierspay://enroll",
+            },
+            now,
+        )?;
         revoke(tx, &device, now)?;
     }
     let device_id = random::id("dev");
@@ -55,7 +68,7 @@ pub fn register(
 }
 
 fn issue(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     device_id: &str,
     now: i64,
     limits: &Limits,
@@ -87,8 +100,8 @@ fn issue(
     })
 }
 
-/// Revokes a device and all its tokens.
-pub fn revoke(tx: &Transaction<'_>, device_id: &str, now: i64) -> Result<(), ApiError> {
+/// Revokes a device and all its tokens, its push token included.
+pub fn revoke(tx: &Connection, device_id: &str, now: i64) -> Result<(), ApiError> {
     tx.execute(
         "UPDATE platform_devices SET status = 'revoked', revoked_at = ?2 WHERE id = ?1 AND status = 'active'",
         params![device_id, now],
@@ -97,6 +110,8 @@ pub fn revoke(tx: &Transaction<'_>, device_id: &str, now: i64) -> Result<(), Api
         "DELETE FROM platform_tokens WHERE device_id = ?1",
         [device_id],
     )?;
+    // A signed-out device gets no more pushes.
+    super::push::forget(tx, device_id)?;
     Ok(())
 }
 
@@ -111,7 +126,7 @@ struct TokenRow {
     active: bool,
 }
 
-fn lookup(tx: &Transaction<'_>, token: &str) -> Result<Option<TokenRow>, ApiError> {
+fn lookup(tx: &Connection, token: &str) -> Result<Option<TokenRow>, ApiError> {
     Ok(tx
         .query_row(
             "SELECT t.device_id, t.kind, t.expires_at, t.used, d.jkt, d.member_ref, d.contract_ref, d.status = 'active'
@@ -142,7 +157,7 @@ fn revoked() -> ApiError {
 
 /// Resolves an access token presented with a proof by the key of thumbprint `jkt`.
 pub fn resolve_access(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     token: &str,
     jkt: &str,
     now: i64,
@@ -173,7 +188,7 @@ pub fn resolve_access(
 /// effects (revoking a device whose refresh token was reused) must commit; the outer one rolls
 /// back.
 pub fn refresh(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     token: &str,
     jkt: &str,
     now: i64,

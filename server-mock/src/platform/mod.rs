@@ -1,9 +1,10 @@
-//! The platform backend: devices and their tokens, the notification outbox, and (later) visits
-//! and arrears. It knows members only by the insurer's reference.
+//! The platform backend: devices and their tokens, push tokens, the notification outbox, and
+//! (later) visits and arrears. It knows members only by the insurer's reference.
 
 pub mod card;
 pub mod devices;
 pub mod notifications;
+pub mod push;
 mod routes;
 
 pub use routes::router;
@@ -50,5 +51,17 @@ pub const MIGRATIONS: &[&str] = &[
         card_id       TEXT NOT NULL,
         created       INTEGER NOT NULL
     );
+"#,
+    // 3: each device's push token (one, replaced when the OS rotates it), and the data payload
+    // of a push (the link it opens).
+    r#"
+    CREATE TABLE platform_push_tokens (
+        device_id TEXT PRIMARY KEY REFERENCES platform_devices(id),
+        service   TEXT NOT NULL CHECK (service IN ('apns', 'fcm')),
+        token     TEXT NOT NULL UNIQUE,
+        created   INTEGER NOT NULL,
+        updated   INTEGER NOT NULL
+    );
+    ALTER TABLE platform_outbox ADD COLUMN data TEXT;
 "#,
 ];

@@ -1,4 +1,4 @@
-//! Session endpoints: token refresh, the profile, sign-out.
+//! Session endpoints: token refresh, the profile, sign-out, the push token; and the card's.
 
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -15,6 +15,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/oauth/token", post(refresh))
         .route("/v1/me", get(me))
         .route("/v1/session/revoke", post(sign_out))
+        .route("/v1/devices/push_token", post(super::push::register))
         .route("/v1/card", get(super::card::get_card))
         .route("/v1/card/freeze", post(super::card::freeze))
         .route("/v1/card/unfreeze", post(super::card::unfreeze))
