@@ -14,6 +14,7 @@ use rusqlite::Connection;
 use tokio::sync::OwnedMutexGuard;
 
 use crate::http::ApiError;
+use crate::vault::Vault;
 
 /// A shared connection.
 #[derive(Clone)]
@@ -57,9 +58,11 @@ tokio::task_local! {
 }
 
 impl Db {
-    /// Opens (or creates) the database file and runs every module's migrations.
-    pub fn open(path: &Path) -> rusqlite::Result<Self> {
+    /// Opens (or creates) the database file, registers the vault's SQL functions and runs
+    /// every module's migrations.
+    pub fn open(path: &Path, vault: Arc<Vault>) -> rusqlite::Result<Self> {
         let mut conn = Connection::open(path)?;
+        register_vault(&conn, vault)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -146,6 +149,35 @@ where
     })
     .await
     .map_err(|_| ApiError::internal("database task failed"))
+}
+
+/// `vault_seal(context, text)` and `vault_open(context, sealed)` in SQL: a module stores a
+/// secret column sealed (`INSERT … VALUES (vault_seal('outbox:' || ?1, ?2))`) without holding
+/// the key, and reads it back the same way. A value that does not open reads as NULL.
+fn register_vault(conn: &Connection, vault: Arc<Vault>) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    let flags = FunctionFlags::SQLITE_UTF8;
+    let sealer = vault.clone();
+    conn.create_scalar_function("vault_seal", 2, flags, move |ctx| {
+        let context: String = ctx.get(0)?;
+        let plain: Option<String> = ctx.get(1)?;
+        Ok(plain.map(|p| sealer.seal(context.as_bytes(), p.as_bytes())))
+    })?;
+    conn.create_scalar_function(
+        "vault_open",
+        2,
+        flags | FunctionFlags::SQLITE_DETERMINISTIC,
+        move |ctx| {
+            let context: String = ctx.get(0)?;
+            let sealed: Option<Vec<u8>> = ctx.get(1)?;
+            Ok(sealed.and_then(|s| {
+                vault
+                    .open(context.as_bytes(), &s)
+                    .ok()
+                    .and_then(|p| String::from_utf8(p).ok())
+            }))
+        },
+    )
 }
 
 fn migrate(conn: &mut Connection, module: &str, migrations: &[&str]) -> rusqlite::Result<()> {

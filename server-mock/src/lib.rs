@@ -195,12 +195,13 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
             )),
             None => format!("http://{addr}"),
         };
-    let db = db::Db::open(&config.db_path).map_err(db_err)?;
     let vault_path = vault::Vault::path_for(&config.db_path);
     let vault = vault::Vault::open_or_create(&vault_path).map_err(|source| StartError::Vault {
         path: vault_path.clone(),
         source,
     })?;
+    let vault = Arc::new(vault);
+    let db = db::Db::open(&config.db_path, vault.clone()).map_err(db_err)?;
     // The signing key persists with the data: the app pins it.
     let (key_bytes, api_keys) = db
         .call(|conn| {

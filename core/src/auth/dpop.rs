@@ -49,6 +49,10 @@ struct Jwk {
     crv: String,
     x: String,
     y: String,
+    /// The private part: a proof carrying it is refused (RFC 9449 section 4.3, check 7: the
+    /// key must be public), since whoever sent it has published the device's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    d: Option<serde_json::Value>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -115,6 +119,7 @@ pub fn signing_input(public_key_sec1: &[u8], claims: &Claims) -> Result<String, 
         typ: "dpop+jwt".into(),
         alg: "ES256".into(),
         jwk: Jwk {
+            d: None,
             kty: "EC".into(),
             crv: "P-256".into(),
             x: b64url(&public_key_sec1[1..33]),
@@ -156,6 +161,9 @@ pub fn verify(
     }
     if header.jwk.kty != "EC" || header.jwk.crv != "P-256" {
         return Err(ProofError::Malformed("jwk must be an EC P-256 key"));
+    }
+    if header.jwk.d.is_some() {
+        return Err(ProofError::Malformed("jwk must not contain a private key"));
     }
     let (x, y) = (
         b64url_decode(&header.jwk.x).map_err(|_| ProofError::Malformed("jwk.x"))?,
@@ -279,5 +287,27 @@ mod tests {
                 Err(ProofError::Malformed(_))
             ));
         }
+    }
+
+    #[test]
+    fn a_proof_whose_jwk_carries_the_private_key_is_refused() {
+        let key = ecdsa::generate_signing_key();
+        let sec1 = ecdsa::public_key_sec1(&key);
+        let header = serde_json::json!({
+            "typ": "dpop+jwt", "alg": "ES256",
+            "jwk": {"kty": "EC", "crv": "P-256", "x": b64url(&sec1[1..33]), "y": b64url(&sec1[33..65]),
+                    "d": b64url(key.to_bytes())},
+        });
+        let claims = Claims::new("GET", "http://h/a", 1000, None);
+        let input = format!(
+            "{}.{}",
+            b64url(serde_json::to_vec(&header).unwrap()),
+            b64url(serde_json::to_vec(&claims).unwrap())
+        );
+        let p = assemble(&input, &ecdsa::sign(&key, input.as_bytes())).unwrap();
+        assert_eq!(
+            verify(&p, "GET", "http://h/a", 1000, None),
+            Err(ProofError::Malformed("jwk must not contain a private key"))
+        );
     }
 }

@@ -7,8 +7,9 @@
 //! (nom, asn1-rs) for no gain here. Signatures are checked over the re-encoded TBSCertificate,
 //! which equals the received bytes because the decoder accepts DER only.
 //!
-//! Policy: every certificate is ECDSA with SHA-256 over P-256 (anything else is refused with a
-//! clear message), names chain (leaf issuer = sub-CA subject, sub-CA issuer = root subject), the
+//! Policy: the root may sign the sub-CA with ECDSA P-384 / SHA-384 (Apple Root CA – G3 is a
+//! P-384 key) or P-256 / SHA-256; the sub-CA signs the leaf with P-256 / SHA-256, and the leaf key
+//! is P-256, for ECDH (anything else is refused with a clear message); names chain (leaf issuer = sub-CA subject, sub-CA issuer = root subject), the
 //! sub-CA is a CA, all three are valid at `now_unix`, the leaf key is P-256 and, when the leaf has
 //! a key usage extension, it includes keyAgreement.
 
@@ -23,6 +24,7 @@ use x509_cert::Certificate;
 use super::{codes, WalletError};
 
 const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+const ECDSA_WITH_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
 const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
@@ -56,63 +58,110 @@ fn algorithm_name(oid: &ObjectIdentifier) -> String {
     }
 }
 
-/// The P-256 key of an SPKI, or why not.
-fn p256_key(
+/// A key that may sign a certificate of the chain.
+enum IssuerKey {
+    P256(VerifyingKey),
+    P384(p384::ecdsa::VerifyingKey),
+}
+
+/// The EC key of an SPKI, P-256 or (when `allow_p384`) P-384, or why not.
+fn ec_key(
     spki: &SubjectPublicKeyInfoOwned,
     field: &str,
     whose: &str,
-) -> Result<VerifyingKey, WalletError> {
-    let not_p256 = |what: String| {
+    allow_p384: bool,
+) -> Result<IssuerKey, WalletError> {
+    let accepted = if allow_p384 {
+        "P-256 or P-384"
+    } else {
+        "P-256"
+    };
+    let refuse = |what: String| {
         WalletError::new(
             field,
             codes::UNSUPPORTED_ALGORITHM,
-            format!("{whose} key is not P-256 ({what})"),
+            format!("{whose} key is not {accepted} ({what})"),
         )
     };
     if spki.algorithm.oid != EC_PUBLIC_KEY {
-        return Err(not_p256(format!("algorithm {}", spki.algorithm.oid)));
+        return Err(refuse(format!("algorithm {}", spki.algorithm.oid)));
     }
     let curve = spki
         .algorithm
         .parameters
         .as_ref()
         .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
-        .ok_or_else(|| not_p256("no named curve".into()))?;
-    if curve != P256 {
-        let name = if curve == P384 {
-            "P-384".to_owned()
-        } else {
-            curve.to_string()
-        };
-        return Err(not_p256(name));
-    }
+        .ok_or_else(|| refuse("no named curve".into()))?;
     let bytes = spki
         .subject_public_key
         .as_bytes()
-        .ok_or_else(|| not_p256("malformed bit string".into()))?;
-    if bytes.len() != 65 || bytes[0] != 0x04 {
-        return Err(not_p256("not an uncompressed point".into()));
+        .ok_or_else(|| refuse("malformed bit string".into()))?;
+    if bytes.first() != Some(&0x04) {
+        return Err(refuse("not an uncompressed point".into()));
     }
-    VerifyingKey::from_sec1_bytes(bytes).map_err(|_| not_p256("not a point on the curve".into()))
+    let off_curve = || refuse("not a point on the curve".into());
+    match curve {
+        c if c == P256 && bytes.len() == 65 => VerifyingKey::from_sec1_bytes(bytes)
+            .map(IssuerKey::P256)
+            .map_err(|_| off_curve()),
+        c if c == P384 && allow_p384 && bytes.len() == 97 => {
+            p384::ecdsa::VerifyingKey::from_sec1_bytes(bytes)
+                .map(IssuerKey::P384)
+                .map_err(|_| off_curve())
+        }
+        c if c == P256 || c == P384 => Err(refuse(if c == P384 {
+            "P-384".into()
+        } else {
+            "not an uncompressed point".into()
+        })),
+        other => Err(refuse(other.to_string())),
+    }
 }
 
-/// Checks that `cert` (named `field`) is signed by `issuer` (named `issuer_field`).
+/// The P-256 key of an SPKI, or why not.
+fn p256_key(
+    spki: &SubjectPublicKeyInfoOwned,
+    field: &str,
+    whose: &str,
+) -> Result<VerifyingKey, WalletError> {
+    match ec_key(spki, field, whose, false)? {
+        IssuerKey::P256(key) => Ok(key),
+        IssuerKey::P384(_) => Err(WalletError::new(
+            field,
+            codes::UNSUPPORTED_ALGORITHM,
+            format!("{whose} key is not P-256 (P-384)"),
+        )),
+    }
+}
+
+/// Checks that `cert` (named `field`) is signed by `issuer` (named `issuer_field`): ECDSA with
+/// SHA-256 by a P-256 key, or (when `allow_p384`) with SHA-384 by a P-384 key.
 fn check_signed_by(
     cert: &Certificate,
     field: &str,
     issuer: &Certificate,
     issuer_field: &str,
+    allow_p384: bool,
 ) -> Result<(), WalletError> {
     let alg = &cert.signature_algorithm.oid;
-    if *alg != ECDSA_WITH_SHA256 || cert.tbs_certificate.signature.oid != *alg {
-        return Err(WalletError::new(
+    let accepted = if allow_p384 {
+        "ecdsa-with-SHA256 over P-256 or ecdsa-with-SHA384 over P-384"
+    } else {
+        "ecdsa-with-SHA256 over P-256"
+    };
+    let unsupported = || {
+        WalletError::new(
             field,
             codes::UNSUPPORTED_ALGORITHM,
             format!(
-                "is signed with {}; only ecdsa-with-SHA256 over P-256 is accepted",
+                "is signed with {}; only {accepted} is accepted",
                 algorithm_name(alg)
             ),
-        ));
+        )
+    };
+    let known = *alg == ECDSA_WITH_SHA256 || (allow_p384 && *alg == ECDSA_WITH_SHA384);
+    if !known || cert.tbs_certificate.signature.oid != *alg {
+        return Err(unsupported());
     }
     if cert.tbs_certificate.issuer != issuer.tbs_certificate.subject {
         return Err(WalletError::new(
@@ -121,29 +170,38 @@ fn check_signed_by(
             format!("was not issued by {issuer_field} (issuer name differs)"),
         ));
     }
-    let key = p256_key(
+    let key = ec_key(
         &issuer.tbs_certificate.subject_public_key_info,
         issuer_field,
         "the issuing",
+        allow_p384,
     )?;
     let tbs = cert
         .tbs_certificate
         .to_der()
         .map_err(|_| WalletError::new(field, codes::INVALID, "cannot be re-encoded"))?;
-    let sig = cert
-        .signature
-        .as_bytes()
-        .and_then(|b| Signature::from_der(b).ok())
-        .ok_or_else(|| {
-            WalletError::new(field, codes::CHAIN_INVALID, "has a malformed signature")
-        })?;
-    key.verify(&tbs, &sig).map_err(|_| {
-        WalletError::new(
+    let malformed = || WalletError::new(field, codes::CHAIN_INVALID, "has a malformed signature");
+    let sig = cert.signature.as_bytes().ok_or_else(malformed)?;
+    // The digest goes with the curve: SHA-256 for P-256, SHA-384 for P-384.
+    let verified = match (&key, *alg == ECDSA_WITH_SHA384) {
+        (IssuerKey::P256(k), false) => {
+            let sig = Signature::from_der(sig).map_err(|_| malformed())?;
+            k.verify(&tbs, &sig).is_ok()
+        }
+        (IssuerKey::P384(k), true) => {
+            let sig = p384::ecdsa::Signature::from_der(sig).map_err(|_| malformed())?;
+            k.verify(&tbs, &sig).is_ok()
+        }
+        _ => return Err(unsupported()),
+    };
+    if !verified {
+        return Err(WalletError::new(
             field,
             codes::CHAIN_INVALID,
             format!("signature does not verify with the key of {issuer_field}"),
-        )
-    })
+        ));
+    }
+    Ok(())
 }
 
 fn check_validity(cert: &Certificate, field: &str, now_unix: i64) -> Result<(), WalletError> {
@@ -218,10 +276,10 @@ pub fn verify(
 
     // The root is the trust anchor: only its validity and key type matter.
     check_validity(&root, ROOT_FIELD, now_unix)?;
-    check_signed_by(&sub, &sub_field, &root, ROOT_FIELD)?;
+    check_signed_by(&sub, &sub_field, &root, ROOT_FIELD, true)?;
     check_is_ca(&sub, &sub_field)?;
     check_validity(&sub, &sub_field, now_unix)?;
-    check_signed_by(&leaf, &leaf_field, &sub, &sub_field)?;
+    check_signed_by(&leaf, &leaf_field, &sub, &sub_field, false)?;
     check_validity(&leaf, &leaf_field, now_unix)?;
 
     let key = p256_key(
@@ -309,6 +367,22 @@ mod tests {
         assert_eq!(
             der_from_pem_or_der(pki.root_pem().as_bytes()).unwrap(),
             pki.root_der()
+        );
+    }
+
+    #[test]
+    fn an_apple_shaped_chain_with_a_p384_root_verifies() {
+        // Apple Root CA – G3 is P-384 and signs with SHA-384; the leaf stays P-256 for ECDH.
+        let pki = TestPki::with_p384_root(NOW).unwrap();
+        let chain = pki.chain(Variant::Good).unwrap();
+        let key = verify(&chain.certificates(), &pki.root_der(), NOW).unwrap();
+        assert_eq!(key, chain.leaf_public_key);
+        // A chain under another P-384 root is still refused.
+        let other = TestPki::with_p384_root(NOW).unwrap();
+        let e = verify(&chain.certificates(), &other.root_der(), NOW).unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.code),
+            ("certificates[1]", codes::CHAIN_INVALID)
         );
     }
 

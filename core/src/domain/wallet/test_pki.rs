@@ -106,7 +106,20 @@ pub struct TestPki {
 impl TestPki {
     /// A root and sub-CA valid from a day before `now_unix` for 10 and 5 years.
     pub fn new(now_unix: i64) -> Result<Self, WalletError> {
-        let root_key = key(&PKCS_ECDSA_P256_SHA256)?;
+        Self::with_root_algorithm(now_unix, &PKCS_ECDSA_P256_SHA256)
+    }
+
+    /// The shape of Apple's real chain: a P-384 root signing with SHA-384 (Apple Root CA – G3),
+    /// a P-256 sub-CA and leaf.
+    pub fn with_p384_root(now_unix: i64) -> Result<Self, WalletError> {
+        Self::with_root_algorithm(now_unix, &PKCS_ECDSA_P384_SHA384)
+    }
+
+    fn with_root_algorithm(
+        now_unix: i64,
+        root_alg: &'static SignatureAlgorithm,
+    ) -> Result<Self, WalletError> {
+        let root_key = key(root_alg)?;
         let root = ca_params(ROOT_CN, now_unix, 10)?
             .self_signed(&root_key)
             .map_err(err)?;
