@@ -65,6 +65,9 @@ impl Db {
         register_vault(&conn, vault)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Checkpoints run on a connection of their own (`checkpoint`), so no request waits for
+        // the disk; this is only the backstop should that task fall behind (about 40 MB).
+        conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(
@@ -80,9 +83,32 @@ impl Db {
         })
     }
 
-    /// Runs `work` with the connection on the blocking pool: the request's held connection when
-    /// there is one, otherwise the shared one as soon as it is free.
+    /// Runs `work` with the connection: the request's held connection when there is one,
+    /// otherwise the shared one as soon as it is free. The work runs on the calling thread:
+    /// queries here take microseconds, and a hop to the blocking pool for each one cost more
+    /// than the query (and was paid while holding the connection). Work that takes long (bulk
+    /// fixtures) goes through [`Db::call_long`].
     pub async fn call<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, ApiError> + Send + 'static,
+    {
+        if let Ok(slot) = HELD.try_with(Slot::clone) {
+            let mut place = slot
+                .lock()
+                .map_err(|_| ApiError::internal("held connection poisoned"))?;
+            let writer = place
+                .as_mut()
+                .ok_or_else(|| ApiError::internal("held connection released"))?;
+            return work(writer);
+        }
+        let mut writer = Writer(self.conn.clone().lock_owned().await);
+        work(&mut writer)
+    }
+
+    /// [`Db::call`] on the blocking pool, for work that takes long enough (seconds) to stall
+    /// the other requests of an async worker thread.
+    pub async fn call_long<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, ApiError> + Send + 'static,
@@ -111,19 +137,19 @@ impl Db {
         F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
     {
         let nested = HELD.try_with(|_| ()).is_ok();
-        self.call(move |conn| {
-            if nested {
-                let sp = conn.savepoint()?;
-                let out = work(&sp)?;
-                sp.commit()?;
-                return Ok(out);
-            }
-            let tx = conn.transaction()?;
-            let out = work(&tx)?;
-            tx.commit()?;
-            Ok(out)
-        })
-        .await
+        self.call(move |conn| in_transaction(conn, nested, work))
+            .await
+    }
+
+    /// [`Db::transaction`] on the blocking pool (see [`Db::call_long`]).
+    pub async fn transaction_long<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let nested = HELD.try_with(|_| ()).is_ok();
+        self.call_long(move |conn| in_transaction(conn, nested, work))
+            .await
     }
 
     /// Takes the connection for the rest of a request: `body` runs with every query of this
@@ -133,6 +159,24 @@ impl Db {
         let writer = Writer(self.conn.clone().lock_owned().await);
         HELD.scope(Arc::new(Mutex::new(Some(writer))), body).await
     }
+}
+
+/// A savepoint inside a held request's transaction, a transaction of its own otherwise.
+fn in_transaction<T>(
+    conn: &mut Connection,
+    nested: bool,
+    work: impl FnOnce(&Connection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    if nested {
+        let sp = conn.savepoint()?;
+        let out = work(&sp)?;
+        sp.commit()?;
+        return Ok(out);
+    }
+    let tx = conn.transaction()?;
+    let out = work(&tx)?;
+    tx.commit()?;
+    Ok(out)
 }
 
 async fn run_blocking<T, F>(
@@ -149,6 +193,14 @@ where
     })
     .await
     .map_err(|_| ApiError::internal("database task failed"))
+}
+
+/// Copies the WAL back into the database file from a second connection: in WAL mode a passive
+/// checkpoint runs beside the writer instead of inside one request's commit.
+pub fn checkpoint(path: &Path) -> rusqlite::Result<()> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_millis(100))?;
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
 }
 
 /// `vault_seal(context, text)` and `vault_open(context, sealed)` in SQL: a module stores a

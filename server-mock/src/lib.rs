@@ -254,7 +254,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         faults: Default::default(),
     }));
     let (tx, rx) = oneshot::channel::<()>();
-    let maintenance = tokio::spawn(maintenance::run(state.clone()));
+    let maintenance = tokio::spawn(maintenance::run(state.clone(), config.db_path.clone()));
     let router = app::router(state);
     let task = tokio::spawn(async move {
         serve::serve(listener, router, rx).await;

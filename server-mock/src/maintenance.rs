@@ -1,24 +1,37 @@
 //! Housekeeping off the request path: expired idempotent answers, proof ids and attempt counters
 //! are deleted here, in small batches through indexes, so no request pays for the size of a
-//! table.
+//! table; and the WAL is checkpointed from a connection of its own, so no request's commit waits
+//! for the disk.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::clock::real_now;
 use crate::http;
 use crate::state::AppState;
 
-const EVERY: Duration = Duration::from_secs(30);
+const PRUNE_EVERY: u32 = 30;
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 const BATCH: u32 = 2_000;
 
 /// Runs until the server stops.
-pub async fn run(state: AppState) {
-    let mut tick = tokio::time::interval(EVERY);
+pub async fn run(state: AppState, db_path: PathBuf) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks = 0u32;
     loop {
         tick.tick().await;
-        if let Err(e) = sweep(&state).await {
-            tracing::warn!("maintenance: {}", e.detail.message);
+        let path = db_path.clone();
+        match tokio::task::spawn_blocking(move || crate::db::checkpoint(&path)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::debug!("checkpoint deferred: {e}"),
+            Err(e) => tracing::warn!("checkpoint task failed: {e}"),
+        }
+        ticks = ticks.wrapping_add(1);
+        if ticks % PRUNE_EVERY == 0 {
+            if let Err(e) = sweep(&state).await {
+                tracing::warn!("maintenance: {}", e.detail.message);
+            }
         }
     }
 }

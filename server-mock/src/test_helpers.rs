@@ -74,7 +74,7 @@ async fn generate_providers(
     let now = state.clock.now();
     let made = state
         .db
-        .transaction(move |tx| {
+        .transaction_long(move |tx| {
             let start = directory::count(tx)?;
             let providers = directory::generate(start, body.count);
             directory::insert(tx, &providers, now)?;
