@@ -136,9 +136,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
     {
-        let nested = HELD.try_with(|_| ()).is_ok();
-        self.call(move |conn| in_transaction(conn, nested, work))
-            .await
+        self.call(move |conn| in_transaction(conn, work)).await
     }
 
     /// [`Db::transaction`] on the blocking pool (see [`Db::call_long`]).
@@ -147,9 +145,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
     {
-        let nested = HELD.try_with(|_| ()).is_ok();
-        self.call_long(move |conn| in_transaction(conn, nested, work))
-            .await
+        self.call_long(move |conn| in_transaction(conn, work)).await
     }
 
     /// Takes the connection for the rest of a request: `body` runs with every query of this
@@ -161,13 +157,13 @@ impl Db {
     }
 }
 
-/// A savepoint inside a held request's transaction, a transaction of its own otherwise.
+/// A savepoint inside a transaction already open (a held request's), a transaction of its own
+/// otherwise.
 fn in_transaction<T>(
     conn: &mut Connection,
-    nested: bool,
     work: impl FnOnce(&Connection) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    if nested {
+    if !conn.is_autocommit() {
         let sp = conn.savepoint()?;
         let out = work(&sp)?;
         sp.commit()?;
