@@ -130,16 +130,22 @@ fn api_key(authorization: &str) -> Option<String> {
     is_key(key).then(|| key.to_owned())
 }
 
-/// Stripe's answer to a key it does not know; the key is shown redacted, as Stripe does.
+/// A key as Stripe shows it in errors: its prefix, stars, its last four characters.
+fn masked(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    let head: String = chars.iter().take(8).collect();
+    let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+    format!(
+        "{head}{}{tail}",
+        "*".repeat(chars.len().saturating_sub(12).min(24))
+    )
+}
+
+/// Stripe's answer to a key it does not know.
 fn invalid_api_key(key: &str) -> ApiError {
-    let prefix: String = key.chars().take(8).collect();
-    let tail: String = {
-        let chars: Vec<char> = key.chars().collect();
-        chars[chars.len().saturating_sub(4)..].iter().collect()
-    };
     ApiError::unauthorized(
         "api_key_invalid",
-        format!("Invalid API Key provided: {prefix}****{tail}"),
+        format!("Invalid API Key provided: {}", masked(key)),
     )
 }
 

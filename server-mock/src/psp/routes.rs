@@ -54,25 +54,10 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// An authenticated PSP request: a known secret key, business time, the idempotency key.
+/// An authenticated PSP request: a known secret key (checked by the authentication layer),
+/// business time, the idempotency key.
 pub struct Psp {
     ctx: Ctx,
-}
-
-fn masked(key: &str) -> String {
-    let tail: String = key
-        .chars()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    let head: String = key.chars().take(8).collect();
-    format!(
-        "{head}{}{tail}",
-        "*".repeat(key.chars().count().saturating_sub(12).min(24))
-    )
 }
 
 impl FromRequestParts<AppState> for Psp {
@@ -85,21 +70,12 @@ impl FromRequestParts<AppState> for Psp {
                 "You did not provide an API key. Send it as `Authorization: Bearer sk_test_…`.",
             ));
         };
-        let lookup = key.clone();
-        let known = state
-            .db
-            .call(move |conn| {
-                Ok(conn.query_row(
-                    "SELECT EXISTS(SELECT 1 FROM psp_api_keys WHERE key = ?1)",
-                    [&lookup],
-                    |r| r.get::<_, bool>(0),
-                )?)
-            })
-            .await?;
-        if !known {
+        // The authentication layer refused unknown keys already; a publishable key is known
+        // but cannot call the issuer's secret endpoints.
+        if !key.starts_with("sk_") {
             return Err(ApiError::unauthorized(
-                "api_key_invalid",
-                format!("Invalid API Key provided: {}", masked(&key)),
+                "secret_key_required",
+                "This API call cannot be made with a publishable or restricted API key; use a secret key (sk_…).",
             ));
         }
         let idempotency_key = parts
