@@ -45,6 +45,14 @@ pub enum Error {
     /// The server revoked this device (enrolled elsewhere, or signed out remotely).
     #[error("session ended by the server")]
     SessionRevoked,
+    /// The session was enrolled with another server than the one configured now.
+    #[error("enrolled with {enrolled}, configured for {configured}")]
+    ServerChanged {
+        /// The server URL of the enrollment.
+        enrolled: String,
+        /// The server URL of the configuration.
+        configured: String,
+    },
     /// A bug or broken invariant.
     #[error("internal: {0}")]
     Internal(String),

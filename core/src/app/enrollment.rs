@@ -21,6 +21,8 @@ impl Core {
     ) -> Result<EnrollmentChallenge> {
         let contract_number = rules::normalize_contract_number(contract_number)?;
         let birth_date = rules::parse_birth_date(birth_date, OffsetDateTime::now_utc().date())?;
+        // Enrolled with another server: sign out there first, not leave that session behind.
+        self.check_server()?;
         let body = StartEnrollment {
             contract_number,
             birth_date: birth_date.to_string(),
@@ -75,6 +77,8 @@ impl Core {
         let session = LocalSession {
             device_id: result.device_id.clone(),
             enrolled_at: crate::net::unix_now(),
+            // The session's tokens will only ever be sent to the server that issued them.
+            server_url: Some(self.api.base_url().to_owned()),
             member: result.member.clone(),
             contract: result.contract.clone(),
             beneficiaries: result.beneficiaries.clone(),

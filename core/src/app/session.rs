@@ -44,6 +44,7 @@ impl Core {
         let session = LocalSession {
             device_id: profile.device_id,
             enrolled_at: previous.enrolled_at,
+            server_url: previous.server_url.clone(),
             member: profile.member,
             contract: profile.contract,
             beneficiaries: profile.beneficiaries,
@@ -56,7 +57,8 @@ impl Core {
     }
 
     /// Signs out: tells the server to revoke this device (best effort: signing out works
-    /// offline too), then wipes the local data, the tokens and the device key.
+    /// offline too, and with a changed server URL, which is not told), then wipes the local
+    /// data, the tokens and the device key.
     pub async fn sign_out(&self) -> Result<()> {
         if self.session()?.is_some() {
             if let Err(e) = self.authed(Method::POST, "/v1/session/revoke", None).await {
@@ -68,13 +70,36 @@ impl Core {
         Ok(())
     }
 
-    /// An authenticated request; a revoked session is wiped on the spot.
+    /// Refuses to use the session with another server than the one it was enrolled with: a
+    /// changed `server_url` (a relay, a typo, an override) must not receive its tokens and
+    /// proofs. A session enrolled before the binding is bound now.
+    pub(super) fn check_server(&self) -> Result<()> {
+        let Some(session) = self.session()? else {
+            return Ok(());
+        };
+        let configured = self.api.base_url();
+        match session.server_url.as_deref() {
+            Some(enrolled) if enrolled == configured => Ok(()),
+            Some(enrolled) => Err(Error::ServerChanged {
+                enrolled: enrolled.to_owned(),
+                configured: configured.to_owned(),
+            }),
+            None => self.save_session(&LocalSession {
+                server_url: Some(configured.to_owned()),
+                ..session
+            }),
+        }
+    }
+
+    /// An authenticated request, to the session's own server only; a revoked session is wiped
+    /// on the spot.
     pub(crate) async fn authed(
         &self,
         method: Method,
         path: &str,
         body: Option<Vec<u8>>,
     ) -> Result<crate::net::http::Response> {
+        self.check_server()?;
         match self.auth.send(method, path, body).await {
             Err(Error::SessionRevoked) => {
                 tracing::info!("the server ended this device's session");

@@ -107,6 +107,16 @@ impl From<Error> for CoreError {
             Error::SessionRevoked => Self::SessionEnded {
                 detail: "this device was signed out by the server; enroll again".into(),
             },
+            Error::ServerChanged {
+                enrolled,
+                configured,
+            } => Self::InvalidInput {
+                field: "server_url".into(),
+                detail: format!(
+                    "this device is enrolled with {enrolled}, not {configured}; sign out first to \
+                     use another server"
+                ),
+            },
             Error::Platform(detail) => Self::Platform { detail },
             Error::Protocol(detail) | Error::Internal(detail) => Self::Internal { detail },
             Error::Storage(e) => Self::Internal {

@@ -7,7 +7,9 @@ use crate::wire;
 /// How the core is set up by the shell.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct CoreConfig {
-    /// Base URL of the TiersPay server (`https://…`).
+    /// Base URL of the TiersPay server (`https://…`). Enrollment binds the session to it: with
+    /// another URL, an enrolled session's requests are refused (`InvalidInput` naming
+    /// `server_url`) until the member signs out.
     pub server_url: String,
     /// A folder private to the app for the SQLite database.
     pub data_dir: String,

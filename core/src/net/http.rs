@@ -108,6 +108,11 @@ impl Api {
         })
     }
 
+    /// The server's base URL, without a trailing `/`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
     /// Requests sent so far (each retry counts).
     pub fn round_trips(&self) -> u64 {
         self.round_trips.load(Ordering::Relaxed)

@@ -75,6 +75,11 @@ const MIGRATIONS: &[&str] = &[
         registered INTEGER NOT NULL DEFAULT 0
     );
     "#,
+    // 5: the server a session was enrolled with: its tokens are sent there and nowhere else.
+    // Sessions enrolled before this have none, and are bound at their next request.
+    r#"
+    ALTER TABLE session ADD COLUMN server_url TEXT;
+    "#,
 ];
 
 /// Brings the schema to the latest version, each step in its own transaction.

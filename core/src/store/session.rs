@@ -13,6 +13,9 @@ pub struct LocalSession {
     pub device_id: String,
     /// When enrollment finished, Unix seconds.
     pub enrolled_at: i64,
+    /// The server URL the session was enrolled with (its tokens go nowhere else); `None` for a
+    /// session enrolled before the binding existed.
+    pub server_url: Option<String>,
     /// The member.
     pub member: Member,
     /// The contract.
@@ -45,8 +48,8 @@ impl Store {
             )?;
         }
         tx.execute(
-            "INSERT INTO session (id, device_id, member_id, contract_id, enrolled_at) VALUES (1, ?1, ?2, ?3, ?4)",
-            params![session.device_id, m.id, c.id, session.enrolled_at],
+            "INSERT INTO session (id, device_id, member_id, contract_id, enrolled_at, server_url) VALUES (1, ?1, ?2, ?3, ?4, ?5)",
+            params![session.device_id, m.id, c.id, session.enrolled_at, session.server_url],
         )?;
         tx.commit()?;
         Ok(())
@@ -57,7 +60,7 @@ impl Store {
         let conn = self.conn();
         let row = conn
             .query_row(
-                "SELECT s.device_id, s.enrolled_at,
+                "SELECT s.device_id, s.enrolled_at, s.server_url,
                         m.id, m.first_name, m.last_name, m.phone_masked, m.email_masked,
                         c.id, c.number, c.insurer_name, c.product_name, c.start_date, c.status
                  FROM session s JOIN member m ON m.id = s.member_id JOIN contract c ON c.id = s.contract_id",
@@ -66,26 +69,27 @@ impl Store {
                     Ok((
                         r.get::<_, String>(0)?,
                         r.get::<_, i64>(1)?,
+                        r.get::<_, Option<String>>(2)?,
                         Member {
-                            id: r.get(2)?,
-                            first_name: r.get(3)?,
-                            last_name: r.get(4)?,
-                            phone_masked: r.get(5)?,
-                            email_masked: r.get(6)?,
+                            id: r.get(3)?,
+                            first_name: r.get(4)?,
+                            last_name: r.get(5)?,
+                            phone_masked: r.get(6)?,
+                            email_masked: r.get(7)?,
                         },
                         ContractSummary {
-                            id: r.get(7)?,
-                            number: r.get(8)?,
-                            insurer_name: r.get(9)?,
-                            product_name: r.get(10)?,
-                            start_date: r.get(11)?,
-                            status: r.get(12)?,
+                            id: r.get(8)?,
+                            number: r.get(9)?,
+                            insurer_name: r.get(10)?,
+                            product_name: r.get(11)?,
+                            start_date: r.get(12)?,
+                            status: r.get(13)?,
                         },
                     ))
                 },
             )
             .optional()?;
-        let Some((device_id, enrolled_at, member, contract)) = row else {
+        let Some((device_id, enrolled_at, server_url, member, contract)) = row else {
             return Ok(None);
         };
         let mut stmt = conn.prepare_cached(
@@ -106,6 +110,7 @@ impl Store {
         Ok(Some(LocalSession {
             device_id,
             enrolled_at,
+            server_url,
             member,
             contract,
             beneficiaries,
@@ -121,6 +126,7 @@ mod tests {
         LocalSession {
             device_id: "dev_1".into(),
             enrolled_at: 1_700_000_000,
+            server_url: Some("https://api.tierspay.fr".into()),
             member: Member {
                 id: "mbr_1".into(),
                 first_name: "Camille".into(),
