@@ -87,6 +87,13 @@ impl FileSecureStorage {
                 options.mode(0o600);
             }
             let mut file = options.open(&tmp).map_err(io)?;
+            // A leftover temporary file keeps its old mode through `open`: set it.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                    .map_err(io)?;
+            }
             file.write_all(&bytes).map_err(io)?;
             file.sync_all().map_err(io)?;
         }
