@@ -337,3 +337,52 @@ fn the_quote_document_of_the_design_answers_the_published_figures() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_server_reads_a_price_with_the_phones_grammar_and_names_the_field() {
+    let mock = Mock::start().await;
+    let device = tierspay_tests::RawDevice::enroll(
+        &mock,
+        tierspay_tests::DEMO_CONTRACT,
+        tierspay_tests::DEMO_BIRTH_DATE,
+        tierspay_tests::DEMO_PHONE,
+    )
+    .await;
+    let (status, sync) = device.send(&mock, "GET", "/v1/sync", None).await;
+    assert_eq!(status, 200, "{sync}");
+    let beneficiary = sync["contract"]["beneficiaries"][0]["id"].clone();
+    let (status, list) = device
+        .send(&mock, "GET", "/v1/providers?city=Paris&limit=1", None)
+        .await;
+    assert_eq!(status, 200, "{list}");
+    let provider = list["data"][0]["id"].clone();
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    let body = |price: serde_json::Value| {
+        json!({"beneficiary_id": beneficiary, "provider_id": provider, "act_code": "G",
+               "price": price, "date": today, "preview_id": "pv_test"})
+    };
+    let (status, answer) = device
+        .send(&mock, "POST", "/v1/previews", Some(body(json!("30.00"))))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["member"], "2.00");
+    // `Decimal::from_str` takes all of these; the phone takes none, and now neither does the
+    // server.
+    for price in [
+        json!("1_000"),
+        json!("-3"),
+        json!("+5"),
+        json!("1e3"),
+        json!("30.001"),
+        json!(" 30"),
+        json!(30),
+        json!("0"),
+        json!("100000.01"),
+    ] {
+        let (status, answer) = device
+            .send(&mock, "POST", "/v1/previews", Some(body(price.clone())))
+            .await;
+        assert_eq!(status, 400, "{price}: {answer}");
+        assert_eq!(answer["error"]["param"], "price", "{price}: {answer}");
+    }
+}

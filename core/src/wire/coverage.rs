@@ -192,7 +192,9 @@ pub struct PreviewRequest {
     pub provider_id: String,
     /// Which act.
     pub act_code: String,
-    /// What the provider charges.
+    /// What the provider charges: a string in the amount grammar of
+    /// [`crate::domain::money::parse_amount`], read by that grammar on the server too.
+    #[serde(deserialize_with = "crate::domain::money::deserialize_price")]
     pub price: Decimal,
     /// Care date, `YYYY-MM-DD`.
     pub date: String,

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::{Extension, Json};
-use rust_decimal::Decimal;
 use tierspay_core::domain::coverage::QuoteError;
 use tierspay_core::domain::enrollment::parse_date;
+use tierspay_core::domain::money::check_price;
 use tierspay_core::domain::preview::{self, PreviewInput};
 use tierspay_core::wire::{PreviewCheck, PreviewRequest, SyncResponse};
 
@@ -52,12 +52,13 @@ pub async fn check(
     let contract_id = caller.device()?.contract_ref.clone();
     let date =
         parse_date(&req.date, "date").map_err(|e| ApiError::invalid_param(e.field, e.message))?;
-    if req.price <= Decimal::ZERO || req.price > Decimal::from(100_000) {
-        return Err(ApiError::invalid_param(
-            "price",
-            "price must be between 0.01 and 100000 euros.",
-        ));
-    }
+    // The amount's grammar was checked as the body was read; its range is the phone's too.
+    check_price(req.price).map_err(|e| {
+        ApiError::invalid_param(
+            e.field,
+            format!("price {}: from 0.01 to 100000 euros.", e.message),
+        )
+    })?;
     let (contract, tariffs, provider) = state
         .db
         .call(move |conn| {
