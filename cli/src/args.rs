@@ -90,8 +90,10 @@ pub enum Command {
         /// Act code (see `tierspay acts`).
         #[arg(long)]
         act: String,
-        /// Price in euros.
-        #[arg(long)]
+        /// Price in euros (`30`, `30.50`, `30,50`).
+        // Hyphen values too: `--price -3` gets the core's "must be more than zero", not clap's
+        // "unexpected argument".
+        #[arg(long, allow_hyphen_values = true)]
         price: String,
         /// Care date, YYYY-MM-DD (today by default).
         #[arg(long)]
@@ -118,6 +120,12 @@ pub enum Command {
         #[arg(value_enum)]
         wallet: WalletKind,
     },
+    /// Push notifications: hand this terminal's push token to the core (a phone's shell does it
+    /// with the token APNs or FCM gives it).
+    Push {
+        #[command(subcommand)]
+        action: PushAction,
+    },
     /// Show where a TiersPay link leads.
     Link {
         /// The link (https://app.tierspay.fr/… or tierspay://…).
@@ -143,4 +151,26 @@ pub enum WalletKind {
     Apple,
     /// Google Pay push provisioning (OPC).
     Google,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PushAction {
+    /// Register the push token (kept until enrollment when not enrolled yet; a new token
+    /// replaces the old one).
+    Register {
+        /// `apns` or `fcm`.
+        #[arg(long, value_enum)]
+        service: PushKind,
+        /// The token: an APNs device token in hex, or an FCM registration token.
+        #[arg(long)]
+        token: String,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum PushKind {
+    /// Apple Push Notification service.
+    Apns,
+    /// Firebase Cloud Messaging.
+    Fcm,
 }

@@ -5,28 +5,36 @@ use std::sync::Arc;
 
 use serde_json::json;
 use tierspay_core::{
-    route_for_link, CoreConfig, FileSecureStorage, Route, SecureStorage, SoftwareDeviceKey,
-    TiersPay,
+    route_for_link, CoreConfig, FileSecureStorage, PushService, Route, SecureStorage,
+    SoftwareDeviceKey, TiersPay,
 };
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, PushAction, PushKind};
 use crate::output::{profile_json, profile_text, Failure, Output};
 use crate::settings;
 
+/// The core for a command that needs an enrolled terminal: one never configured (no server
+/// given, none remembered) is simply not enrolled, whatever else is missing.
 fn open(cli: &Cli) -> Result<Arc<TiersPay>, Failure> {
+    open_core(cli).map_err(|f| {
+        if f.field.as_deref() == Some("server") {
+            Failure::not_enrolled()
+        } else {
+            f
+        }
+    })
+}
+
+/// The core, configured from the flags or what the data directory remembers.
+fn open_core(cli: &Cli) -> Result<Arc<TiersPay>, Failure> {
     let s = settings::resolve(
         &cli.data_dir,
         cli.server.as_deref(),
         cli.server_key.as_deref(),
     )?;
+    // The core creates the data folder (0700) when it opens, before any secret is written.
     let secrets: Arc<dyn SecureStorage> =
         Arc::new(FileSecureStorage::new(cli.data_dir.join("secrets.json")));
-    std::fs::create_dir_all(&cli.data_dir).map_err(|e| {
-        Failure::input(
-            "data_dir",
-            format!("cannot create {}: {e}", cli.data_dir.display()),
-        )
-    })?;
     let key = Arc::new(SoftwareDeviceKey::new(secrets.clone()));
     let config = CoreConfig {
         server_url: s.server,
@@ -47,6 +55,9 @@ pub async fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
         Command::Status { sync } => status(cli, out, *sync).await,
         Command::SignOut => sign_out(cli, out).await,
         Command::Link { url } => link(out, url),
+        Command::Push {
+            action: PushAction::Register { service, token },
+        } => push_register(cli, out, *service, token).await,
         Command::Sync => crate::coverage::sync(&open(cli)?, out).await,
         Command::Beneficiaries => crate::coverage::beneficiaries(&open(cli)?, out),
         Command::Acts { date } => crate::coverage::acts(&open(cli)?, out, date.clone()),
@@ -56,6 +67,10 @@ pub async fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
             city,
             limit,
         } => {
+            // Zero would still list providers (the core brings a limit within 1 to 50): say so.
+            if !(1..=50).contains(limit) {
+                return Err(Failure::input("limit", "must be from 1 to 50"));
+            }
             crate::coverage::providers(
                 &open(cli)?,
                 out,
@@ -90,13 +105,14 @@ pub async fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
         Command::Quote { file } => crate::coverage::quote(out, file),
         Command::Card { action } => crate::card::run(&open(cli)?, out, action.as_ref()).await,
         Command::Wallet { wallet } => {
+            let app = open(cli)?;
             let server = settings::resolve(
                 &cli.data_dir,
                 cli.server.as_deref(),
                 cli.server_key.as_deref(),
             )?
             .server;
-            crate::card::wallet(&open(cli)?, out, *wallet, &server).await
+            crate::card::wallet(&app, out, *wallet, &server).await
         }
     }
 }
@@ -108,13 +124,18 @@ async fn enroll(
     birth: &str,
     code: Option<&str>,
 ) -> Result<(), Failure> {
-    let app = open(cli)?;
+    // A malformed code is refused before the SMS is sent: each start spends one of a few.
+    let code = code
+        .map(tierspay_core::domain::enrollment::normalize_code)
+        .transpose()
+        .map_err(|e| Failure::input(e.field, e.message))?;
+    let app = open_core(cli)?;
     let flow = app.enrollment();
     let progress = out.progress("Checking your contract");
     let challenge = flow.start(number.into(), birth.into()).await?;
     progress.finish();
     let code = match code {
-        Some(c) => c.to_owned(),
+        Some(c) => c,
         None => ask_code(out, &challenge.phone_masked)?,
     };
     let progress = out.progress("Linking this device");
@@ -156,7 +177,7 @@ fn ask_code(out: &Output, phone_masked: &str) -> Result<String, Failure> {
 async fn status(cli: &Cli, out: &Output, sync: bool) -> Result<(), Failure> {
     let app = match open(cli) {
         // Never configured: certainly not enrolled; no server needed to say so.
-        Err(f) if !sync && f.field.as_deref() == Some("server") => return not_enrolled(out),
+        Err(f) if f.kind == "not_enrolled" => return not_enrolled(out),
         other => other?,
     };
     let profile = if sync {
@@ -186,12 +207,43 @@ fn not_enrolled(out: &Output) -> Result<(), Failure> {
 }
 
 async fn sign_out(cli: &Cli, out: &Output) -> Result<(), Failure> {
-    let app = open(cli)?;
+    let app = match open(cli) {
+        Err(f) if f.kind == "not_enrolled" => {
+            out.done(
+                json!({"enrolled": false, "signed_out": false}),
+                "Not enrolled; nothing to sign out.",
+            );
+            return Ok(());
+        }
+        other => other?,
+    };
     app.sign_out().await?;
     out.done(
         json!({"enrolled": false, "signed_out": true}),
         "Signed out; local data and secrets wiped.",
     );
+    Ok(())
+}
+
+async fn push_register(
+    cli: &Cli,
+    out: &Output,
+    kind: PushKind,
+    token: &str,
+) -> Result<(), Failure> {
+    let app = open_core(cli)?;
+    let service = match kind {
+        PushKind::Apns => PushService::Apns,
+        PushKind::Fcm => PushService::Fcm,
+    };
+    app.register_push_token(service, token.into()).await?;
+    let registered = app.status()?.enrolled;
+    let text = if registered {
+        "Push token registered: notifications go to it."
+    } else {
+        "Push token kept: it is registered when you enroll."
+    };
+    out.done(json!({"push_token": {"registered": registered}}), text);
     Ok(())
 }
 

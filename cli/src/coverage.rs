@@ -155,6 +155,9 @@ pub async fn preview(
     out: &Output,
     args: PreviewArgs<'_>,
 ) -> Result<(), Failure> {
+    // Bad input first, before any request: the core's own price grammar.
+    tierspay_core::domain::money::parse_price(args.price)
+        .map_err(|e| Failure::input(e.field, e.message))?;
     let coverage = app.coverage();
     // Accept a first name for convenience, when it designates one beneficiary.
     let beneficiary = if args.beneficiary.starts_with("ben_") {

@@ -27,6 +27,17 @@ impl Failure {
             message: message.into(),
         }
     }
+    /// Not enrolled yet (nothing configured in the data directory).
+    pub fn not_enrolled() -> Self {
+        Self {
+            kind: "not_enrolled",
+            field: None,
+            code: None,
+            message: "this terminal is not enrolled: run `tierspay --server URL --server-key HEX \
+                      enroll --contract-number N --birth-date YYYY-MM-DD` first"
+                .into(),
+        }
+    }
     pub fn internal(message: impl Into<String>) -> Self {
         Self {
             kind: "internal",

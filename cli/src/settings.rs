@@ -42,14 +42,27 @@ pub fn resolve(
     Ok(Settings { server, server_key })
 }
 
-/// Remembers the settings for the next commands.
+/// Remembers the settings for the next commands, in a file readable by its owner only (it says
+/// which server this terminal's member uses). The core has created the folder (0700).
 pub fn save(data_dir: &Path, settings: &Settings) -> Result<(), Failure> {
-    std::fs::create_dir_all(data_dir)
-        .and_then(|_| {
-            std::fs::write(
-                path(data_dir),
-                serde_json::to_vec_pretty(settings).unwrap_or_default(),
-            )
-        })
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(path(data_dir))?;
+        // An older file keeps its mode through `open`: set it.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        file.write_all(&serde_json::to_vec_pretty(settings).unwrap_or_default())
+    };
+    write()
         .map_err(|e| Failure::internal(format!("cannot write {}: {e}", path(data_dir).display())))
 }
