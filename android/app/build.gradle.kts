@@ -67,8 +67,9 @@ dependencies {
     implementation(project(":shell"))
     if (hasTapAndPay) {
         implementation(tapAndPaySdk)
-        implementation(libs.kotlinx.coroutines.play.services)
     }
+    // Task.await() for Play services and Firebase (the FCM token at start, TapAndPay).
+    implementation(libs.kotlinx.coroutines.play.services)
     // JNA for Android: the aar carries libjnidispatch.so per ABI (the :shell module compiles against the jar).
     implementation("net.java.dev.jna:jna:${libs.versions.jna.get()}@aar")
     implementation(libs.kotlinx.coroutines.android)
@@ -81,6 +82,8 @@ dependencies {
     implementation(libs.activity.compose)
     implementation(libs.lifecycle.viewmodel.compose)
     implementation(libs.lifecycle.runtime.compose)
+    // SavedStateHandle: a pending Google Pay request code outlives the process (MainViewModel).
+    implementation(libs.lifecycle.viewmodel.savedstate)
 
     implementation(platform(libs.firebase.bom))
     implementation(libs.firebase.messaging)

@@ -2,7 +2,8 @@ import TiersPayKit
 import UIKit
 import UserNotifications
 
-/// Builds the core at launch and hands push messages to it for routing.
+/// Builds the core at launch, hands it the APNs device token, and hands it push messages for
+/// routing.
 final class AppDelegate: NSObject, UIApplicationDelegate, UNUserNotificationCenterDelegate {
     enum Launch {
         case ready(AppModel)
@@ -24,14 +25,25 @@ final class AppDelegate: NSObject, UIApplicationDelegate, UNUserNotificationCent
     ) -> Bool {
         _ = launch
         UNUserNotificationCenter.current().delegate = self
+        // Alerts need the member's permission; the device token does not. Asking does not block
+        // launch, and a refusal still leaves the token registered (the platform may then send
+        // silent updates only).
+        UNUserNotificationCenter.current().requestAuthorization(options: [.alert, .sound, .badge]) { _, _ in }
+        // At every launch: APNs answers with the current token below, which the core registers
+        // (sending nothing when the platform has it already).
         application.registerForRemoteNotifications()
         return true
     }
 
+    /// APNs' token for this device: its bytes as hex go to the core (PushToken.apns), which
+    /// registers them with the platform, now or right after enrollment.
     func application(_ application: UIApplication, didRegisterForRemoteNotificationsWithDeviceToken deviceToken: Data) {
-        // The push token goes to the core once it has a notifications area (not in issue 3).
+        guard case let .ready(app) = launch else { return }
+        let token = PushToken.apns(deviceToken: deviceToken)
+        Task { await app.register(token) }
     }
 
+    /// No token this time (no network, or the simulator without push): the next launch asks again.
     func application(_ application: UIApplication, didFailToRegisterForRemoteNotificationsWithError error: Error) {}
 
     /// The member tapped a notification: its payload's `link` says where to go.

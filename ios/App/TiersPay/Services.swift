@@ -6,7 +6,11 @@ import UIKit
 enum Services {
     struct ConfigurationMissing: LocalizedError {
         let key: String
-        var errorDescription: String? { "\(key) is not set (see ios/App/Config/Server.xcconfig)." }
+        var errorDescription: String? { "\(key) is not set (see ios/App/Config/Debug.xcconfig and Release.xcconfig)." }
+    }
+
+    struct InsecureServerURL: LocalizedError {
+        var errorDescription: String? { "TiersPayServerURL must be https in this build (see ios/App/Config/Release.xcconfig)." }
     }
 
     @MainActor
@@ -36,8 +40,12 @@ enum Services {
         return value
     }
 
+    /// Only Debug (TIERSPAY_REQUIRES_HTTPS = NO) may name an http server, the mock on the Mac; any
+    /// other build, or one whose Info.plist lacks the key, insists on https.
     private static func serverURL() throws -> URL {
         guard let url = URL(string: try setting("TiersPayServerURL")) else { throw ConfigurationMissing(key: "TiersPayServerURL") }
+        let plainHTTPAllowed = (Bundle.main.object(forInfoDictionaryKey: "TiersPayRequiresHTTPS") as? String) == "NO"
+        guard url.scheme == "https" || plainHTTPAllowed else { throw InsecureServerURL() }
         return url
     }
 

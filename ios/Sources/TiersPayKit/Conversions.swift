@@ -198,6 +198,16 @@ extension AppRoute {
         case .home: self = .home
         case let .enroll(contractNumber): self = .enroll(contractNumber: contractNumber)
         case let .provider(code): self = .provider(code: code)
+        case .card: self = .card
+        }
+    }
+}
+
+extension TiersPayCore.PushService {
+    init(_ s: PushService) {
+        switch s {
+        case .apns: self = .apns
+        case .fcm: self = .fcm
         }
     }
 }

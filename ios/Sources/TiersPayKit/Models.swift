@@ -139,4 +139,39 @@ public enum AppRoute: Equatable, Hashable, Sendable {
     case enroll(contractNumber: String?)
     /// A provider's page, from the QR code on their desk or a link (`/p/{code}`).
     case provider(code: String)
+    /// The card's screen (`tierspay://card`: pushes say the card was frozen or is active again).
+    case card
+}
+
+/// Which push service gave the app its token.
+public enum PushService: Equatable, Hashable, Sendable {
+    /// Apple Push Notification service (this app's).
+    case apns
+    /// Firebase Cloud Messaging (Android's).
+    case fcm
+}
+
+/// A push token as the core takes it.
+public struct PushToken: Equatable, Hashable, Sendable {
+    public let service: PushService
+    public let value: String
+
+    public init(service: PushService, value: String) {
+        self.service = service
+        self.value = value
+    }
+
+    /// `didRegisterForRemoteNotificationsWithDeviceToken`'s bytes, written as the platform
+    /// sends to APNs: two lower-case hex digits per byte, nothing else. (The token's
+    /// `description` is not its hex, and its length may change: never parse or truncate it.)
+    public static func apns(deviceToken: Data) -> PushToken {
+        let digits = Array("0123456789abcdef".utf8)
+        var hex = [UInt8]()
+        hex.reserveCapacity(deviceToken.count * 2)
+        for byte in deviceToken {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0f)])
+        }
+        return PushToken(service: .apns, value: String(decoding: hex, as: UTF8.self))
+    }
 }

@@ -71,6 +71,11 @@ public protocol TiersPayService: EnrollmentService, CoverageService {
     func signOut() async throws(TiersPayError)
     /// Session events from now on; the core subscription ends when the stream does.
     func sessionEvents() -> AsyncStream<SessionEvent>
+    /// Hands the push token the OS gave the app to the core, which registers it with the
+    /// platform for this device (an authenticated request): now when enrolled, right after
+    /// enrollment otherwise. A new token replaces the old one, the same token again sends
+    /// nothing, sign-out forgets it. A malformed token is `invalidInput(field: "token")`.
+    func registerPushToken(service: PushService, token: String) async throws(TiersPayError)
 }
 
 /// Where the core talks to and keeps its data.
@@ -139,6 +144,10 @@ public final class TiersPayClient: TiersPayService, CardService, @unchecked Send
         let subscription = core.subscribe(listener: StreamListener(continuation))
         continuation.onTermination = { _ in subscription.cancel() }
         return stream
+    }
+
+    public func registerPushToken(service: PushService, token: String) async throws(TiersPayError) {
+        try await mapErrors { try await core.registerPushToken(service: TiersPayCore.PushService(service), token: token) }
     }
 
     // MARK: Coverage

@@ -94,6 +94,10 @@ public final class AppModel {
             objectWillChange.send()
             #endif
         }
+        didSet {
+            // The card screen belongs to a signed-in member.
+            if case .home = screen {} else { showingCard = false }
+        }
     }
 
     /// An error to show as an alert (sign-out that failed, unknown link…).
@@ -128,7 +132,12 @@ public final class AppModel {
     public func observeSession() async {
         for await event in service.sessionEvents() {
             switch event {
-            case .enrolled, .profileUpdated:
+            case .enrolled:
+                load()
+                // Sign-out made the core forget the push token: hand it over again for this
+                // enrollment (one given before enrollment went with it; then this sends nothing).
+                if let pushToken { await register(pushToken) }
+            case .profileUpdated:
                 load()
             case .signedOut:
                 screen = .enrollment(contractNumber: nil)
@@ -174,7 +183,39 @@ public final class AppModel {
         case let (.provider(code), _):
             visit = VisitLaunch(providerCode: code)
             if case .launching = screen { load() }
+        case (.card, .home):
+            visit = nil
+            showingCard = true
+        case (.card, .launching):
+            load()
+            if case .home = screen { showingCard = true }
+        case (.card, .enrollment):
+            break // a push about the card of a member no longer signed in here
         }
+    }
+
+    /// The card screen, shown over home: from its button, or a push about the card.
+    public private(set) var showingCard = false {
+        willSet {
+            #if canImport(Combine)
+            objectWillChange.send()
+            #endif
+        }
+    }
+
+    public func showCard() { showingCard = true }
+
+    public func dismissCard() { showingCard = false }
+
+    /// The device's push token, kept to hand it over again after an enrollment.
+    public private(set) var pushToken: PushToken?
+
+    /// The OS gave the app its push token (at every launch, and when it changes): the core
+    /// registers it with the platform, now or right after enrollment. A failure shows nothing:
+    /// the core keeps the token (offline, not enrolled yet), and the next launch hands it again.
+    public func register(_ token: PushToken) async {
+        pushToken = token
+        try? await service.registerPushToken(service: token.service, token: token.value)
     }
 
     /// "How much will I pay?" from home.

@@ -5,7 +5,8 @@ import FoundationNetworking
 
 /// A real tierspay-mock on a free loopback port, with its own database in a fresh folder.
 /// The binary comes from TIERSPAY_MOCK_BIN (scripts/swift-env.sh sets it), else
-/// ../target/debug/tierspay-mock next to this package.
+/// ../target/debug/tierspay-mock next to this package. Test helpers are started with
+/// `--test-helpers` where the mock has the flag, and every call to them carries the test secret key.
 public final class MockServer: @unchecked Sendable {
     // @unchecked: immutable after init; stop() is idempotent behind a lock.
     public enum Failure: Error, CustomStringConvertible {
@@ -37,6 +38,25 @@ public final class MockServer: @unchecked Sendable {
             .standardizedFileURL.path
     }
 
+    /// The test-mode secret key every test-helper call carries (`/v1/test_helpers/…`).
+    public static let testSecretKey = "sk_test_tierspay"
+
+    /// Whether this build of the mock serves test helpers only on request (`serve
+    /// --test-helpers`): newer ones do, older ones would refuse the unknown flag.
+    private static func hasTestHelpersFlag(_ binary: String) -> Bool {
+        let help = Process()
+        help.executableURL = URL(fileURLWithPath: binary)
+        help.arguments = ["serve", "--help"]
+        let out = Pipe()
+        help.standardOutput = out
+        help.standardError = out
+        help.standardInput = FileHandle.nullDevice
+        guard (try? help.run()) != nil else { return false }
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        help.waitUntilExit()
+        return text.contains("--test-helpers")
+    }
+
     /// Starts the server with the demo seed and waits until it says where it listens.
     public init(seed: String = "demo") throws {
         let binary = Self.binaryPath
@@ -53,7 +73,7 @@ public final class MockServer: @unchecked Sendable {
             "serve", "--addr", "127.0.0.1:0",
             "--db", directory.appendingPathComponent("mock.db").path,
             "--seed", seed,
-        ]
+        ] + (Self.hasTestHelpersFlag(binary) ? ["--test-helpers"] : [])
         let stdout = Pipe()
         process.standardOutput = stdout
         // Logs go to a file, never to a pipe nobody drains (a full pipe would block the server).
@@ -135,6 +155,36 @@ public final class MockServer: @unchecked Sendable {
         return String(code)
     }
 
+    /// A push the platform sent: the token it went to, its title and its data payload (what
+    /// the app hands to `Router.route(forPush:)`).
+    public struct SentPush: Sendable, Equatable {
+        public let recipient: String
+        public let title: String?
+        public let data: [String: String]
+    }
+
+    /// The pushes sent to `token`, newest first
+    /// (`GET /v1/test_helpers/outbox?channel=push&recipient=…`).
+    public func pushes(to token: String) async throws -> [SentPush] {
+        var components = URLComponents(url: url.appendingPathComponent("v1/test_helpers/outbox"), resolvingAgainstBaseURL: false)!
+        components.queryItems = [
+            URLQueryItem(name: "channel", value: "push"),
+            URLQueryItem(name: "recipient", value: token),
+            URLQueryItem(name: "limit", value: "100"),
+        ]
+        struct Outbox: Decodable {
+            struct Message: Decodable {
+                let recipient: String
+                let subject: String?
+                let data: [String: String]?
+            }
+            let data: [Message]
+        }
+        return try JSONDecoder().decode(Outbox.self, from: try await get(components.url!)).data.map {
+            SentPush(recipient: $0.recipient, title: $0.subject, data: $0.data ?? [:])
+        }
+    }
+
     /// Records what a beneficiary's visits elsewhere consumed this `year`
     /// (`POST /v1/test_helpers/usage`): here, `consumed` euros of the yearly ceiling of
     /// `category` (`optical`, …). The phone does not know until it syncs.
@@ -152,6 +202,7 @@ public final class MockServer: @unchecked Sendable {
         var request = URLRequest(url: url.appendingPathComponent(path))
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue("Bearer \(Self.testSecretKey)", forHTTPHeaderField: "Authorization")
         request.httpBody = body
         return try await send(request)
     }
@@ -162,7 +213,7 @@ public final class MockServer: @unchecked Sendable {
         var request = URLRequest(url: url.appendingPathComponent(path))
         request.httpMethod = "POST"
         request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
-        request.setValue("Bearer sk_test_tierspay", forHTTPHeaderField: "Authorization")
+        request.setValue("Bearer \(Self.testSecretKey)", forHTTPHeaderField: "Authorization")
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
         let encode = { (text: String) in text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text }
@@ -182,8 +233,11 @@ public final class MockServer: @unchecked Sendable {
         _ = try await postForm("v1/test_helpers/issuing/tokens/\(id)/activate", fields: ["activation_data": activationData.base64EncodedString()])
     }
 
+    /// A test helper's GET, with the test secret key.
     private func get(_ url: URL) async throws -> Data {
-        try await send(URLRequest(url: url))
+        var request = URLRequest(url: url)
+        request.setValue("Bearer \(Self.testSecretKey)", forHTTPHeaderField: "Authorization")
+        return try await send(request)
     }
 
     private func send(_ request: URLRequest) async throws -> Data {

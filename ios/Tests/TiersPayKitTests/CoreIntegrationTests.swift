@@ -183,6 +183,7 @@ final class CoreLocalTests: XCTestCase {
     func testPushPayloadsRoute() throws {
         XCTAssertEqual(try Router.route(forPush: ["aps": ["alert": "Hello"], "link": "tierspay://enroll?contract=TP1000001"]), .enroll(contractNumber: "TP1000001"))
         XCTAssertEqual(try Router.route(forPush: ["aps": ["alert": "Hello"]]), .home)
+        XCTAssertEqual(try Router.route(forPush: ["kind": "card_frozen", "link": "tierspay://card"]), .card)
         XCTAssertThrowsError(try Router.route(forPush: ["link": "https://evil.example/"]))
     }
 
@@ -208,8 +209,33 @@ final class CoreLocalTests: XCTestCase {
         XCTAssertFalse(try SoftwareDeviceKey(store: store).sign(Data("m".utf8)).isEmpty)
     }
 
-    func testCoreVersion() {
-        XCTAssertFalse(TiersPayClient.coreVersion.isEmpty)
+    /// The library the package links is the core crate of this checkout: its version is the one
+    /// core/Cargo.toml declares (a stale or foreign libtierspay_core would report another).
+    func testCoreVersionIsTheCoreCratesVersion() throws {
+        // This file is ios/Tests/TiersPayKitTests/…: the package is two folders up, the core beside it.
+        let package = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let manifest = package.appendingPathComponent("../core/Cargo.toml").standardizedFileURL
+        let expected = try XCTUnwrap(Self.packageVersion(inCargoManifest: String(contentsOf: manifest, encoding: .utf8)),
+                                     "no [package] version in \(manifest.path)")
+        XCTAssertEqual(TiersPayClient.coreVersion, expected)
+    }
+
+    /// `version = "…"` of the `[package]` table, nothing else (dependencies have versions too).
+    private static func packageVersion(inCargoManifest text: String) -> String? {
+        var table = ""
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("[") {
+                table = line.trimmingCharacters(in: CharacterSet(charactersIn: "[] "))
+                continue
+            }
+            guard table == "package", line.hasPrefix("version") else { continue }
+            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, parts[0] == "version", parts[1].hasPrefix("\""), parts[1].dropFirst().contains("\"") else { continue }
+            return String(parts[1].dropFirst().prefix { $0 != "\"" })
+        }
+        return nil
     }
 }
 

@@ -46,6 +46,11 @@ final class FakeService: TiersPayService, @unchecked Sendable {
     func refreshProfile() async throws(TiersPayError) -> Profile { record("refresh"); return camille }
     func signOut() async throws(TiersPayError) { record("signOut"); try signOutResult.get() }
     func sessionEvents() -> AsyncStream<SessionEvent> { events }
+    var registerResult: Result<Void, TiersPayError> = .success(())
+    func registerPushToken(service: PushService, token: String) async throws(TiersPayError) {
+        record("registerPushToken \(service) \(token)")
+        try registerResult.get()
+    }
 
     // The coverage area: scripted by `coverage` (VisitViewStateTests.swift).
     let coverage = FakeCoverage()
@@ -335,5 +340,57 @@ final class AppModelTests: XCTestCase {
         service.signOutResult = .success(())
         await app.signOut()
         XCTAssertEqual(app.screen, .enrollment(contractNumber: nil))
+    }
+
+    func testThePushTokenGoesToTheCoreAsHexAndAgainAfterEachEnrollment() async {
+        let service = FakeService()
+        let app = AppModel(service: service)
+        app.load()
+        // Not enrolled, or offline: the core keeps it; nothing for the member to see.
+        service.registerResult = .failure(TiersPayError(kind: .network, message: "offline"))
+        await app.register(.apns(deviceToken: Data([0x00, 0x0f, 0xab, 0xff])))
+        XCTAssertEqual(service.calls, ["registerPushToken apns 000fabff"])
+        XCTAssertNil(app.alert)
+
+        service.registerResult = .success(())
+        service.state = .success(.enrolled(camille))
+        service.eventSink.yield(.enrolled)
+        service.eventSink.yield(.signedOut)
+        service.eventSink.yield(.enrolled)
+        service.eventSink.finish()
+        await app.observeSession()
+        XCTAssertEqual(service.calls.filter { $0.hasPrefix("registerPushToken") }.count, 3, "once, then after each enrollment")
+        XCTAssertEqual(app.screen, .home(camille))
+    }
+
+    func testAPushAboutTheCardOpensIt() async {
+        let service = FakeService()
+        service.state = .success(.enrolled(camille))
+        let app = AppModel(service: service)
+        app.open(.card) // a cold start from the notification
+        XCTAssertEqual(app.screen, .home(camille))
+        XCTAssertTrue(app.showingCard)
+        app.dismissCard()
+        XCTAssertFalse(app.showingCard)
+        app.startVisit()
+        app.open(try! Router.route(forPush: ["aps": ["alert": "Card frozen"], "link": "tierspay://card"]))
+        XCTAssertTrue(app.showingCard)
+        XCTAssertNil(app.visit, "the card replaces the visit sheet")
+
+        await app.signOut()
+        XCTAssertFalse(app.showingCard, "nothing of the member's card once signed out")
+        app.open(.card)
+        XCTAssertFalse(app.showingCard)
+    }
+}
+
+final class PushTokenTests: XCTestCase {
+    func testAnAPNsTokenIsItsBytesInLowerCaseHex() {
+        XCTAssertEqual(PushToken.apns(deviceToken: Data([0x00, 0x01, 0x7f, 0x80, 0xab, 0xff])).value, "00017f80abff")
+        let token = PushToken.apns(deviceToken: Data((0..<32).map { UInt8($0 * 8) }))
+        XCTAssertEqual(token.service, .apns)
+        XCTAssertEqual(token.value.count, 64)
+        XCTAssertTrue(token.value.hasPrefix("000810"))
+        XCTAssertEqual(PushToken.apns(deviceToken: Data()).value, "")
     }
 }

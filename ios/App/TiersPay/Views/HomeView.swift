@@ -16,11 +16,9 @@ struct HomeView: View {
             } footer: {
                 Text("At the provider's desk: who pays what, before you pay. Works offline.")
             }
-            if let cards = app.service as? any CardService {
+            if app.service is any CardService {
                 Section {
-                    NavigationLink {
-                        CardScreen(service: cards, cardholderName: profile.member.displayName) { app.service.sessionEvents() }
-                    } label: {
+                    Button { app.showCard() } label: {
                         Label("My card", systemImage: "creditcard")
                     }
                 } footer: {
@@ -56,6 +54,12 @@ struct HomeView: View {
         // routed by the core), which preselects that provider.
         .sheet(item: Binding(get: { app.visit }, set: { if $0 == nil { app.dismissVisit() } })) { launch in
             VisitScreen(app: app, launch: launch)
+        }
+        // The card: from its button, or a push about it (`tierspay://card`, routed by the core).
+        .navigationDestination(isPresented: Binding(get: { app.showingCard }, set: { if !$0 { app.dismissCard() } })) {
+            if let cards = app.service as? any CardService {
+                CardScreen(service: cards, cardholderName: profile.member.displayName) { app.service.sessionEvents() }
+            }
         }
     }
 

@@ -10,6 +10,7 @@ import androidx.activity.compose.setContent
 import androidx.activity.enableEdgeToEdge
 import androidx.activity.result.contract.ActivityResultContracts
 import androidx.activity.viewModels
+import androidx.lifecycle.createSavedStateHandle
 import androidx.lifecycle.viewmodel.initializer
 import androidx.lifecycle.viewmodel.viewModelFactory
 import fr.tierspay.app.push.TiersPayMessagingService
@@ -22,11 +23,14 @@ class MainActivity : ComponentActivity() {
     private val client by lazy { (application as TiersPayApplication).client }
 
     private val viewModel: MainViewModel by viewModels {
-        viewModelFactory { initializer { MainViewModel(client.getOrThrow()) } }
+        viewModelFactory {
+            initializer {
+                // TapAndPay when the build has it (see the app's build file), kept by the
+                // ViewModel with its SavedStateHandle: a Google Pay request outlives this activity.
+                MainViewModel(client.getOrThrow(), GooglePayGateway.create(applicationContext, createSavedStateHandle()))
+            }
+        }
     }
-
-    /** TapAndPay for this activity, when the build has it (see the app's build file). */
-    private val googlePay by lazy { GooglePayGateway.forActivity(this) }
 
     private val askNotifications =
         registerForActivityResult(ActivityResultContracts.RequestPermission()) { /* push is optional */ }
@@ -38,18 +42,31 @@ class MainActivity : ComponentActivity() {
         setContent {
             TiersPayTheme {
                 if (failure != null) CoreUnavailableScreen(failure.message.orEmpty())
-                else TiersPayRoot(viewModel.app, client.getOrThrow(), googlePay)
+                else TiersPayRoot(viewModel.app, googlePayAvailable = viewModel.googlePay != null)
             }
         }
         if (failure != null) return
+        viewModel.googlePay?.attach(this)
         if (savedInstanceState == null) open(intent)
         if (Build.VERSION.SDK_INT >= 33) askNotifications.launch(Manifest.permission.POST_NOTIFICATIONS)
     }
 
+    override fun onResume() {
+        super.onResume()
+        if (client.isSuccess) viewModel.googlePay?.onResumed()
+    }
+
+    override fun onDestroy() {
+        if (client.isSuccess) viewModel.googlePay?.detach(this)
+        super.onDestroy()
+    }
+
+    /** Google Pay's screens answer here, in whichever activity (or process) is there by then. */
     @Deprecated("TapAndPay still answers through onActivityResult")
     override fun onActivityResult(requestCode: Int, resultCode: Int, data: Intent?) {
+        val ours = client.isSuccess && viewModel.googlePay?.onActivityResult(requestCode, resultCode, data) == true
         @Suppress("DEPRECATION")
-        if (googlePay?.onActivityResult(requestCode, resultCode, data) != true) super.onActivityResult(requestCode, resultCode, data)
+        if (!ours) super.onActivityResult(requestCode, resultCode, data)
     }
 
     override fun onNewIntent(intent: Intent) {

@@ -26,6 +26,7 @@ import fr.tierspay.core.Member as CoreMember
 import fr.tierspay.core.PreviewCheck as CorePreviewCheck
 import fr.tierspay.core.Profile as CoreProfile
 import fr.tierspay.core.Provider as CoreProvider
+import fr.tierspay.core.PushService as CorePushService
 import fr.tierspay.core.ProviderSearch as CoreProviderSearch
 import fr.tierspay.core.PushTokenizeData as CorePushTokenizeData
 import fr.tierspay.core.SyncSummary as CoreSyncSummary
@@ -118,6 +119,12 @@ internal fun Route.toShell(): Destination = when (this) {
     is Route.Home -> Destination.Home
     is Route.Enroll -> Destination.Enroll(contractNumber)
     is Route.Provider -> Destination.Provider(code)
+    is Route.Card -> Destination.Card
+}
+
+internal fun PushService.toCore(): CorePushService = when (this) {
+    PushService.APNS -> CorePushService.APNS
+    PushService.FCM -> CorePushService.FCM
 }
 
 // Coverage

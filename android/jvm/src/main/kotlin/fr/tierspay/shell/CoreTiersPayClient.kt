@@ -109,6 +109,9 @@ class CoreTiersPayClient private constructor(
     override fun routeForPush(data: Map<String, String>): Destination =
         mapCoreErrors { fr.tierspay.core.routeForPush(data).toShell() }
 
+    override suspend fun registerPushToken(service: PushService, token: String) =
+        mapCoreErrors { core.registerPushToken(service.toCore(), token) }
+
     override suspend fun syncCoverage(): SyncSummary = mapCoreErrors { coverage.sync().toShell() }
 
     override suspend fun resyncCoverage(): SyncSummary = mapCoreErrors { coverage.resync().toShell() }

@@ -103,6 +103,18 @@ sealed interface Destination {
 
     /** A provider's page, from the QR code on their desk (`/p/{code}`). */
     data class Provider(val code: String) : Destination
+
+    /** The card's screen (`tierspay://card`: pushes say the card was frozen or is active again). */
+    data object Card : Destination
+}
+
+/** Which push service gave the app its token. Android's is [FCM]; [APNS] is iOS's. */
+enum class PushService {
+    /** Apple Push Notification service: the device token, in hex. */
+    APNS,
+
+    /** Firebase Cloud Messaging: the registration token of `FirebaseMessagingService.onNewToken`. */
+    FCM,
 }
 
 // Coverage: what the doctor's-desk screen shows. Amounts are [Money]; the core computed them.

@@ -34,6 +34,15 @@ interface TiersPayClient {
     /** Where a push message's data leads. */
     fun routeForPush(data: Map<String, String>): Destination
 
+    /**
+     * Hands the push token the OS gave the app to the core, which registers it with the platform
+     * for this device (an authenticated request): now when enrolled, right after enrollment
+     * otherwise; a new token replaces the old one, the same token again sends nothing, sign-out
+     * forgets it. Call it at every start and with every new token. A malformed token is
+     * InvalidInput(token).
+     */
+    suspend fun registerPushToken(service: PushService, token: String)
+
     // Coverage. Enrollment downloads the contract's guarantees and the tariffs; the calls marked
     // offline read them from the phone and throw Rejected(coverage_not_synced) before any sync.
 

@@ -5,6 +5,9 @@ import fr.tierspay.shell.platform.SoftwareDeviceKey
 import fr.tierspay.shell.state.CardWalletModel
 import fr.tierspay.shell.state.CardWalletState
 import fr.tierspay.shell.state.GooglePayStatus
+import fr.tierspay.shell.platform.SavedRequest
+import fr.tierspay.shell.platform.TapAndPayResults
+import fr.tierspay.shell.support.FakeApiException
 import fr.tierspay.shell.support.FakeTapAndPay
 import fr.tierspay.shell.support.MockServer
 import fr.tierspay.shell.support.MockServer.Companion.DEMO_BIRTH_DATE
@@ -14,8 +17,12 @@ import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancel
+import kotlinx.coroutines.cancelAndJoin
 import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.flow.filterNotNull
 import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.isActive
+import kotlinx.coroutines.job
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
@@ -27,6 +34,7 @@ import org.junit.jupiter.api.Assertions.assertNotNull
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.BeforeEach
 import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.io.TempDir
 import java.nio.file.Files
 import java.nio.file.Path
@@ -237,9 +245,99 @@ class CardClientTest {
             wallet.cancel = false
             wallet.activationWalletId = "someone_elses_wallet"
             val second = client.googlePay(wallet.walletId, wallet.hardwareId, wallet.listTokens()) as GooglePayAction.Push
-            val e = expectError<TiersPayError.Platform> { wallet.pushTokenize(second.data) }
-            assertTrue(e.message.contains("400"), e.message)
+            // Google Pay fails the push as the SDK does: an ApiException-shaped error, not the shell's.
+            val e = assertThrows<FakeApiException> { runBlocking { wallet.pushTokenize(second.data) } }
+            assertEquals(FakeApiException.INTERNAL_ERROR, e.statusCode)
+            assertTrue(e.message!!.contains("400"), e.message)
             assertTrue(client.refreshCard().googleTokens().none { it.status == WalletTokenStatus.ACTIVE })
+        }
+    }
+
+    @Test
+    fun `a TapAndPay failure is an error on the card screen, not a crash, and the next try works`() = runBlocking {
+        val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
+        try {
+            open().use { client ->
+                client.enroll()
+                val wallet = fakeWallet(client)
+                val model = CardWalletModel(client, wallet, scope, Locale.ENGLISH)
+                model.start()
+                model.awaitState { !it.loading && it.card != null && !it.refreshing }
+
+                // Play services fails the way it does: an ApiException with a status code.
+                wallet.failure = FakeApiException(FakeApiException.NETWORK_ERROR)
+                model.addToGooglePay()
+                val failed = model.awaitState { it.error != null }
+                assertEquals(TiersPayError.Kind.PLATFORM, failed.error!!.kind)
+                assertEquals(GooglePayStatus.IDLE, failed.googlePay)
+                assertFalse(failed.error!!.message.contains("7:"), "the SDK's text is not shown: ${failed.error}")
+                assertTrue(wallet.pushed.isEmpty())
+                assertTrue(scope.isActive, "the model's scope survived")
+
+                // The token service refusing the card fails inside pushTokenize: the same.
+                wallet.failure = null
+                wallet.activationWalletId = "someone_elses_wallet"
+                model.dismissError()
+                model.addToGooglePay()
+                assertEquals(TiersPayError.Kind.PLATFORM, model.awaitState { it.error != null }.error!!.kind)
+
+                wallet.activationWalletId = wallet.walletId
+                model.dismissError()
+                model.addToGooglePay()
+                val added = model.awaitState { it.googlePay == GooglePayStatus.ADDED }
+                assertEquals(null, added.error)
+                assertEquals(WalletTokenStatus.ACTIVE, added.card!!.googleTokens().single { it.status == WalletTokenStatus.ACTIVE }.status)
+            }
+        } finally {
+            scope.cancel()
+        }
+    }
+
+    /** SavedStateHandle's part, played by a variable: what Android keeps in the activity's saved state. */
+    private class Saved(override var requestCode: Int? = null) : SavedRequest
+
+    @Test
+    fun `a Google Pay result outlives the process that asked for it`() = runBlocking {
+        val saved = Saved()
+        val first = CoroutineScope(SupervisorJob() + Dispatchers.Default)
+        val client = open()
+        client.enroll()
+        val wallet = fakeWallet(client).apply { activityResults = TapAndPayResults(saved) }
+        val model = CardWalletModel(client, wallet, first, Locale.ENGLISH)
+        model.start()
+        model.awaitState { !it.loading && it.card != null && !it.refreshing }
+        model.addToGooglePay()
+
+        // Google Pay's screen is in front; the token service has the card already.
+        val (requestCode, result) = withTimeout(30_000) { wallet.openScreen.filterNotNull().first() }
+        assertEquals(requestCode, saved.requestCode, "kept in the saved state while Google Pay is open")
+        assertTrue(result is fr.tierspay.shell.platform.TokenizeResult.Added)
+        // Android saves the instance state when the activity stops, then kills the process: its
+        // coroutines and core are gone, the saved state is not.
+        val bundle = Saved(saved.requestCode)
+        first.coroutineContext.job.cancelAndJoin()
+        client.close()
+        assertEquals(null, saved.requestCode, "a cancelled request is forgotten")
+
+        // A new process: a new core on the same data, the activity recreated from the bundle.
+        val second = CoroutineScope(SupervisorJob() + Dispatchers.Default)
+        try {
+            open().use { restarted ->
+                val results = TapAndPayResults(bundle)
+                wallet.activityResults = results
+                val model2 = CardWalletModel(restarted, wallet, second, Locale.ENGLISH)
+                assertEquals(GooglePayStatus.WORKING, model2.state.value.googlePay, "no second push while Google Pay is open")
+                model2.start()
+                assertFalse(results.deliver(requestCode + 100, result), "not a request of ours")
+                // onActivityResult in the recreated activity.
+                assertTrue(results.deliver(requestCode, result))
+                val s = model2.awaitState { it.googlePay == GooglePayStatus.ADDED }
+                assertEquals(WalletTokenStatus.ACTIVE, s.card!!.googleTokens().single().status, "the card read again")
+                assertEquals(null, bundle.requestCode)
+                assertEquals(1, wallet.pushed.size)
+            }
+        } finally {
+            second.cancel()
         }
     }
 

@@ -15,7 +15,8 @@ import fr.tierspay.shell.TiersPayError
 /**
  * Push messages. The data payload goes to the core (routeForPush) unread: a message whose link
  * the core refuses is dropped; any other becomes a notification that opens the app with the
- * same data, and MainActivity routes it.
+ * same data, and MainActivity routes it. New FCM tokens go to the core, which registers them with
+ * the platform.
  */
 class TiersPayMessagingService : FirebaseMessagingService() {
 
@@ -51,8 +52,13 @@ class TiersPayMessagingService : FirebaseMessagingService() {
         notifications.notify(message.messageId.hashCode(), notification)
     }
 
-    override fun onRegistered(token: String) {
-        // TODO(core): hand the FCM token to the core once it exports a call to register it.
+    /**
+     * Firebase gave this app instance a new registration token (first start, restore, data
+     * cleared, rotation). The service may stop as soon as this returns, so the request runs in
+     * the application's scope, not this service's.
+     */
+    override fun onNewToken(token: String) {
+        (application as TiersPayApplication).registerPushToken(token)
     }
 
     companion object {

@@ -3,6 +3,8 @@ package fr.tierspay.shell.state
 import fr.tierspay.shell.Destination
 import fr.tierspay.shell.TiersPayClient
 import fr.tierspay.shell.TiersPayError
+import fr.tierspay.shell.platform.TapAndPayGateway
+import fr.tierspay.shell.platform.UnavailableTapAndPay
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
@@ -11,21 +13,24 @@ import kotlinx.coroutines.launch
 import java.util.Locale
 
 /** The signed-in screen shown. */
-enum class Screen { HOME, VISIT }
+enum class Screen { HOME, VISIT, CARD }
 
 /**
  * The app's view-state root: the session (which half of the app to show), the enrollment form,
- * the visit (doctor's desk) screen, and where links and push messages lead. The Android app holds
- * one in a ViewModel.
+ * the visit (doctor's desk) screen, the card, and where links and push messages lead. The Android
+ * app holds one in a ViewModel, so that none of it (a Google Pay request under way included) is
+ * lost when the activity is recreated.
  */
 class AppModel(
     private val client: TiersPayClient,
     private val scope: CoroutineScope,
     locale: Locale = Locale.getDefault(),
+    tapAndPay: TapAndPayGateway = UnavailableTapAndPay,
 ) {
     val session = SessionModel(client, scope)
     val enrollment = EnrollmentModel(client, scope)
     val visit = VisitModel(client, scope, locale)
+    val card = CardWalletModel(client, tapAndPay, scope, locale)
 
     private val _screen = MutableStateFlow(Screen.HOME)
 
@@ -34,6 +39,9 @@ class AppModel(
 
     /** A provider code from a `/p/CODE` link not opened yet: the member was not signed in. */
     private var pendingProvider: String? = null
+
+    /** A `tierspay://card` link or push (the card was frozen, …) not opened yet: not signed in yet. */
+    private var pendingCard = false
     private var started = false
 
     /** Loads the session and follows it. Idempotent. */
@@ -46,12 +54,17 @@ class AppModel(
                 when (state) {
                     is SessionState.SignedOut -> {
                         // After a sign-out the form must start over, not show the last enrollment,
-                        // and nothing of the last member's visit may remain.
+                        // and nothing of the last member's visit or card may remain.
                         if (enrollment.state.value is EnrollmentState.Enrolled) enrollment.reset()
                         visit.clear()
+                        card.clear()
+                        pendingCard = false
                         _screen.value = Screen.HOME
                     }
-                    is SessionState.SignedIn -> openPendingProvider()
+                    is SessionState.SignedIn -> {
+                        openPendingProvider()
+                        openPendingCard()
+                    }
                     SessionState.Loading -> Unit
                 }
             }
@@ -67,6 +80,25 @@ class AppModel(
 
     /** Back home (the visit keeps what was typed). */
     fun closeVisit() {
+        _screen.value = Screen.HOME
+    }
+
+    /**
+     * The card screen: the card is read (offline first) on first use. Before the session is
+     * there (a cold start from a push), it opens once signed in.
+     */
+    fun openCard() {
+        if (session.state.value !is SessionState.SignedIn) {
+            pendingCard = true
+            return
+        }
+        pendingCard = false
+        card.start()
+        _screen.value = Screen.CARD
+    }
+
+    /** Back home from the card. */
+    fun closeCard() {
         _screen.value = Screen.HOME
     }
 
@@ -97,8 +129,14 @@ class AppModel(
                     enrollment.prefill(contract)
                 }
             }
+            // A push about the card (frozen, active again): its screen, once signed in.
+            Destination.Card -> openCard()
         }
         return true
+    }
+
+    private fun openPendingCard() {
+        if (pendingCard) openCard()
     }
 
     private fun openPendingProvider() {

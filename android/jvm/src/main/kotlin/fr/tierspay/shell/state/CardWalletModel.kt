@@ -9,12 +9,17 @@ import fr.tierspay.shell.TiersPayError
 import fr.tierspay.shell.platform.TapAndPayGateway
 import fr.tierspay.shell.platform.TokenizeResult
 import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.currentCoroutineContext
+import kotlinx.coroutines.ensureActive
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.launch
 import java.util.Locale
+import kotlin.coroutines.cancellation.CancellationException
 
 /** Where adding the card to Google Pay stands. */
 enum class GooglePayStatus {
@@ -76,6 +81,14 @@ data class CardWalletState(
  * the card to Google Pay, where TapAndPay says what the wallet holds, the core decides (push with
  * the issuer's data, resume a token waiting for verification, or nothing to do) and this model
  * only carries the decision out. Follows [SessionChange.CARD_UPDATED]. Pure Kotlin.
+ *
+ * Every failure ends as [CardWalletState.error], whatever threw it: the client throws
+ * [TiersPayError] only, but a TapAndPay gateway sits over Google's SDK, and an exception escaping
+ * a coroutine launched here would crash the app. Cancellation is not a failure and propagates.
+ *
+ * The Android app keeps one in its ViewModel (in [AppModel]), so a Google Pay request survives
+ * the activity being recreated; a request whose process died is finished from
+ * [TapAndPayGateway.restoredResult].
  */
 class CardWalletModel(
     private val client: TiersPayClient,
@@ -83,18 +96,40 @@ class CardWalletModel(
     private val scope: CoroutineScope,
     locale: Locale = Locale.FRANCE,
 ) {
-    private val _state = MutableStateFlow(CardWalletState(locale = locale))
+    private val _state = MutableStateFlow(
+        CardWalletState(
+            locale = locale,
+            // Google Pay is still open on a request of the previous process: no second one.
+            googlePay = if (tapAndPay.restoredResult != null) GooglePayStatus.WORKING else GooglePayStatus.IDLE,
+        ),
+    )
     val state: StateFlow<CardWalletState> = _state.asStateFlow()
     private var started = false
+    private var restoredTaken = false
+
+    /**
+     * The member's work: a child of [scope] that [clear] cancels, so nothing of a signed-out
+     * member's card lands in the next one's state.
+     */
+    private var work: Job = SupervisorJob(scope.coroutineContext[Job])
+
+    private fun launch(block: suspend CoroutineScope.() -> Unit) = scope.launch(work, block = block)
 
     /** Reads the card (offline), refreshes it, and follows card events until [scope] ends. Idempotent. */
     fun start() {
+        tapAndPay.restoredResult?.let { restored ->
+            if (!restoredTaken) {
+                restoredTaken = true
+                _state.update { it.copy(googlePay = GooglePayStatus.WORKING) }
+                launch { finishGooglePay(restored.await()?.toStatus() ?: GooglePayStatus.IDLE) }
+            }
+        }
         if (started) return
         started = true
-        scope.launch {
+        launch {
             client.sessionEvents().collect { if (it == SessionChange.CARD_UPDATED) reload() }
         }
-        scope.launch {
+        launch {
             reload()
             refresh()
         }
@@ -104,14 +139,11 @@ class CardWalletModel(
     fun refresh() {
         if (_state.value.refreshing) return
         _state.update { it.copy(refreshing = true) }
-        scope.launch {
-            try {
-                val card = client.refreshCard()
-                _state.update { it.copy(card = card, refreshing = false) }
-            } catch (e: TiersPayError) {
+        launch {
+            catching { client.refreshCard() }
+                .onSuccess { card -> _state.update { it.copy(card = card, refreshing = false) } }
                 // Offline most often: the cached card stands.
-                _state.update { it.copy(refreshing = false, error = e.toCardError()) }
-            }
+                .onFailure { e -> _state.update { it.copy(refreshing = false, error = e.toCardError()) } }
         }
     }
 
@@ -120,13 +152,12 @@ class CardWalletModel(
         val s = _state.value
         if (s.freezing || s.card == null || s.card.frozen == frozen) return
         _state.update { it.copy(freezing = true, error = null) }
-        scope.launch {
-            try {
-                val card = if (frozen) client.freeze() else client.unfreeze()
-                _state.update { it.copy(card = card, freezing = false, googlePay = GooglePayStatus.IDLE) }
-            } catch (e: TiersPayError) {
-                _state.update { it.copy(freezing = false, error = e.toCardError()) }
-            }
+        launch {
+            catching { if (frozen) client.freeze() else client.unfreeze() }
+                .onSuccess { card ->
+                    _state.update { it.copy(card = card, freezing = false, googlePay = GooglePayStatus.IDLE) }
+                }
+                .onFailure { e -> _state.update { it.copy(freezing = false, error = e.toCardError()) } }
         }
     }
 
@@ -134,8 +165,8 @@ class CardWalletModel(
     fun addToGooglePay() {
         if (_state.value.googlePay == GooglePayStatus.WORKING) return
         _state.update { it.copy(googlePay = GooglePayStatus.WORKING, error = null) }
-        scope.launch {
-            val status = try {
+        launch {
+            catching {
                 val action = client.googlePay(
                     walletAccountId = tapAndPay.activeWalletId(),
                     stableHardwareId = tapAndPay.stableHardwareId(),
@@ -148,16 +179,9 @@ class CardWalletModel(
                     GooglePayAction.InProgress -> GooglePayStatus.IN_PROGRESS
                     GooglePayAction.Suspended -> GooglePayStatus.SUSPENDED
                 }
-            } catch (e: TiersPayError) {
-                _state.update { it.copy(googlePay = GooglePayStatus.IDLE, error = e.toCardError()) }
-                return@launch
             }
-            val card = try {
-                client.refreshCard()
-            } catch (e: TiersPayError) {
-                _state.value.card
-            }
-            _state.update { it.copy(card = card, googlePay = status) }
+                .onSuccess { status -> finishGooglePay(status) }
+                .onFailure { e -> _state.update { it.copy(googlePay = GooglePayStatus.IDLE, error = e.toCardError()) } }
         }
     }
 
@@ -169,14 +193,42 @@ class CardWalletModel(
 
     fun dismissError() = _state.update { it.copy(error = null) }
 
-    private suspend fun reload() {
-        try {
-            val card = client.card()
-            _state.update { it.copy(loading = false, card = card) }
-        } catch (e: TiersPayError) {
-            _state.update { it.copy(loading = false, error = e.toCardError()) }
-        }
+    /**
+     * Forgets the card and stops the work under way (the member signed out): the next [start]
+     * reads the next member's card.
+     */
+    fun clear() {
+        work.cancel()
+        work = SupervisorJob(scope.coroutineContext[Job])
+        started = false
+        _state.value = CardWalletState(locale = _state.value.locale)
     }
+
+    /** The wallet changed: read the card again (its tokens), then show [status]. Offline, the cached card stands. */
+    private suspend fun finishGooglePay(status: GooglePayStatus) {
+        val card = catching { client.refreshCard() }.getOrElse { _state.value.card }
+        _state.update { it.copy(card = card, googlePay = status) }
+    }
+
+    private suspend fun reload() {
+        catching { client.card() }
+            .onSuccess { card -> _state.update { it.copy(loading = false, card = card) } }
+            .onFailure { e -> _state.update { it.copy(loading = false, error = e.toCardError()) } }
+    }
+}
+
+/**
+ * [block]'s value or its failure, any exception included. Unlike `runCatching`, the cancellation
+ * of the calling coroutine propagates; a cancellation that is not ours (a cancelled task inside a
+ * gateway) is a failure like the others, or the screen would wait forever.
+ */
+private suspend inline fun <T> catching(block: () -> T): Result<T> = try {
+    Result.success(block())
+} catch (e: CancellationException) {
+    currentCoroutineContext().ensureActive()
+    Result.failure(e)
+} catch (e: Exception) {
+    Result.failure(e)
 }
 
 private fun TokenizeResult.toStatus(): GooglePayStatus = when (this) {
@@ -184,8 +236,10 @@ private fun TokenizeResult.toStatus(): GooglePayStatus = when (this) {
     TokenizeResult.Canceled -> GooglePayStatus.CANCELED
 }
 
-private fun TiersPayError.toCardError() = CardError(
-    message = message,
-    kind = kind,
-    code = (this as? TiersPayError.Rejected)?.code,
-)
+private fun Throwable.toCardError() = when (this) {
+    is TiersPayError -> CardError(message = message, kind = kind, code = (this as? TiersPayError.Rejected)?.code)
+    // Not the core's: an SDK exception a gateway let through. Its text is not for the member.
+    else -> CardError(message = UNEXPECTED_FAILURE, kind = TiersPayError.Kind.PLATFORM)
+}
+
+internal const val UNEXPECTED_FAILURE = "Something went wrong on this phone. Try again."

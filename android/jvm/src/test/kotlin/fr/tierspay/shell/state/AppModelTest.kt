@@ -95,4 +95,25 @@ class AppModelTest {
         assertEquals(Screen.VISIT, app.screen.value)
         assertTrue("select(ABC234)" in client.calls)
     }
+
+    @Test
+    fun `a push about the card opens the card screen, once signed in, and sign-out forgets the card`() = runTest {
+        client.cardInfo = sampleCard()
+        val app = started()
+        assertTrue(app.openPush(mapOf("kind" to "card_frozen", "link" to "tierspay://card")))
+        assertEquals(Screen.HOME, app.screen.value, "signed out: the enrollment form, the card waits")
+
+        client.session = Session.Enrolled(sampleProfile())
+        client.events.emit(SessionChange.ENROLLED)
+        runCurrent()
+        assertEquals(Screen.CARD, app.screen.value)
+        assertEquals(sampleCard(), app.card.state.value.card)
+        app.closeCard()
+        assertEquals(Screen.HOME, app.screen.value)
+
+        client.session = Session.NotEnrolled
+        app.session.signOut()
+        runCurrent()
+        assertEquals(null, app.card.state.value.card, "nothing of the last member's card")
+    }
 }

@@ -21,6 +21,7 @@ import fr.tierspay.shell.Money
 import fr.tierspay.shell.PreviewCheck
 import fr.tierspay.shell.Provider
 import fr.tierspay.shell.ProviderSearch
+import fr.tierspay.shell.PushService
 import fr.tierspay.shell.Relationship
 import fr.tierspay.shell.Session
 import fr.tierspay.shell.SessionChange
@@ -139,6 +140,7 @@ class FakeClient : TiersPayClient {
 
     override fun routeForLink(url: String): Destination = when {
         url == "tierspay://home" -> Destination.Home
+        url == "tierspay://card" -> Destination.Card
         url.startsWith("https://app.tierspay.fr/p/") -> Destination.Provider(url.substringAfterLast('/'))
         url.startsWith("tierspay://enroll") ->
             Destination.Enroll(url.substringAfter("contract=", "").ifEmpty { null })
@@ -147,6 +149,10 @@ class FakeClient : TiersPayClient {
 
     override fun routeForPush(data: Map<String, String>): Destination =
         data["link"]?.let(::routeForLink) ?: Destination.Home
+
+    override suspend fun registerPushToken(service: PushService, token: String) {
+        calls += "registerPushToken($service,$token)"
+    }
 
     override suspend fun syncCoverage(): SyncSummary {
         calls += "sync"

@@ -14,6 +14,10 @@ import java.util.concurrent.TimeUnit
 /**
  * A real `tierspay-mock` on a free loopback port with the demo seed, in its own temporary folder.
  * The binary comes from the `tierspay.mock` system property (pom.xml sets it).
+ *
+ * Test helpers (`/v1/test_helpers/…`) are served only to holders of the test secret key, and by
+ * newer mocks only when started with `--test-helpers`: every helper call here sends the key, and
+ * the flag is passed when the binary knows it.
  */
 class MockServer private constructor(
     private var process: Process,
@@ -28,7 +32,7 @@ class MockServer private constructor(
         const val DEMO_CONTRACT = "TP1000001"
         const val DEMO_BIRTH_DATE = "1985-04-12"
 
-        /** The issuer's test-mode secret key the mock accepts on its issuing test helpers. */
+        /** The test-mode secret key the mock asks of every test-helper call. */
         const val TEST_SECRET_KEY = "sk_test_tierspay"
 
         private const val LISTENING = "tierspay-mock listening on "
@@ -40,19 +44,33 @@ class MockServer private constructor(
             return MockServer(process, dir, url, publicKey)
         }
 
+        private val binary: File by lazy {
+            File(System.getProperty("tierspay.mock") ?: "../../target/debug/tierspay-mock").also {
+                check(it.canExecute()) {
+                    "tierspay-mock not found at $it: run `cargo build -p tierspay-server-mock` from the repo root"
+                }
+            }
+        }
+
+        /** Whether this build of the mock serves test helpers only on request (`serve --test-helpers`). */
+        private val testHelpersFlag: Boolean by lazy {
+            val help = ProcessBuilder(binary.path, "serve", "--help").redirectErrorStream(true).start()
+            val text = help.inputStream.bufferedReader().readText()
+            help.waitFor(10, TimeUnit.SECONDS)
+            "--test-helpers" in text
+        }
+
         /** Starts the binary on [addr] with its database in [dir]; returns the process, URL and key. */
         private fun launch(dir: Path, addr: String): Triple<Process, String, String> {
-            val binary = File(System.getProperty("tierspay.mock") ?: "../../target/debug/tierspay-mock")
-            check(binary.canExecute()) {
-                "tierspay-mock not found at $binary: run `cargo build -p tierspay-server-mock` from the repo root"
-            }
             val log = dir.resolve("mock.log").toFile()
-            val process = ProcessBuilder(
+            val args = mutableListOf(
                 binary.path, "serve",
                 "--addr", addr,
                 "--db", dir.resolve("mock.db").toString(),
                 "--seed", "demo",
-            ).redirectError(ProcessBuilder.Redirect.appendTo(log)).start()
+            )
+            if (testHelpersFlag) args += "--test-helpers"
+            val process = ProcessBuilder(args).redirectError(ProcessBuilder.Redirect.appendTo(log)).start()
             val out = process.inputStream.bufferedReader()
             val first = out.readLine()
             val second = out.readLine()
@@ -71,22 +89,40 @@ class MockServer private constructor(
         private val CODE_IN_BODY = Regex(""""body"\s*:\s*"[^"]*?\b(\d{6})\b""")
     }
 
+    /** A push the platform sent: to whom (the APNs / FCM token), its title and its data payload. */
+    data class SentPush(val recipient: String, val title: String?, val data: Map<String, String>)
+
+    private fun helper(path: String): HttpRequest.Builder =
+        HttpRequest.newBuilder(URI.create("$url$path"))
+            .timeout(Duration.ofSeconds(10))
+            .header("Authorization", "Bearer $TEST_SECRET_KEY")
+
+    private fun getHelper(path: String): String {
+        val response = http.send(helper(path).GET().build(), HttpResponse.BodyHandlers.ofString())
+        check(response.statusCode() == 200) { "GET $path answered ${response.statusCode()}: ${response.body()}" }
+        return response.body()
+    }
+
     /** The one-time code in the last SMS the mock sent. */
     fun lastSmsCode(): String {
-        val request = HttpRequest.newBuilder(URI.create("$url/v1/test_helpers/outbox?channel=sms&limit=1"))
-            .timeout(Duration.ofSeconds(10))
-            .GET()
-            .build()
-        val response = http.send(request, HttpResponse.BodyHandlers.ofString())
-        check(response.statusCode() == 200) { "outbox answered ${response.statusCode()}: ${response.body()}" }
-        return CODE_IN_BODY.find(response.body())?.groupValues?.get(1)
-            ?: error("no code in the SMS outbox: ${response.body()}")
+        val body = getHelper("/v1/test_helpers/outbox?channel=sms&limit=1")
+        return CODE_IN_BODY.find(body)?.groupValues?.get(1) ?: error("no code in the SMS outbox: $body")
+    }
+
+    /** The pushes sent to [token], newest first (`GET /v1/test_helpers/outbox?channel=push&recipient=…`). */
+    fun pushesTo(token: String): List<SentPush> {
+        val body = getHelper("/v1/test_helpers/outbox?channel=push&limit=100&recipient=${URLEncoder.encode(token, Charsets.UTF_8)}")
+        val messages = (Json.parse(body) as Map<*, *>)["data"] as List<*>
+        return messages.map { message ->
+            message as Map<*, *>
+            val data = (message["data"] as Map<*, *>?).orEmpty().entries.associate { (k, v) -> k as String to v as String }
+            SentPush(message["recipient"] as String, message["subject"] as String?, data)
+        }
     }
 
     /** POSTs [json] to [path] (a test helper such as `/v1/test_helpers/usage`); returns the status. */
     fun post(path: String, json: String): Int {
-        val request = HttpRequest.newBuilder(URI.create("$url$path"))
-            .timeout(Duration.ofSeconds(10))
+        val request = helper(path)
             .header("Content-Type", "application/json")
             .POST(HttpRequest.BodyPublishers.ofString(json))
             .build()
@@ -101,10 +137,8 @@ class MockServer private constructor(
         val body = fields.entries.joinToString("&") { (k, v) ->
             "${URLEncoder.encode(k, Charsets.UTF_8)}=${URLEncoder.encode(v, Charsets.UTF_8)}"
         }
-        val request = HttpRequest.newBuilder(URI.create("$url$path"))
-            .timeout(Duration.ofSeconds(10))
+        val request = helper(path)
             .header("Content-Type", "application/x-www-form-urlencoded")
-            .header("Authorization", "Bearer $TEST_SECRET_KEY")
             .POST(HttpRequest.BodyPublishers.ofString(body))
             .build()
         return http.send(request, HttpResponse.BodyHandlers.ofString()).statusCode()
