@@ -136,9 +136,9 @@ struct Usage {
     beneficiary_id: String,
     year: i32,
     #[serde(default)]
-    pf_paid: Option<Decimal>,
+    pf_paid: Option<String>,
     #[serde(default)]
-    franchise_paid: Option<Decimal>,
+    franchise_paid: Option<String>,
     #[serde(default)]
     ceiling: Option<CeilingUsage>,
     #[serde(default)]
@@ -149,7 +149,7 @@ struct Usage {
 #[serde(deny_unknown_fields)]
 struct CeilingUsage {
     category: String,
-    consumed: Decimal,
+    consumed: String,
 }
 
 #[derive(Deserialize)]
@@ -160,34 +160,52 @@ struct PfDayUsage {
     count: u32,
 }
 
-/// A fixture amount: euros and cents, not negative, within what a year of care can consume.
-fn usage_amount(value: Decimal, field: &str) -> Result<(), ApiError> {
-    if value.is_sign_negative() || value.scale() > 2 || value > Decimal::from(100_000) {
-        return Err(ApiError::invalid_param(
-            field,
-            format!("{field} must be an amount from 0 to 100000 with at most 2 decimals."),
-        )
-        .not_executed());
+/// A fixture amount in the core's one amount grammar (the phone's and the previews'), at most
+/// what a year of care can consume.
+fn usage_amount(text: &str, field: &str) -> Result<Decimal, ApiError> {
+    let refuse =
+        |why: String| ApiError::invalid_param(field, format!("{field} {why}.")).not_executed();
+    let value =
+        tierspay_core::domain::money::parse_amount(text).map_err(|e| refuse(e.to_string()))?;
+    if value > Decimal::from(100_000) {
+        return Err(refuse("is more than 100000 euros".into()));
     }
-    Ok(())
+    Ok(value)
+}
+
+/// The amounts of a usage fixture, parsed.
+struct UsageAmounts {
+    pf_paid: Option<Decimal>,
+    franchise_paid: Option<Decimal>,
+    consumed: Option<Decimal>,
 }
 
 /// Fixtures are input like any other: a negative counter once made every later preview of the
 /// beneficiary fail.
-fn validate_usage(body: &Usage) -> Result<(), ApiError> {
+fn validate_usage(body: &Usage) -> Result<UsageAmounts, ApiError> {
     if !(2000..=2100).contains(&body.year) {
         return Err(
             ApiError::invalid_param("year", "year must be from 2000 to 2100.").not_executed(),
         );
     }
-    if let Some(v) = body.pf_paid {
-        usage_amount(v, "pf_paid")?;
-    }
-    if let Some(v) = body.franchise_paid {
-        usage_amount(v, "franchise_paid")?;
-    }
+    let amounts = UsageAmounts {
+        pf_paid: body
+            .pf_paid
+            .as_deref()
+            .map(|v| usage_amount(v, "pf_paid"))
+            .transpose()?,
+        franchise_paid: body
+            .franchise_paid
+            .as_deref()
+            .map(|v| usage_amount(v, "franchise_paid"))
+            .transpose()?,
+        consumed: body
+            .ceiling
+            .as_ref()
+            .map(|c| usage_amount(&c.consumed, "ceiling.consumed"))
+            .transpose()?,
+    };
     if let Some(c) = &body.ceiling {
-        usage_amount(c.consumed, "ceiling.consumed")?;
         if c.category.is_empty() || c.category.len() > 64 {
             return Err(ApiError::invalid_param(
                 "ceiling.category",
@@ -205,7 +223,7 @@ fn validate_usage(body: &Usage) -> Result<(), ApiError> {
             .not_executed());
         }
     }
-    Ok(())
+    Ok(amounts)
 }
 
 /// Sets a beneficiary's counters: what visits would have consumed (PF, franchises, ceilings).
@@ -213,7 +231,7 @@ async fn record_usage(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Usage>,
 ) -> Result<Json<Value>, ApiError> {
-    validate_usage(&body)?;
+    let amounts = validate_usage(&body)?;
     state
         .db
         .transaction(move |tx| {
@@ -232,15 +250,15 @@ async fn record_usage(
                        pf_paid = COALESCE(?5, pf_paid), franchise_paid = COALESCE(?6, franchise_paid)",
                     rusqlite::params![
                         body.beneficiary_id, body.year,
-                        body.pf_paid.unwrap_or_default().to_string(), body.franchise_paid.unwrap_or_default().to_string(),
-                        body.pf_paid.map(|v| v.to_string()), body.franchise_paid.map(|v| v.to_string())
+                        amounts.pf_paid.unwrap_or_default().to_string(), amounts.franchise_paid.unwrap_or_default().to_string(),
+                        amounts.pf_paid.map(|v| v.to_string()), amounts.franchise_paid.map(|v| v.to_string())
                     ],
                 )?;
             }
             if let Some(c) = body.ceiling {
                 tx.execute(
                     "INSERT OR REPLACE INTO insurer_ceiling_usage (beneficiary_id, year, category, consumed) VALUES (?1, ?2, ?3, ?4)",
-                    rusqlite::params![body.beneficiary_id, body.year, c.category, c.consumed.to_string()],
+                    rusqlite::params![body.beneficiary_id, body.year, c.category, amounts.consumed.unwrap_or_default().to_string()],
                 )?;
             }
             if let Some(d) = body.pf_day {

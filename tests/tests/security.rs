@@ -526,3 +526,97 @@ async fn no_card_number_code_or_token_is_stored_in_clear_by_the_mock() {
     .await;
     assert_eq!((status, &replayed), (200, &result));
 }
+
+/// A server that answers every request with a valid enrollment challenge padded to `len` bytes:
+/// read whole, it would parse, so only a bound on the size can refuse it.
+async fn flooding_server(len: usize, chunked: bool) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let head = if chunked {
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n".to_owned()
+                } else {
+                    format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len}\r\n\r\n")
+                };
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let prefix = br#"{"id":"enr_x","object":"enrollment","phone_masked":"+33 6 xx xx xx 78","code_length":6,"expires_at":4102444800,"pad":""#;
+                let suffix = br#""}"#;
+                let block = vec![b'a'; 64 * 1024];
+                let body_len = len - prefix.len() - suffix.len();
+                let send_piece = |piece: &[u8]| {
+                    if chunked {
+                        let mut framed = format!("{:x}\r\n", piece.len()).into_bytes();
+                        framed.extend_from_slice(piece);
+                        framed.extend_from_slice(b"\r\n");
+                        framed
+                    } else {
+                        piece.to_vec()
+                    }
+                };
+                if socket.write_all(&send_piece(prefix)).await.is_err() {
+                    return;
+                }
+                let mut sent = 0;
+                while sent < body_len {
+                    let n = block.len().min(body_len - sent);
+                    if socket.write_all(&send_piece(&block[..n])).await.is_err() {
+                        return;
+                    }
+                    sent += n;
+                }
+                if socket.write_all(&send_piece(suffix)).await.is_err() {
+                    return;
+                }
+                if chunked {
+                    let _ = socket.write_all(b"0\r\n\r\n").await;
+                }
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_phone_refuses_an_endless_answer_instead_of_buffering_it() {
+    let mock = Mock::start().await;
+    // The padded answer parses when it fits the bound: the refusal below is the bound's.
+    for (len, chunked, refused) in [
+        (1024 * 1024, false, false),
+        (64 * 1024 * 1024, false, true),
+        (64 * 1024 * 1024, true, true),
+    ] {
+        let url = flooding_server(len, chunked).await;
+        let dir = tempfile::tempdir().unwrap();
+        let secrets: std::sync::Arc<dyn tierspay_core::SecureStorage> =
+            std::sync::Arc::new(tierspay_core::MemorySecureStorage::default());
+        let key: std::sync::Arc<dyn tierspay_core::DeviceKey> =
+            std::sync::Arc::new(tierspay_core::SoftwareDeviceKey::new(secrets.clone()));
+        let app = tierspay_core::TiersPay::new(
+            tierspay_core::CoreConfig {
+                server_url: url,
+                data_dir: dir.path().to_string_lossy().into_owned(),
+                server_public_key: mock.key.clone(),
+                device_name: None,
+            },
+            secrets,
+            key,
+        )
+        .unwrap();
+        let answer = app
+            .enrollment()
+            .start(DEMO_CONTRACT.into(), DEMO_BIRTH_DATE.into())
+            .await;
+        assert_eq!(
+            answer.is_err(),
+            refused,
+            "{len} bytes, chunked={chunked}: {answer:?}"
+        );
+    }
+}

@@ -16,6 +16,32 @@ use crate::wire::ErrorBody;
 
 /// Delays before each retry of a request whose connection failed.
 const RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(150), Duration::from_millis(500)];
+/// Largest answer the core reads: far above any real one (a full sync is a few kilobytes), so
+/// a hostile or broken server cannot make the phone buffer without end.
+pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Reads an answer's body, refusing one larger than [`MAX_RESPONSE_BYTES`] as it streams.
+async fn bounded_body(mut response: reqwest::Response) -> Result<Vec<u8>> {
+    let too_large = || {
+        Error::Protocol(format!(
+            "the server's answer exceeds {MAX_RESPONSE_BYTES} bytes"
+        ))
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
 
 /// One request to send.
 pub struct Request<'a> {
@@ -178,7 +204,7 @@ impl Api {
             .get(crate::auth::signature::HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = response.bytes().await?.to_vec();
+        let body = bounded_body(response).await?;
         if status.is_success() {
             return Ok(Response { body, signature });
         }
