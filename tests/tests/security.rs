@@ -479,13 +479,37 @@ async fn no_card_number_code_or_token_is_stored_in_clear_by_the_mock() {
     .await;
     assert_eq!(status, 200, "{psp_card}");
 
+    // A second member through the core, the way the app goes: coverage sync, both wallets
+    // (their payloads carry the card encrypted), and the number revealed.
+    let phone = Phone::new(&mock);
+    phone
+        .enroll(&mock, "TP1000002", "1992-11-02", "+33698765432")
+        .await;
+    phone.app.coverage().sync().await.unwrap();
+    let wallet = tierspay_core::PassKitSimulator::new().unwrap();
+    mock.trust_apple_root(&wallet.root_certificate()).await;
+    let card = phone.app.card();
+    card.apple_pay_pass_data(
+        wallet.certificates(),
+        wallet.nonce(),
+        wallet.nonce_signature(),
+    )
+    .await
+    .unwrap();
+    card.google_pay_action("wallet-abc".into(), "hardware-123".into(), vec![])
+        .await
+        .unwrap();
+    let details = card.reveal().await.unwrap();
+
     let pans = [
         secret["number"].as_str().unwrap().to_owned(),
         psp_card["number"].as_str().unwrap().to_owned(),
+        details.number.clone(),
     ];
     let cvcs = [
         secret["cvc"].as_str().unwrap().to_owned(),
         psp_card["cvc"].as_str().unwrap().to_owned(),
+        details.cvc.clone(),
     ];
     let (values, raw) = dump(&mock.db_path());
     let raw = String::from_utf8_lossy(&raw);
