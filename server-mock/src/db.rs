@@ -150,7 +150,9 @@ impl Db {
 
     /// Takes the connection for the rest of a request: `body` runs with every query of this
     /// task going through it. The caller begins and ends the transaction itself; whatever is
-    /// still open when `body` ends or is dropped is rolled back.
+    /// still open when `body` ends or is dropped is rolled back. Every other request waits
+    /// meanwhile, so a held request must never wait on another request to this server (a
+    /// webhook it calls, say): such a handler commits its pending state first, then waits.
     pub async fn hold<F: std::future::Future>(&self, body: F) -> F::Output {
         let writer = Writer(self.conn.clone().lock_owned().await);
         HELD.scope(Arc::new(Mutex::new(Some(writer))), body).await
