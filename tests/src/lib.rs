@@ -11,6 +11,9 @@ use tierspay_core::{
 };
 use tierspay_server_mock::{start, Limits, RunningServer, ServerConfig};
 
+pub mod stripe;
+pub use stripe::{Answer, Stripe};
+
 /// The PSP's test secret key.
 pub const PSP_KEY: &str = "sk_test_tierspay";
 

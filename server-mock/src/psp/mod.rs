@@ -1,9 +1,17 @@
 //! The payment service provider: a Stripe Issuing–like issuer (cardholders, virtual cards,
 //! spending controls, wallet provisioning, network tokens, events). It knows members only by a
-//! pseudonymous cardholder and is the only module that ever holds a card number.
+//! pseudonymous cardholder and is the only module that ever holds a card number. It depends on
+//! nothing of the insurer or the platform.
 //!
-//! - [`api`]: the operations, for the platform (inside its own transactions) and the endpoints.
-//! - `routes`: Stripe's wire format (form-encoded, `sk_test_…` keys, `expand[]`, lists).
+//! One file per resource, each with its operations, its rows and Stripe JSON, and its route
+//! table beside its handlers (named after Stripe's verbs: `create`, `retrieve`, `update`,
+//! `list`; test helpers `helper_…`): `cardholders`, `cards`, `provisioning`, `tokens`,
+//! `events`. A new resource (payment intents, authorizations…) is a new file merged into
+//! [`router`]. Shared by all of them: `model` (request context, refusals, settings, lists),
+//! `wire` (the authenticated request and its parameters) and `form` (Stripe's bracket notation).
+//!
+//! - [`api`]: the operations the platform calls, inside its own transactions (re-exports only).
+//! - The endpoints speak Stripe's wire format (form-encoded, `sk_test_…` keys, `expand[]`, lists).
 //!
 //! Accepted secret keys live in `psp_api_keys`; the migration seeds `sk_test_tierspay`
 //! ([`DEFAULT_API_KEY`]). Any other key gets a 401, as with Stripe.
@@ -15,12 +23,29 @@
 //! test helper wins over the environment. Without a root, Apple provisioning is refused
 //! (`apple_root_missing`).
 
+use axum::Router;
+
+use crate::state::AppState;
+
 pub mod api;
+mod cardholders;
+mod cards;
+mod events;
 mod form;
 mod model;
-mod routes;
+mod provisioning;
+mod tokens;
+mod wire;
 
-pub use routes::router;
+/// The PSP routes: every resource's table, merged.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(cardholders::router())
+        .merge(cards::router())
+        .merge(provisioning::router())
+        .merge(tokens::router())
+        .merge(events::router())
+}
 
 /// The secret key every new database accepts.
 pub const DEFAULT_API_KEY: &str = "sk_test_tierspay";

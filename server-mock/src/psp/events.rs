@@ -1,0 +1,137 @@
+//! Events (`evt_…`): every write of another resource emits one (`<object>.created`,
+//! `<object>.updated` with the previous values of what changed), and `/v1/events` lists them as
+//! Stripe does. Events never carry a card number or CVC.
+
+use axum::extract::{Path, State};
+use axum::http::Uri;
+use axum::routing::get;
+use axum::{Json, Router};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{json, Map, Value};
+
+use super::model::{self, missing, parse_json, Ctx, Paging};
+use super::wire::{query_fields, Psp};
+use crate::http::ApiError;
+use crate::state::AppState;
+
+/// Writes an event (`evt_…`) for an object change.
+pub fn emit(
+    tx: &Connection,
+    ctx: &Ctx,
+    kind: &str,
+    object: &Value,
+    previous: Option<Value>,
+) -> Result<String, ApiError> {
+    let id = tierspay_core::auth::random::id("evt");
+    tx.execute(
+        "INSERT INTO psp_events (id, type, created, object, previous_attributes, idempotency_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            id,
+            kind,
+            ctx.now,
+            object.to_string(),
+            previous.map(|p| p.to_string()),
+            ctx.idempotency_key
+        ],
+    )?;
+    Ok(id)
+}
+
+/// The top-level fields that changed between two renderings of an object, with old values.
+pub fn previous_attributes(before: &Value, after: &Value) -> Option<Value> {
+    let (Value::Object(b), Value::Object(a)) = (before, after) else {
+        return None;
+    };
+    let changed: Map<String, Value> = b
+        .iter()
+        .filter(|(k, v)| a.get(*k) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    (!changed.is_empty()).then_some(Value::Object(changed))
+}
+
+/// Emits `<kind>.updated` if the object changed.
+pub fn emit_update(
+    tx: &Connection,
+    ctx: &Ctx,
+    kind: &str,
+    before: &Value,
+    after: &Value,
+) -> Result<(), ApiError> {
+    if let Some(prev) = previous_attributes(before, after) {
+        emit(tx, ctx, &format!("{kind}.updated"), after, Some(prev))?;
+    }
+    Ok(())
+}
+
+/// An event by id.
+pub fn event_json(conn: &Connection, id: &str) -> Result<Value, ApiError> {
+    conn.query_row(
+        "SELECT id, type, created, object, previous_attributes, idempotency_key FROM psp_events WHERE id = ?1",
+        [id],
+        |r| {
+            let mut data = json!({ "object": parse_json(&r.get::<_, String>(3)?) });
+            if let Some(prev) = r.get::<_, Option<String>>(4)? {
+                data["previous_attributes"] = parse_json(&prev);
+            }
+            Ok(json!({
+                "id": r.get::<_, String>(0)?,
+                "object": "event",
+                "api_version": "2024-06-20",
+                "type": r.get::<_, String>(1)?,
+                "created": r.get::<_, i64>(2)?,
+                "data": data,
+                "livemode": false,
+                "pending_webhooks": 0,
+                "request": { "id": Value::Null, "idempotency_key": r.get::<_, Option<String>>(5)? },
+            }))
+        },
+    )
+    .optional()?
+    .ok_or_else(|| missing("event", "id", id))
+}
+
+// ------------------------------------------------------------------- endpoints
+
+/// The event endpoints.
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/events", get(list))
+        .route("/v1/events/{id}", get(retrieve))
+}
+
+async fn list(State(state): State<AppState>, _psp: Psp, uri: Uri) -> Result<Json<Value>, ApiError> {
+    let mut f = query_fields(&uri)?;
+    let paging = Paging::read(&mut f)?;
+    // `type=issuing_card.*` matches every issuing_card event, as Stripe's filter does.
+    let kind = f.str("type")?.map(|t| t.replace('*', "%"));
+    f.finish()?;
+    let doc = state
+        .db
+        .call(move |conn| {
+            let (ids, more) = model::page(
+                conn,
+                "psp_events",
+                "?1 IS NULL OR type LIKE ?1",
+                &[&kind],
+                &paging,
+            )?;
+            let data = ids
+                .iter()
+                .map(|id| event_json(conn, id))
+                .collect::<Result<_, _>>()?;
+            Ok(model::list_json(data, more, "/v1/events"))
+        })
+        .await?;
+    Ok(Json(doc))
+}
+
+async fn retrieve(
+    State(state): State<AppState>,
+    _psp: Psp,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let doc = state.db.call(move |conn| event_json(conn, &id)).await?;
+    Ok(Json(doc))
+}
