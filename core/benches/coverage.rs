@@ -12,7 +12,7 @@ use tierspay_core::domain::coverage::{
 };
 use time::macros::date;
 
-/// The example document of COVERAGE.md.
+/// The example document of docs/coverage.md.
 const EXAMPLE: &str = r#"{
   "date": "2026-03-02",
   "price": "30.00",
@@ -74,7 +74,7 @@ fn coverage(c: &mut Criterion) {
         "coverage: quote (sector 2 non-OPTAM, out of parcours)",
         |b| b.iter(|| quote(black_box(&request)).expect("a quote")),
     );
-    c.bench_function("coverage: quote_document (COVERAGE.md example)", |b| {
+    c.bench_function("coverage: quote_document (docs/coverage.md example)", |b| {
         b.iter(|| quote_document(black_box(EXAMPLE)).expect("an answer"))
     });
 }

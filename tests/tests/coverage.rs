@@ -67,7 +67,7 @@ async fn previews_are_exact_offline_and_confirmed_by_the_server() {
     assert_eq!(
         figures(&adult),
         ("19.00", "9.00", "2.00"),
-        "COVERAGE.md: GP, sector 1, adult, in parcours"
+        "docs/coverage.md: GP, sector 1, adult, in parcours"
     );
     assert!(adult
         .deductions
@@ -144,7 +144,7 @@ async fn out_of_parcours_costs_the_member_not_the_insurer() {
     assert_eq!(
         figures(&p),
         ("7.00", "9.00", "14.00"),
-        "COVERAGE.md: the same visit outside the parcours"
+        "docs/coverage.md: the same visit outside the parcours"
     );
     assert!(p.deductions.iter().any(|d| d.kind == "out_of_parcours"));
 }

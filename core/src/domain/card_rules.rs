@@ -14,7 +14,7 @@ pub struct Sentence {
     pub en: String,
 }
 
-/// (Stripe category, French, English) for the healthcare categories of WALLETS.md.
+/// (Stripe category, French, English) for the healthcare categories of docs/wallets.md.
 const CATEGORIES: &[(&str, &str, &str)] = &[
     ("doctors", "médecins", "doctors"),
     ("dentists_orthodontists", "dentistes", "dentists"),

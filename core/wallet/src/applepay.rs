@@ -1,4 +1,4 @@
-//! Apple Pay in-app provisioning, encryption scheme ECC_V2 (WALLETS.md):
+//! Apple Pay in-app provisioning, encryption scheme ECC_V2 (docs/wallets.md):
 //! ECDH P-256 between a fresh ephemeral key and the PassKit leaf key; Z = x-coordinate; key =
 //! SHA-256(00000001 || Z || 0x0D || "id-aes256-GCM" || "Apple" || ephemeralPub65) (NIST SP
 //! 800-56A single-step KDF, one round); AES-256-GCM with an all-zero 12-byte IV and no AAD;

@@ -1,4 +1,4 @@
-//! Stripe-style spending controls of a card and merchant categories (WALLETS.md): which
+//! Stripe-style spending controls of a card and merchant categories (docs/wallets.md): which
 //! categories and countries a card may pay, and how much per interval. One validation for the
 //! mock PSP (which refuses bad controls naming the field) and the core (which shows them).
 

@@ -4,7 +4,7 @@
 //! Randomness (ephemeral keys, nonces) comes from the operating system, as in [`crate::auth`].
 //!
 //! The mock PSP and the core share these modules, so the issuer side and the wallet simulators
-//! run one code path. See WALLETS.md for the facts restated here.
+//! run one code path. See docs/wallets.md for the facts restated here.
 
 pub mod applepay;
 pub mod chain;

@@ -224,7 +224,7 @@ public final class TiersPayClient: TiersPayService, CardService, @unchecked Send
         }
     }
 
-    /// Answers a quote document (the JSON contract of the offline calculator, COVERAGE.md)
+    /// Answers a quote document (the JSON contract of the offline calculator, docs/coverage.md)
     /// with the figures as a JSON document. A malformed document is `invalidInput` naming the
     /// field by its dotted path (`act.amo_rate`), or `document` when it is not JSON. No core,
     /// no network.

@@ -1,4 +1,4 @@
-//! The complementary refund (AMC, mutuelle) under a responsible contract (COVERAGE.md rules 5
+//! The complementary refund (AMC, mutuelle) under a responsible contract (docs/coverage.md rules 5
 //! and 6).
 //!
 //! The AMC counts from the *normal* statutory share (in-parcours rate × BR), never from what

@@ -1,5 +1,5 @@
 //! The statutory refund (AMO, part Sécurité sociale): the BR used, the rate (ALD, pregnancy,
-//! parcours de soins), the participation forfaitaire and the franchise (COVERAGE.md rules 1–4
+//! parcours de soins), the participation forfaitaire and the franchise (docs/coverage.md rules 1–4
 //! and the BR part of rule 6).
 //!
 //! Figures are rounded to the cent at each position (the normal share, the gross refund), so

@@ -1,4 +1,4 @@
-//! The quote document of COVERAGE.md: the JSON an offline calculator reads
+//! The quote document of docs/coverage.md: the JSON an offline calculator reads
 //! (`tierspay quote FILE --json`), and the answer it prints.
 //!
 //! Parsing is strict so that a wrong document never yields figures: money and rates are
@@ -387,7 +387,7 @@ mod tests {
     use super::*;
     use time::macros::date;
 
-    /// The example document of COVERAGE.md, verbatim.
+    /// The example document of docs/coverage.md, verbatim.
     pub(crate) const EXAMPLE: &str = r#"{
   "date": "2026-03-02",
   "price": "30.00",

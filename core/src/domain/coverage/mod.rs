@@ -1,12 +1,12 @@
 //! The coverage engine: what statutory insurance (AMO), the complementary insurer (AMC) and
-//! the member each pay for one act, to the cent, with the reasons (COVERAGE.md).
+//! the member each pay for one act, to the cent, with the reasons (docs/coverage.md).
 //!
 //! A pure function of a [`QuoteRequest`]: no I/O, no clock, no database. The phone's preview
 //! and the server's quote call the same [`quote`]. Tariffs, rates and guarantee lines are data
 //! in the request; the statutory amounts are [`StatutoryAmounts`] ([`quote`] uses the 2025–2026
 //! ones, [`quote_with`] any other set).
 //!
-//! How the rules read where COVERAGE.md leaves a choice:
+//! How the rules read where docs/coverage.md leaves a choice:
 //! - Rounding: exact decimal arithmetic, each shown figure rounded to the cent, half a cent up
 //!   ([`money::ROUNDING`]). The normal statutory share (in-parcours rate × BR), the gross
 //!   refund and `min(price, G × BR)` are rounded, and everything else is an exact difference

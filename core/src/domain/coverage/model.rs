@@ -1,7 +1,7 @@
 //! The engine's inputs and outputs: a quote request (act, price, provider, beneficiary,
 //! guarantee line) and the quote (AMO, AMC, member share, deductions, explanations).
 //!
-//! Field names follow the quote document of COVERAGE.md, which is a public contract.
+//! Field names follow the quote document of docs/coverage.md, which is a public contract.
 
 use std::fmt;
 use std::str::FromStr;

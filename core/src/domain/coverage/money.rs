@@ -2,7 +2,7 @@
 //!
 //! Amounts are [`Decimal`] euros, never floats. The engine computes exactly and rounds each
 //! figure it shows to the cent with [`round_cents`], the only place a rounding rule is chosen
-//! (COVERAGE.md rule 8).
+//! (docs/coverage.md rule 8).
 
 use rust_decimal::{Decimal, RoundingStrategy};
 

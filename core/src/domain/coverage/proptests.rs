@@ -291,7 +291,7 @@ proptest! {
         g in prop::sample::select(vec![100i64, 125, 150, 200, 300]),
     ) {
         // An adult in the parcours, a sector 1 doctor, no exemption, nothing used this year,
-        // a percentage guarantee incl. SS: rules 1, 3, 4, 5 and 7 of COVERAGE.md reduce to
+        // a percentage guarantee incl. SS: rules 1, 3, 4, 5 and 7 of docs/coverage.md reduce to
         // arithmetic, done here without the engine. Whole-euro bases keep every product exact.
         let base = Decimal::from(base_euros);
         let price = base + Decimal::new(excess_cents, 2);

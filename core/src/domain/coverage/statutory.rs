@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 
 use super::model::QuoteError;
 
-/// Amounts, caps and thresholds of the statutory rules (COVERAGE.md rules 2, 3 and 6).
+/// Amounts, caps and thresholds of the statutory rules (docs/coverage.md rules 2, 3 and 6).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatutoryAmounts {
     /// The participation forfaitaire per consultation or act (2 €).

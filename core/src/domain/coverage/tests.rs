@@ -1,4 +1,4 @@
-//! Table tests: the worked figures of COVERAGE.md, and more derived by hand from its rules.
+//! Table tests: the worked figures of docs/coverage.md, and more derived by hand from its rules.
 
 use std::str::FromStr;
 
@@ -11,7 +11,7 @@ pub(crate) fn d(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap()
 }
 
-/// The example of COVERAGE.md: a GP, sector 1, adult in parcours, 30 €, a 100 % incl. SS
+/// The example of docs/coverage.md: a GP, sector 1, adult in parcours, 30 €, a 100 % incl. SS
 /// responsible contract. Each case edits it.
 pub(crate) fn gp_visit() -> QuoteRequest {
     QuoteRequest {
@@ -104,7 +104,7 @@ use DeductionKind::{Ceiling, Franchise, OutOfParcours, ParticipationForfaitaire 
 
 fn cases() -> Vec<Case> {
     vec![
-        // --- The worked figures of COVERAGE.md ---
+        // --- The worked figures of docs/coverage.md ---
         case(
             "GP sector 1, adult, in parcours, 30 €",
             |_| {},

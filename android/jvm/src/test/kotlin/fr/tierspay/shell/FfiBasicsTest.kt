@@ -119,7 +119,7 @@ class FfiBasicsTest {
     private fun ByteArray.toHex() = joinToString("") { "%02x".format(it) }
 }
 
-/** The quote document of COVERAGE.md: a GP visit, sector 1, adult in parcours, 100 % BR. */
+/** The quote document of docs/coverage.md: a GP visit, sector 1, adult in parcours, 100 % BR. */
 private const val QUOTE = """{
   "date": "2026-03-02", "price": "30.00", "act": {"code": "G", "category": "consultation", "base": "30.00",
     "base_non_optam": "23.00", "amo_rate": "0.70", "pf": true, "franchise": "0.00"},

@@ -130,7 +130,7 @@ private fun report(name: String, sorted: LongArray) {
 private fun dummyServerKey(): String =
     SoftwareDeviceKey(InMemorySecretStore()).publicKey().joinToString("") { "%02x".format(it) }
 
-/** The quote document of COVERAGE.md: the GP visit the preview rows price (19.00 / 9.00 / 2.00). */
+/** The quote document of docs/coverage.md: the GP visit the preview rows price (19.00 / 9.00 / 2.00). */
 private const val QUOTE = """{"date": "2026-03-02", "price": "30.00",
   "act": {"code": "G", "category": "consultation", "base": "30.00", "base_non_optam": "23.00", "amo_rate": "0.70", "pf": true, "franchise": "0.00"},
   "provider": {"sector": 1, "optam": false, "direct_access": false},
