@@ -14,11 +14,19 @@ rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-and
 
 # Android 15+ devices may use 16 KB memory pages: align every LOAD segment to 16 KB.
 export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-Wl,-z,max-page-size=16384"
-cargo ndk --platform 24 -t arm64-v8a -t armeabi-v7a -t x86_64 \
-  -o android/app/src/main/jniLibs build --release --locked -p tierspay-core
+# The cdylib alone, with the default features (no simulator, no software key): what
+# `make size` measures. Built beside the rlib it would keep the core's public Rust items.
+abis=(arm64-v8a:aarch64-linux-android armeabi-v7a:armv7-linux-androideabi x86_64:x86_64-linux-android)
+for pair in "${abis[@]}"; do
+  abi=${pair%%:*}; triple=${pair#*:}
+  cargo ndk --platform 24 -t "$abi" rustc --release --locked -p tierspay-core --lib --crate-type cdylib
+  mkdir -p "android/app/src/main/jniLibs/$abi"
+  cp "target/$triple/release/libtierspay_core.so" "android/app/src/main/jniLibs/$abi/"
+done
 
-# Bindings come from the host's unstripped build (same uniffi, same metadata).
-make bindings
+# Bindings come from the host's unstripped build (same uniffi, same metadata), with the same
+# default features as the library: an app's bindings name no test double.
+make bindings CORE_FEATURES=
 rm -rf android/app/build/generated/uniffi
 mkdir -p android/app/build/generated/uniffi
 cp -R target/bindings/kotlin/. android/app/build/generated/uniffi/

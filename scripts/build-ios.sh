@@ -10,14 +10,17 @@ if [ "$(uname -s)" != Darwin ] || ! command -v xcodebuild >/dev/null 2>&1; then
 fi
 rustup target add aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios
 export IPHONEOS_DEPLOYMENT_TARGET=15.0
+# The static library alone, with the default features: no simulator, no software key.
 for t in aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios; do
-  cargo build --release --locked -p tierspay-core --target "$t"
+  cargo rustc --release --locked -p tierspay-core --lib --crate-type staticlib --target "$t"
 done
 mkdir -p target/ios-sim
 lipo -create target/aarch64-apple-ios-sim/release/libtierspay_core.a \
   target/x86_64-apple-ios/release/libtierspay_core.a -output target/ios-sim/libtierspay_core.a
 
-make bindings
+# Bindings with the library's default features: the app's bindings name no test double (the
+# Swift test builds run `make bindings`, which turns `testing` on, and regenerate them).
+make bindings CORE_FEATURES=
 headers=target/ios-headers
 rm -rf "$headers" ios/build/TiersPayCore.xcframework
 mkdir -p "$headers" ios/build

@@ -20,7 +20,6 @@ mod store;
 pub mod wire;
 
 pub use ffi::*;
-pub use platform::{
-    DeviceKey, FileSecureStorage, MemorySecureStorage, PlatformError, SecureStorage,
-    SoftwareDeviceKey,
-};
+pub use platform::{DeviceKey, PlatformError, SecureStorage};
+#[cfg(feature = "testing")]
+pub use platform::{FileSecureStorage, MemorySecureStorage, SoftwareDeviceKey};

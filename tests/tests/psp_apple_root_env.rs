@@ -2,10 +2,10 @@
 //! Its own test binary: the variable is read once per process.
 
 use base64::Engine;
-use tierspay_core::domain::wallet::applepay;
-use tierspay_core::domain::wallet::test_pki::{TestPki, Variant};
 use tierspay_server_mock::psp::DEFAULT_API_KEY;
 use tierspay_tests::Mock;
+use tierspay_wallet::applepay;
+use tierspay_wallet::test_pki::{TestPki, Variant};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_apple_root_comes_from_the_environment_and_is_kept() {

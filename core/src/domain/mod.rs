@@ -11,4 +11,3 @@ pub mod preview;
 pub mod provider_code;
 pub mod push;
 pub mod search;
-pub mod wallet;

@@ -9,6 +9,7 @@ mod navigation;
 mod push;
 mod records;
 mod runtime;
+#[cfg(feature = "testing")]
 mod simulators;
 mod subscription;
 mod tierspay;
@@ -26,6 +27,7 @@ pub use error::CoreError;
 pub use navigation::{core_version, route_for_link, route_for_push, Route};
 pub use push::PushService;
 pub use records::*;
+#[cfg(feature = "testing")]
 pub use simulators::{PassKitSimulator, SimulatedPass};
 pub use subscription::{SessionListener, Subscription};
 pub use tierspay::TiersPay;

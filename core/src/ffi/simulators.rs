@@ -1,14 +1,15 @@
 //! Stand-ins for the wallet side of provisioning, for tests, the terminal shell and the fake
 //! PassKit of the Kotlin and Swift test suites: a test certificate chain (root, sub-CA, leaf
 //! with a P-256 key-agreement key), a nonce and its signature, and the wallet's half of ECC_V2
-//! to open the encrypted pass and check it. Never used by a real app: PassKit does this.
+//! to open the encrypted pass and check it. Never used by a real app: PassKit does this, and
+//! the library an app ships is built without the `testing` feature that brings this file in.
 
 use std::sync::Arc;
 
 use super::{ApplePayPassData, CoreError};
 use crate::auth::{random, signature};
-use crate::domain::wallet::applepay::{self, PassPlaintext};
-use crate::domain::wallet::{pan, test_pki};
+use tierspay_wallet::applepay::{self, PassPlaintext};
+use tierspay_wallet::{pan, test_pki};
 
 /// What the simulated wallet found inside the encrypted pass.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]

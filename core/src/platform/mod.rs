@@ -1,12 +1,16 @@
 //! Platform services the shells provide (Keychain / Keystore storage, Secure Enclave / StrongBox
-//! device key, event listeners), as foreign traits, and the software implementations the core
-//! ships for tests and the terminal shell.
+//! device key, event listeners), as foreign traits; with the `testing` feature, software
+//! implementations for tests and the terminal shell.
 
 mod device_key;
 mod secure_storage;
+#[cfg(feature = "testing")]
+mod software;
 
-pub use device_key::{DeviceKey, SoftwareDeviceKey};
-pub use secure_storage::{FileSecureStorage, MemorySecureStorage, SecureStorage};
+pub use device_key::DeviceKey;
+pub use secure_storage::SecureStorage;
+#[cfg(feature = "testing")]
+pub use software::{FileSecureStorage, MemorySecureStorage, SoftwareDeviceKey};
 
 /// A platform service failed.
 #[derive(Debug, thiserror::Error, uniffi::Error)]

@@ -59,7 +59,7 @@ pub fn derive_key(z: &[u8; 32], ephemeral_public_key: &[u8]) -> [u8; 32] {
     input.extend_from_slice(b"id-aes256-GCM");
     input.extend_from_slice(b"Apple");
     input.extend_from_slice(ephemeral_public_key);
-    crate::auth::sha256(&input)
+    crate::sha256(&input)
 }
 
 fn gcm_key(key: &[u8; 32]) -> aead::LessSafeKey {
@@ -110,7 +110,7 @@ pub fn encrypt_pass_data(
     plaintext: &[u8],
 ) -> Result<EncryptedPass, WalletError> {
     loop {
-        let candidate = crate::auth::random::bytes::<32>();
+        let candidate = crate::random_bytes::<32>();
         // About 2^-32 of 32-byte strings are not valid scalars; draw again then.
         if SecretKey::from_slice(&candidate).is_ok() {
             return encrypt_with_ephemeral(leaf_public_key, &candidate, plaintext);
@@ -278,9 +278,7 @@ mod tests {
 
     #[test]
     fn the_wallet_side_decrypts_and_detects_tampering() {
-        let leaf = crate::auth::ecdsa::generate_signing_key();
-        let leaf_priv: [u8; 32] = leaf.to_bytes().into();
-        let leaf_pub = crate::auth::ecdsa::public_key_sec1(&leaf);
+        let (leaf_priv, leaf_pub) = crate::generate_p256_key();
         let plain = pass_plaintext(
             "4000001234567899",
             3,
@@ -305,7 +303,7 @@ mod tests {
         tampered[3] ^= 1;
         let err = decrypt_pass_data(&leaf_priv, &a.ephemeral_public_key, &tampered).unwrap_err();
         assert_eq!(err.code, codes::DECRYPTION_FAILED);
-        let other: [u8; 32] = crate::auth::ecdsa::generate_signing_key().to_bytes().into();
+        let (other, _) = crate::generate_p256_key();
         assert!(decrypt_pass_data(&other, &a.ephemeral_public_key, &a.ciphertext).is_err());
         let doc: PassPlaintext = serde_json::from_slice(&plain).unwrap();
         assert_eq!(doc.expiration, "03/29");

@@ -1,6 +1,6 @@
 //! Stripe-style spending controls of a card and merchant categories (docs/wallets.md): which
-//! categories and countries a card may pay, and how much per interval. One validation for the
-//! mock PSP (which refuses bad controls naming the field) and the core (which shows them).
+//! categories and countries a card may pay, and how much per interval. The mock PSP's validation
+//! (it refuses bad controls naming the field); the phone reads controls from the wire instead.
 
 use serde::{Deserialize, Serialize};
 

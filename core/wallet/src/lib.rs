@@ -1,10 +1,13 @@
-//! Virtual card and wallets, the pure part: Apple Pay in-app provisioning (ECC_V2 encryption,
-//! PassKit certificate chains), Google Pay opaque payment cards, card numbers, spending
-//! controls, and a test PKI for simulators. No I/O and no clock reads: time is a parameter.
-//! Randomness (ephemeral keys, nonces) comes from the operating system, as in [`crate::auth`].
+//! The issuer's side of the virtual card and its wallets, the pure part: Apple Pay in-app
+//! provisioning (ECC_V2 encryption, PassKit certificate chains), Google Pay opaque payment
+//! cards, card numbers, spending controls, and a test PKI for simulators. No I/O and no clock
+//! reads: time is a parameter. Randomness (ephemeral keys, nonces) comes from the operating
+//! system (ring's `SystemRandom`).
 //!
-//! The mock PSP and the core share these modules, so the issuer side and the wallet simulators
-//! run one code path. See docs/wallets.md for the facts restated here.
+//! A crate of its own so that the phone's library does not carry it: the mock PSP (the issuer)
+//! uses it, and so do the wallet simulators of `tierspay-core`, only when its `testing`
+//! feature is on (tests, the terminal shell, the Kotlin and Swift test builds).
+//! See docs/wallets.md for the facts restated here.
 
 pub mod applepay;
 pub mod chain;
@@ -26,11 +29,8 @@ pub struct WalletError {
 }
 
 impl WalletError {
-    pub(crate) fn new(
-        field: impl Into<String>,
-        code: &'static str,
-        message: impl Into<String>,
-    ) -> Self {
+    /// An error for `field` with a [`codes`] reason and a message.
+    pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             field: field.into(),
             code,
@@ -61,5 +61,68 @@ pub mod codes {
     pub const BINDING_MISMATCH: &str = "binding_mismatch";
 }
 
-// Hex is written in one place for the whole core.
-pub use crate::auth::signature::{hex, hex_decode};
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Decodes hex (either case, surrounding white space ignored); `None` when malformed.
+pub fn hex_decode(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim();
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// SHA-256 of `data`.
+pub(crate) fn sha256(data: impl AsRef<[u8]>) -> [u8; 32] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, data.as_ref());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+/// `N` bytes from the operating system's random source.
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
+    use ring::rand::SecureRandom;
+    let mut out = [0u8; N];
+    // SystemRandom only fails when the OS has no entropy source at all: nothing sensible to do.
+    ring::rand::SystemRandom::new()
+        .fill(&mut out)
+        .expect("operating system random source unavailable");
+    out
+}
+
+/// A fresh P-256 private key (32-byte scalar) and its public key, uncompressed SEC1 (65 bytes).
+pub fn generate_p256_key() -> ([u8; 32], Vec<u8>) {
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    loop {
+        let candidate = random_bytes::<32>();
+        // About 2^-32 of 32-byte strings are not valid scalars; draw again then.
+        if let Ok(secret) = p256::SecretKey::from_slice(&candidate) {
+            let public = secret
+                .public_key()
+                .to_encoded_point(false)
+                .as_bytes()
+                .to_vec();
+            return (candidate, public);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips_and_refuses_odd_or_foreign_digits() {
+        assert_eq!(hex(&[0, 0xab, 0x10]), "00ab10");
+        assert_eq!(hex_decode(" 00AB10 "), Some(vec![0, 0xab, 0x10]));
+        assert_eq!(hex_decode("abc"), None);
+        assert_eq!(hex_decode("zz"), None);
+    }
+}

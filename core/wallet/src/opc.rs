@@ -65,7 +65,7 @@ fn key(secret: &[u8; 32]) -> aead::LessSafeKey {
 /// Encrypts `payload` under the PSP key with a random nonce; base64 (standard, padded).
 pub fn seal(secret: &[u8; 32], payload: &OpcPayload) -> String {
     use base64::Engine;
-    let nonce = crate::auth::random::bytes::<12>();
+    let nonce = crate::random_bytes::<12>();
     let header: Vec<u8> = std::iter::once(VERSION).chain(nonce).collect();
     // A struct of strings and numbers always serialises.
     let mut body = serde_json::to_vec(payload).expect("OPC payload serialises");

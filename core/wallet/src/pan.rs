@@ -76,7 +76,7 @@ pub fn generate(bin: &str, length: usize, entropy: &[u8]) -> Result<String, Wall
 /// A random 16-digit number in `bin` (OS randomness).
 pub fn random(bin: &str) -> Result<String, WalletError> {
     loop {
-        match generate(bin, PAN_LENGTH, &crate::auth::random::bytes::<32>()) {
+        match generate(bin, PAN_LENGTH, &crate::random_bytes::<32>()) {
             Err(e) if e.field == "entropy" => continue,
             other => return other,
         }

@@ -16,11 +16,11 @@ enum Services {
     @MainActor
     static func makeClient() throws -> TiersPayClient {
         let keychain = KeychainSecureStore(service: "fr.tierspay.core")
-        // The Secure Enclave where there is one; the simulator has none and uses the core's
-        // software key, kept in the Keychain.
+        // The Secure Enclave where there is one; the simulator has none and uses a CryptoKit
+        // key kept in the Keychain (the core's library has no software key).
         let deviceKey: any DeviceSigningKey = SecureEnclaveDeviceKey.isAvailable
             ? SecureEnclaveDeviceKey(tag: "fr.tierspay.device-key")
-            : SoftwareDeviceKey(store: keychain)
+            : SimulatorDeviceKey(store: keychain)
         return try TiersPayClient(
             configuration: TiersPayConfiguration(
                 serverURL: try serverURL(),

@@ -74,7 +74,7 @@ public final class SecureEnclaveDeviceKey: DeviceSigningKey, @unchecked Sendable
         self.tag = Data(tag.utf8)
     }
 
-    /// False in the simulator and on Macs without a Secure Enclave: use SoftwareDeviceKey there.
+    /// False in the simulator and on Macs without a Secure Enclave (the app then uses a software key).
     public static var isAvailable: Bool {
         #if targetEnvironment(simulator)
         return false

@@ -2,8 +2,9 @@ import Foundation
 internal import TiersPayCore
 
 // The platform services the core needs, as the shell sees them. The app passes the Keychain
-// and the Secure Enclave (KeychainSecureStore, SecureEnclaveDeviceKey); tests and the simulator
-// pass InMemorySecureStore and SoftwareDeviceKey. Bridges below hand them to the core.
+// and the Secure Enclave (KeychainSecureStore, SecureEnclaveDeviceKey); tests pass
+// InMemorySecureStore and TiersPayTestSupport's SoftwareDeviceKey. Bridges below hand them to
+// the core.
 
 /// A platform service failed; `detail` says what, without personal data.
 public struct PlatformServiceError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -55,24 +56,6 @@ public final class InMemorySecureStore: SecureStore, @unchecked Sendable {
     public var keys: Set<String> {
         lock.lock(); defer { lock.unlock() }
         return Set(values.keys)
-    }
-}
-
-/// The core's software P-256 key (the `p256` crate), kept in `store`. For tests, the
-/// simulator and machines without a Secure Enclave; the same store gives the same key back.
-public final class SoftwareDeviceKey: DeviceSigningKey, @unchecked Sendable {
-    private let key: any TiersPayCore.DeviceKey
-
-    public init(store: any SecureStore) {
-        key = softwareDeviceKey(storage: SecureStoreBridge(store))
-    }
-
-    public func publicKey() throws -> Data { try mapPlatform { try key.publicKey() } }
-    public func sign(_ message: Data) throws -> Data { try mapPlatform { try key.sign(message: message) } }
-    public func delete() throws { try mapPlatform { try key.delete() } }
-
-    private func mapPlatform<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let PlatformError.Failed(detail) { throw PlatformServiceError(detail) }
     }
 }
 
