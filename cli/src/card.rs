@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use tierspay_core::{CardInfo, TiersPay};
+use tierspay_core::{CardInfo, TiersPay, TokenStatus, Wallet};
 
 use crate::args::CardAction;
 use crate::output::{Failure, Output};
@@ -36,7 +36,7 @@ fn card_text(c: &CardInfo) -> String {
     for t in &c.tokens {
         text.push_str(&format!(
             "\n  {} token •••• {} ({})",
-            t.wallet.replace('_', " "),
+            t.wallet.as_str().replace('_', " "),
             t.last4,
             t.status
         ));
@@ -129,7 +129,7 @@ pub async fn wallet(
             let token = card.info()?.and_then(|c| {
                 c.tokens
                     .into_iter()
-                    .find(|t| t.wallet == "apple_pay" && t.status == "requested")
+                    .find(|t| t.wallet == Wallet::ApplePay && t.status == TokenStatus::Requested)
             });
             if let Some(token) = token {
                 test_helper(
@@ -149,7 +149,7 @@ pub async fn wallet(
                 opened.expiration,
                 if opened.pan_valid { "number valid" } else { "NUMBER INVALID" }
             );
-            ("Apple Pay", "apple_pay", detail)
+            ("Apple Pay", Wallet::ApplePay, detail)
         }
         WalletKind::Google => {
             let (wallet_id, device_id) = ("simulated-wallet", "simulated-hardware-id");
@@ -162,9 +162,9 @@ pub async fn wallet(
             let detail = match action {
                 tierspay_core::GooglePayAction::Push { data } => {
                     let token = card.info()?.and_then(|c| {
-                        c.tokens
-                            .into_iter()
-                            .find(|t| t.wallet == "google_pay" && t.status == "requested")
+                        c.tokens.into_iter().find(|t| {
+                            t.wallet == Wallet::GooglePay && t.status == TokenStatus::Requested
+                        })
                     });
                     if let Some(token) = token {
                         test_helper(
@@ -190,7 +190,7 @@ pub async fn wallet(
                 }
                 other => format!("nothing to push: {other:?}"),
             };
-            ("Google Pay", "google_pay", detail)
+            ("Google Pay", Wallet::GooglePay, detail)
         }
     };
     let info = card.refresh().await?;

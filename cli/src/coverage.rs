@@ -195,7 +195,7 @@ pub async fn preview(
     let mut doc = preview_json(&p);
     let mut text = preview_text(&p);
     if args.check {
-        let check = coverage.check_preview(p.clone()).await?;
+        let check = coverage.check_preview(p.id.clone()).await?;
         doc["check"] = json!({"holds": check.holds, "server_preview_id": check.server_preview_id,
                               "amo": check.amo, "amc": check.amc, "member": check.member});
         text.push_str(&if check.holds {

@@ -53,10 +53,11 @@ impl From<CoreError> for Failure {
         let message = e.to_string();
         let (kind, field, code) = match e {
             CoreError::InvalidInput { field, .. } => ("invalid_input", Some(field), None),
-            CoreError::Rejected { code, .. } => ("rejected", None, Some(code)),
+            CoreError::Rejected { code, .. } => ("rejected", None, Some(code.to_string())),
             CoreError::RateLimited { .. } => ("rate_limited", None, None),
             CoreError::Network { .. } => ("network", None, None),
             CoreError::NotEnrolled => ("not_enrolled", None, None),
+            CoreError::NotSynced { .. } => ("not_synced", None, None),
             CoreError::SessionEnded { .. } => ("session_ended", None, None),
             CoreError::Platform { .. } => ("platform", None, None),
             CoreError::Internal { .. } => ("internal", None, None),

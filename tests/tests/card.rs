@@ -5,8 +5,8 @@
 use std::sync::{Arc, Mutex};
 
 use tierspay_core::{
-    ApplePayPassData, CoreError, GooglePayAction, PassKitSimulator, SessionEvent, SessionListener,
-    TapAndPayToken,
+    ApplePayPassData, CardStatus, CoreError, GooglePayAction, PassKitSimulator, SessionEvent,
+    SessionListener, TapAndPayToken, TokenStatus, Wallet,
 };
 use tierspay_tests::{Mock, Phone};
 
@@ -21,7 +21,7 @@ impl SessionListener for Recorder {
 
 fn rejected(e: CoreError) -> String {
     match e {
-        CoreError::Rejected { code, .. } => code,
+        CoreError::Rejected { code, .. } => code.to_string(),
         other => panic!("expected Rejected, got {other:?}"),
     }
 }
@@ -38,7 +38,7 @@ async fn the_card_comes_with_enrollment_and_its_number_never_reaches_the_phone_d
         .info()
         .unwrap()
         .expect("issued at enrollment");
-    assert_eq!(card.status, "active");
+    assert_eq!(card.status, CardStatus::Active);
     assert!(!card.frozen && card.apple_pay_eligible && card.google_pay_eligible);
     assert!(
         card.controls[0]
@@ -106,10 +106,10 @@ async fn apple_pay_provisioning_end_to_end_with_a_simulated_wallet() {
     let token = info
         .tokens
         .iter()
-        .find(|t| t.wallet == "apple_pay")
+        .find(|t| t.wallet == Wallet::ApplePay)
         .expect("a token")
         .clone();
-    assert_eq!(token.status, "requested");
+    assert_eq!(token.status, TokenStatus::Requested);
     assert_ne!(token.last4, info.last4, "a device number, not the card's");
     use base64::Engine;
     let activation = base64::engine::general_purpose::STANDARD.encode(&pass.activation_data);
@@ -118,7 +118,7 @@ async fn apple_pay_provisioning_end_to_end_with_a_simulated_wallet() {
         .await;
     assert_eq!(status, 200, "{body}");
     let info = card.refresh().await.unwrap();
-    assert_eq!(info.tokens[0].status, "active");
+    assert_eq!(info.tokens[0].status, TokenStatus::Active);
     assert!(
         recorder
             .0
@@ -131,7 +131,7 @@ async fn apple_pay_provisioning_end_to_end_with_a_simulated_wallet() {
     // Freezing suspends the token; unfreezing resumes it.
     let frozen = card.freeze().await.unwrap();
     assert!(frozen.frozen);
-    assert_eq!(frozen.tokens[0].status, "suspended");
+    assert_eq!(frozen.tokens[0].status, TokenStatus::Suspended);
     assert_eq!(
         rejected(
             card.apple_pay_pass_data(
@@ -146,7 +146,7 @@ async fn apple_pay_provisioning_end_to_end_with_a_simulated_wallet() {
         "a frozen card is not provisioned"
     );
     let thawed = card.unfreeze().await.unwrap();
-    assert_eq!(thawed.tokens[0].status, "active");
+    assert_eq!(thawed.tokens[0].status, TokenStatus::Active);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -226,7 +226,7 @@ async fn google_pay_pushes_once_then_resumes_or_leaves_alone() {
         .unwrap()
         .tokens
         .into_iter()
-        .find(|t| t.wallet == "google_pay")
+        .find(|t| t.wallet == Wallet::GooglePay)
         .unwrap();
     use base64::Engine;
     let opc = base64::engine::general_purpose::STANDARD.encode(&data.opaque_payment_card);

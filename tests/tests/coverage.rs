@@ -2,7 +2,7 @@
 //! offline to the cent, and the server's recomputation with the same code.
 
 use serde_json::json;
-use tierspay_core::{CoreError, Coverage, Provider};
+use tierspay_core::{CoreError, Coverage, DeductionKind, Provider};
 use tierspay_tests::{Mock, Phone};
 
 async fn provider(
@@ -37,8 +37,8 @@ fn id_of(coverage: &Coverage, first_name: &str) -> String {
         .id
 }
 
-fn figures(p: &tierspay_core::CoveragePreview) -> (&str, &str, &str) {
-    (p.amo.as_str(), p.amc.as_str(), p.member.as_str())
+fn figures(p: &tierspay_core::CoveragePreview) -> (String, String, String) {
+    (p.amo.to_string(), p.amc.to_string(), p.member.to_string())
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -66,13 +66,13 @@ async fn previews_are_exact_offline_and_confirmed_by_the_server() {
         .unwrap();
     assert_eq!(
         figures(&adult),
-        ("19.00", "9.00", "2.00"),
+        ("19.00".to_owned(), "9.00".to_owned(), "2.00".to_owned()),
         "docs/coverage.md: GP, sector 1, adult, in parcours"
     );
     assert!(adult
         .deductions
         .iter()
-        .any(|d| d.kind == "participation_forfaitaire" && d.amount == "2.00"));
+        .any(|d| d.kind == DeductionKind::ParticipationForfaitaire && d.amount == "2.00"));
     assert!(
         !adult.explanations.is_empty()
             && adult
@@ -114,7 +114,7 @@ async fn previews_are_exact_offline_and_confirmed_by_the_server() {
     assert_eq!(again.id, adult.id);
 
     mock.restart().await;
-    let check = coverage.check_preview(adult.clone()).await.unwrap();
+    let check = coverage.check_preview(adult.id.clone()).await.unwrap();
     assert!(
         check.holds,
         "the server computes the same figures with the same code"
@@ -143,10 +143,13 @@ async fn out_of_parcours_costs_the_member_not_the_insurer() {
         .unwrap();
     assert_eq!(
         figures(&p),
-        ("7.00", "9.00", "14.00"),
+        ("7.00".to_owned(), "9.00".to_owned(), "14.00".to_owned()),
         "docs/coverage.md: the same visit outside the parcours"
     );
-    assert!(p.deductions.iter().any(|d| d.kind == "out_of_parcours"));
+    assert!(p
+        .deductions
+        .iter()
+        .any(|d| d.kind == DeductionKind::OutOfParcours));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -175,7 +178,7 @@ async fn a_preview_no_longer_holds_once_a_ceiling_is_consumed() {
         )
         .await;
     assert_eq!(status, 200);
-    let check = coverage.check_preview(before.clone()).await.unwrap();
+    let check = coverage.check_preview(before.id.clone()).await.unwrap();
     assert!(!check.holds);
     assert_eq!(check.amc, "50.00", "300 € a year, 250 € consumed");
     // The phone catches up with one cheap sync, then agrees.
@@ -191,8 +194,11 @@ async fn a_preview_no_longer_holds_once_a_ceiling_is_consumed() {
         )
         .unwrap();
     assert_eq!(after.amc, "50.00");
-    assert!(after.deductions.iter().any(|d| d.kind == "ceiling"));
-    assert!(coverage.check_preview(after).await.unwrap().holds);
+    assert!(after
+        .deductions
+        .iter()
+        .any(|d| d.kind == DeductionKind::Ceiling));
+    assert!(coverage.check_preview(after.id).await.unwrap().holds);
     let unchanged = coverage.sync().await.unwrap();
     assert!(!unchanged.contract_updated && !unchanged.tariffs_updated);
     assert!(
@@ -302,14 +308,33 @@ async fn bad_preview_input_names_the_field_and_gives_no_figure() {
         .enroll(&mock, "TP1000003", "1951-07-19", "+33755501234")
         .await;
     let bernard = id_of(&other.app.coverage(), "Bernard");
-    let mut forged = coverage
-        .preview(camille, gp.id, "G".into(), "30".into(), None)
+    let priced = coverage
+        .preview(camille, gp.id.clone(), "G".into(), "30".into(), None)
         .unwrap();
-    forged.beneficiary_id = bernard;
-    match coverage.check_preview(forged).await {
-        Err(CoreError::InvalidInput { field, .. }) => assert_eq!(field, "beneficiary_id"),
+    // The phone checks only what it priced: a preview id it never made is refused before any
+    // request.
+    match coverage.check_preview(format!("{}x", priced.id)).await {
+        Err(CoreError::InvalidInput { field, .. }) => assert_eq!(field, "preview_id"),
         other => panic!("{other:?}"),
     }
+    // A forged request, sent by hand, names the field.
+    let device = tierspay_tests::RawDevice::enroll(
+        &mock,
+        tierspay_tests::DEMO_CONTRACT,
+        tierspay_tests::DEMO_BIRTH_DATE,
+        tierspay_tests::DEMO_PHONE,
+    )
+    .await;
+    let forged = json!({"beneficiary_id": bernard, "provider_id": gp.id, "act_code": "G",
+                        "price": "30.00", "date": priced.date, "preview_id": priced.id});
+    let (status, answer) = device
+        .send(&mock, "POST", "/v1/previews", Some(forged))
+        .await;
+    assert_eq!(
+        (status, &answer["error"]["param"]),
+        (400, &json!("beneficiary_id")),
+        "{answer}"
+    );
 }
 
 #[test]

@@ -143,7 +143,7 @@ async fn bad_input_reaches_the_shell_as_errors_that_name_the_field_or_the_reason
         other => panic!("expected InvalidInput, got {other:?}"),
     };
     let code = |e: CoreError| match e {
-        CoreError::Rejected { code, .. } => code,
+        CoreError::Rejected { code, .. } => code.to_string(),
         other => panic!("expected Rejected, got {other:?}"),
     };
     assert_eq!(

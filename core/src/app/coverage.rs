@@ -2,6 +2,7 @@
 //! server otherwise, or a scanned desk QR code), and previews priced on the phone and checked by
 //! the server with the same code.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use reqwest::Method;
@@ -19,11 +20,18 @@ use crate::wire::{
     SyncResponse, Tariff, TariffCatalogue,
 };
 
-/// The synced sections, parsed once and shared.
+/// How many priced previews the core remembers for [`Core::check_preview`].
+const REMEMBERED_PREVIEWS: usize = 16;
+
+/// What a preview needs, in memory: the synced sections parsed once, the providers already
+/// read, and the last previews priced (so a check needs only the id). A sync empties the
+/// providers and replaces the sections it downloaded.
 #[derive(Default)]
 pub struct CoverageCache {
     contract: Option<Arc<ContractData>>,
     tariffs: Option<Arc<TariffCatalogue>>,
+    providers: HashMap<String, Provider>,
+    previews: VecDeque<PreviewRequest>,
 }
 
 /// What a sync changed.
@@ -67,11 +75,14 @@ impl Core {
         calendar::paris_date(crate::net::unix_now())
     }
 
-    fn coverage_data(&self) -> Result<(Arc<ContractData>, Arc<TariffCatalogue>)> {
-        let mut cache = self
-            .coverage
+    fn coverage_cache(&self) -> Result<std::sync::MutexGuard<'_, CoverageCache>> {
+        self.coverage
             .lock()
-            .map_err(|_| Error::Internal("coverage cache lock poisoned".into()))?;
+            .map_err(|_| Error::Internal("coverage cache lock poisoned".into()))
+    }
+
+    fn coverage_data(&self) -> Result<(Arc<ContractData>, Arc<TariffCatalogue>)> {
+        let mut cache = self.coverage_cache()?;
         if cache.contract.is_none() || cache.tariffs.is_none() {
             let store = self.store()?;
             if let Some((_, body)) = store.load_section(Section::Contract)? {
@@ -115,10 +126,8 @@ impl Core {
         let response = self.authed(Method::GET, &path, None).await?;
         let sync: SyncResponse = response.json()?;
         let now = crate::net::unix_now();
-        let mut cache = self
-            .coverage
-            .lock()
-            .map_err(|_| Error::Internal("coverage cache lock poisoned".into()))?;
+        let mut cache = self.coverage_cache()?;
+        cache.providers.clear();
         let store = self.store()?;
         if let Some(contract) = &sync.contract {
             store.save_section(Section::Contract, &contract.etag, &to_json(contract)?, now)?;
@@ -138,6 +147,15 @@ impl Core {
     /// Beneficiaries with the facts the rules use, from the cache.
     pub fn coverage_beneficiaries(&self) -> Result<Vec<BeneficiaryTerms>> {
         Ok(self.coverage_data()?.0.beneficiaries.clone())
+    }
+
+    /// Acts of the catalogue in force on `date` (`YYYY-MM-DD`), today in France when absent.
+    pub fn acts_on(&self, date: Option<&str>) -> Result<Vec<Tariff>> {
+        let date = match date {
+            Some(d) => enrollment::parse_date(d, "date")?,
+            None => self.today(),
+        };
+        self.acts(date)
     }
 
     /// Acts of the catalogue in force on `date`.
@@ -257,6 +275,9 @@ impl Core {
         };
         self.store()?
             .remember_provider(&provider, crate::net::unix_now())?;
+        self.coverage_cache()?
+            .providers
+            .insert(provider.id.clone(), provider.clone());
         Ok(provider)
     }
 
@@ -274,9 +295,7 @@ impl Core {
             Some(d) => enrollment::parse_date(d, "date")?,
             None => self.today(),
         };
-        let provider = self.store()?.cached_provider(provider_id)?.ok_or_else(|| {
-            Error::invalid("provider_id", "select the provider first (search or scan)")
-        })?;
+        let provider = self.provider_for_preview(provider_id)?;
         let (contract, tariffs) = self.coverage_data()?;
         let input = PreviewInput {
             contract: &contract,
@@ -288,6 +307,19 @@ impl Core {
             date,
         };
         let preview = preview::preview(&input).map_err(|e| Error::invalid(e.field, e.message))?;
+        let mut cache = self.coverage_cache()?;
+        if cache.previews.len() >= REMEMBERED_PREVIEWS {
+            cache.previews.pop_front();
+        }
+        cache.previews.push_back(PreviewRequest {
+            beneficiary_id: beneficiary_id.to_owned(),
+            provider_id: provider.id.clone(),
+            act_code: act_code.to_ascii_uppercase(),
+            price,
+            date: date.to_string(),
+            preview_id: preview.id.clone(),
+        });
+        drop(cache);
         Ok(PricedPreview {
             preview,
             beneficiary_id: beneficiary_id.to_owned(),
@@ -298,8 +330,36 @@ impl Core {
         })
     }
 
-    /// Asks the server to recompute a preview: does it still hold?
-    pub async fn check_preview(&self, request: PreviewRequest) -> Result<PreviewCheck> {
+    /// A selected provider, from memory when a preview already read it.
+    fn provider_for_preview(&self, provider_id: &str) -> Result<Provider> {
+        if let Some(p) = self.coverage_cache()?.providers.get(provider_id) {
+            return Ok(p.clone());
+        }
+        let provider = self.store()?.cached_provider(provider_id)?.ok_or_else(|| {
+            Error::invalid("provider_id", "select the provider first (search or scan)")
+        })?;
+        self.coverage_cache()?
+            .providers
+            .insert(provider_id.to_owned(), provider.clone());
+        Ok(provider)
+    }
+
+    /// Asks the server to recompute a preview priced on this phone (by its id): does it still
+    /// hold? The core sends what it priced, so a shell never rebuilds the request.
+    pub async fn check_preview(&self, preview_id: &str) -> Result<PreviewCheck> {
+        let request = self
+            .coverage_cache()?
+            .previews
+            .iter()
+            .rev()
+            .find(|r| r.preview_id == preview_id)
+            .cloned()
+            .ok_or_else(|| Error::invalid("preview_id", "price the visit again, then check it"))?;
+        self.send_preview_check(request).await
+    }
+
+    /// Sends a check request as it is (tests use it to send a forged one).
+    pub async fn send_preview_check(&self, request: PreviewRequest) -> Result<PreviewCheck> {
         let body = request;
         let bytes = serde_json::to_vec(&body).map_err(|e| Error::Internal(e.to_string()))?;
         self.authed(Method::POST, "/v1/previews", Some(bytes))

@@ -36,6 +36,39 @@ pub struct Settings {
     pub request_timeout: Duration,
 }
 
+impl Settings {
+    /// The timeout of one HTTP request: long enough for a slow mobile network, short enough
+    /// for a member waiting at the doctor's desk.
+    pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+    /// Settings from what a shell configures: the pinned key as hex of the uncompressed P-256
+    /// point, a non-empty data folder; the default request timeout.
+    pub fn from_config(
+        server_url: String,
+        data_dir: &str,
+        server_public_key_hex: &str,
+        device_name: Option<String>,
+    ) -> Result<Self> {
+        let server_key =
+            crate::auth::signature::parse_pinned_key(server_public_key_hex).map_err(|_| {
+                Error::invalid(
+                    "server_public_key",
+                    "must be the hex of an uncompressed P-256 point (130 hex digits)",
+                )
+            })?;
+        if data_dir.trim().is_empty() {
+            return Err(Error::invalid("data_dir", "is required"));
+        }
+        Ok(Self {
+            server_url,
+            data_dir: PathBuf::from(data_dir),
+            server_key,
+            device_name,
+            request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
+        })
+    }
+}
+
 /// The core of one app instance: settings, store, network and event fan-out.
 pub struct Core {
     settings: Settings,

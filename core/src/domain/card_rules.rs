@@ -53,6 +53,16 @@ fn euros(amount: Decimal) -> String {
     }
 }
 
+/// A card's expiry as printed on cards and typed in forms: `MM/YY`.
+pub fn expiry(exp_month: u32, exp_year: u32) -> String {
+    format!("{:02}/{:02}", exp_month, exp_year % 100)
+}
+
+/// Whether the member froze the card: the issuer's `inactive` status.
+pub fn is_frozen(status: &str) -> bool {
+    status == "inactive"
+}
+
 /// The card's controls as the member reads them.
 pub fn describe(controls: &CardControls) -> Vec<Sentence> {
     let mut out = Vec::new();

@@ -104,6 +104,46 @@ pub fn parse_price(raw: &str) -> Result<Decimal, FieldError> {
     check_price(value)
 }
 
+/// An amount in cents (minor units), rounded once, half away from zero, to the cent.
+pub fn to_cents(amount: Decimal) -> i64 {
+    use rust_decimal::prelude::ToPrimitive;
+    (amount * Decimal::ONE_HUNDRED)
+        .round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+        .to_i64()
+        .unwrap_or(i64::MAX)
+}
+
+fn grouped(whole: u64, separator: &str) -> String {
+    let digits = whole.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push_str(separator);
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Euros for a French reader: `1 234,50 €` (narrow no-break space between thousands, a
+/// no-break space before the sign, as CLDR writes it).
+pub fn display_fr(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let c = cents.unsigned_abs();
+    format!(
+        "{sign}{},{:02}\u{a0}€",
+        grouped(c / 100, "\u{202f}"),
+        c % 100
+    )
+}
+
+/// Euros for an English reader: `€1,234.50`.
+pub fn display_en(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let c = cents.unsigned_abs();
+    format!("{sign}€{}.{:02}", grouped(c / 100, ","), c % 100)
+}
+
 /// Serde: a `price` on the wire, a JSON string in the amount grammar (the phone sends
 /// `"30.50"`). The message names the field, which the server's error then carries as `param`.
 pub fn deserialize_price<'de, D>(deserializer: D) -> Result<Decimal, D::Error>
@@ -141,6 +181,16 @@ where
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn amounts_display_in_french_and_english() {
+        assert_eq!(super::to_cents(Decimal::new(19005, 3)), 1901);
+        assert_eq!(super::display_fr(1900), "19,00\u{a0}€");
+        assert_eq!(super::display_fr(12_345_678), "123\u{202f}456,78\u{a0}€");
+        assert_eq!(super::display_en(12_345_678), "€123,456.78");
+        assert_eq!(super::display_en(5), "€0.05");
+    }
+
     use super::*;
     use proptest::prelude::*;
     use std::str::FromStr;

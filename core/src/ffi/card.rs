@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use super::runtime::CoreRuntime;
+use super::values::{CardStatus, TokenStatus, Wallet};
 use super::{CoreError, Explanation};
 use crate::app::{Core, GooglePayPlan};
 use crate::domain::card_rules::{self, GooglePayStep as Step, WalletToken};
@@ -11,14 +12,14 @@ use crate::wire;
 pub struct CardToken {
     /// Issuer's token id.
     pub id: String,
-    /// `apple_pay` or `google_pay`.
-    pub wallet: String,
+    /// Which wallet.
+    pub wallet: Wallet,
     /// Device, when known.
     pub device_id: Option<String>,
     /// Last four digits of the device number.
     pub last4: String,
-    /// `requested`, `active`, `suspended`, `deleted`.
-    pub status: String,
+    /// Where provisioning stands.
+    pub status: TokenStatus,
 }
 
 /// The virtual card's public facts; never its number.
@@ -32,8 +33,8 @@ pub struct CardInfo {
     pub expiry: String,
     /// `visa`, …
     pub brand: String,
-    /// `active`, `inactive` (frozen) or `canceled`.
-    pub status: String,
+    /// Active, inactive (frozen) or canceled.
+    pub status: CardStatus,
     /// Frozen by the member.
     pub frozen: bool,
     /// Apple Pay can add it.
@@ -141,8 +142,8 @@ fn decode(text: &str, what: &str) -> crate::error::Result<Vec<u8>> {
 impl From<wire::CardInfo> for CardInfo {
     fn from(c: wire::CardInfo) -> Self {
         Self {
-            expiry: format!("{:02}/{:02}", c.exp_month, c.exp_year % 100),
-            frozen: c.status == "inactive",
+            expiry: card_rules::expiry(c.exp_month, c.exp_year),
+            frozen: card_rules::is_frozen(&c.status),
             controls: card_rules::describe(&c.controls)
                 .into_iter()
                 .map(|s| Explanation { fr: s.fr, en: s.en })
@@ -152,16 +153,16 @@ impl From<wire::CardInfo> for CardInfo {
                 .into_iter()
                 .map(|t| CardToken {
                     id: t.id,
-                    wallet: t.wallet,
+                    wallet: Wallet::from_wire(&t.wallet),
                     device_id: t.device_id,
                     last4: t.last4,
-                    status: t.status,
+                    status: TokenStatus::from_wire(&t.status),
                 })
                 .collect(),
             id: c.id,
             last4: c.last4,
             brand: c.brand,
-            status: c.status,
+            status: CardStatus::from_wire(&c.status),
             apple_pay_eligible: c.apple_pay_eligible,
             google_pay_eligible: c.google_pay_eligible,
         }
@@ -214,7 +215,7 @@ impl Card {
                 let s = core.reveal_card().await?;
                 Ok(CardDetails {
                     number: s.number.clone(),
-                    expiry: format!("{:02}/{:02}", s.exp_month, s.exp_year % 100),
+                    expiry: card_rules::expiry(s.exp_month, s.exp_year),
                     cvc: s.cvc.clone(),
                 })
             })

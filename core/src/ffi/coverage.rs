@@ -1,18 +1,14 @@
 use std::sync::Arc;
 
-use rust_decimal::Decimal;
-
 use super::runtime::CoreRuntime;
+use super::values::{Amount, CareCategory, DeductionKind, Relationship};
 use super::CoreError;
 use crate::app::{Core, PricedPreview};
-use crate::domain::coverage::{self as engine, round_cents};
+use crate::domain::coverage as engine;
 use crate::wire;
 
-/// Money across the FFI: a decimal string in euros with two places ("19.00").
-fn money(amount: Decimal) -> String {
-    let mut cents = round_cents(amount);
-    cents.rescale(2);
-    cents.to_string()
+fn money(amount: rust_decimal::Decimal) -> Amount {
+    Amount::euros(amount)
 }
 
 /// An act of the tariff catalogue.
@@ -22,10 +18,10 @@ pub struct Act {
     pub code: String,
     /// Label for people.
     pub label: String,
-    /// Care category (`consultation`, `dental`, …).
-    pub category: String,
-    /// Base de remboursement, euros.
-    pub base: String,
+    /// Care category.
+    pub category: CareCategory,
+    /// Base de remboursement.
+    pub base: Amount,
 }
 
 /// A beneficiary as the coverage rules see them.
@@ -39,8 +35,8 @@ pub struct CoveredBeneficiary {
     pub last_name: String,
     /// `YYYY-MM-DD`.
     pub birth_date: String,
-    /// `holder`, `spouse` or `child`.
-    pub relationship: String,
+    /// Who they are to the holder.
+    pub relationship: Relationship,
     /// A médecin traitant is declared.
     pub in_parcours: bool,
     /// Long-term condition (ALD).
@@ -82,10 +78,10 @@ pub struct ProviderSearch {
 /// An amount the member's share includes or a cover stops at.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Deduction {
-    /// `participation_forfaitaire`, `franchise`, `out_of_parcours` or `ceiling`.
-    pub kind: String,
-    /// Euros.
-    pub amount: String,
+    /// What it is.
+    pub kind: DeductionKind,
+    /// How much.
+    pub amount: Amount,
 }
 
 /// A sentence the shells show as it is.
@@ -110,18 +106,18 @@ pub struct CoveragePreview {
     pub act_code: String,
     /// The act's label.
     pub act_label: String,
-    /// What the provider charges, euros.
-    pub price: String,
+    /// What the provider charges.
+    pub price: Amount,
     /// Care date, `YYYY-MM-DD`.
     pub date: String,
     /// Statutory insurance pays.
-    pub amo: String,
+    pub amo: Amount,
     /// The complementary insurer pays.
-    pub amc: String,
+    pub amc: Amount,
     /// The member pays (reste à charge).
-    pub member: String,
+    pub member: Amount,
     /// Base de remboursement used.
-    pub base: String,
+    pub base: Amount,
     /// Statutory rate used ("0.70").
     pub amo_rate: String,
     /// The guarantee line applied.
@@ -140,11 +136,11 @@ pub struct PreviewCheck {
     /// The server's preview id.
     pub server_preview_id: String,
     /// Statutory share now.
-    pub amo: String,
+    pub amo: Amount,
     /// Complementary share now.
-    pub amc: String,
+    pub amc: Amount,
     /// Member's share now.
-    pub member: String,
+    pub member: Amount,
 }
 
 /// What a sync downloaded.
@@ -174,6 +170,31 @@ impl From<wire::Provider> for Provider {
     }
 }
 
+impl From<wire::BeneficiaryTerms> for CoveredBeneficiary {
+    fn from(b: wire::BeneficiaryTerms) -> Self {
+        Self {
+            id: b.beneficiary.id,
+            first_name: b.beneficiary.first_name,
+            last_name: b.beneficiary.last_name,
+            birth_date: b.beneficiary.birth_date,
+            relationship: Relationship::from_wire(&b.beneficiary.relationship),
+            in_parcours: b.in_parcours,
+            ald: b.ald,
+        }
+    }
+}
+
+impl From<wire::Tariff> for Act {
+    fn from(t: wire::Tariff) -> Self {
+        Self {
+            code: t.code,
+            label: t.label,
+            category: CareCategory::from_wire(&t.category),
+            base: money(t.base),
+        }
+    }
+}
+
 impl From<PricedPreview> for CoveragePreview {
     fn from(p: PricedPreview) -> Self {
         let q = p.preview.quote;
@@ -199,10 +220,7 @@ impl From<PricedPreview> for CoveragePreview {
                 .deductions
                 .into_iter()
                 .map(|d| Deduction {
-                    kind: serde_json::to_value(d.kind)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
+                    kind: DeductionKind::from_wire(d.kind.as_str()),
                     amount: money(d.amount),
                 })
                 .collect(),
@@ -259,35 +277,17 @@ impl Coverage {
             .core
             .coverage_beneficiaries()?
             .into_iter()
-            .map(|b| CoveredBeneficiary {
-                id: b.beneficiary.id,
-                first_name: b.beneficiary.first_name,
-                last_name: b.beneficiary.last_name,
-                birth_date: b.beneficiary.birth_date,
-                relationship: b.beneficiary.relationship,
-                in_parcours: b.in_parcours,
-                ald: b.ald,
-            })
+            .map(Into::into)
             .collect())
     }
 
     /// Acts in force on `date` (`YYYY-MM-DD`; today in France when absent), offline.
     pub fn acts(&self, date: Option<String>) -> Result<Vec<Act>, CoreError> {
-        let date = match date {
-            Some(d) => crate::domain::enrollment::parse_date(&d, "date")
-                .map_err(crate::error::Error::from)?,
-            None => self.core.today(),
-        };
         Ok(self
             .core
-            .acts(date)?
+            .acts_on(date.as_deref())?
             .into_iter()
-            .map(|t| Act {
-                code: t.code,
-                label: t.label,
-                category: t.category,
-                base: money(t.base),
-            })
+            .map(Into::into)
             .collect())
     }
 
@@ -349,31 +349,26 @@ impl Coverage {
             .into())
     }
 
-    /// Asks the server to recompute a preview with the current data: does it still hold?
-    pub async fn check_preview(&self, preview: CoveragePreview) -> Result<PreviewCheck, CoreError> {
+    /// Asks the server to recompute a preview priced on this phone, by its id, with the
+    /// current data: does it still hold? (An id the core did not price is `InvalidInput`
+    /// naming `preview_id`: price the visit again.)
+    pub async fn check_preview(&self, preview_id: String) -> Result<PreviewCheck, CoreError> {
         let core = self.core.clone();
         self.runtime
-            .run(async move {
-                let price = crate::domain::money::parse_price(&preview.price)?;
-                let check = core
-                    .check_preview(wire::PreviewRequest {
-                        beneficiary_id: preview.beneficiary_id,
-                        provider_id: preview.provider_id,
-                        act_code: preview.act_code,
-                        price,
-                        date: preview.date,
-                        preview_id: preview.id,
-                    })
-                    .await?;
-                Ok(PreviewCheck {
-                    holds: check.holds,
-                    server_preview_id: check.preview_id,
-                    amo: money(check.amo),
-                    amc: money(check.amc),
-                    member: money(check.member),
-                })
-            })
+            .run(async move { core.check_preview(&preview_id).await.map(Into::into) })
             .await
+    }
+}
+
+impl From<wire::PreviewCheck> for PreviewCheck {
+    fn from(check: wire::PreviewCheck) -> Self {
+        Self {
+            holds: check.holds,
+            server_preview_id: check.preview_id,
+            amo: money(check.amo),
+            amc: money(check.amc),
+            member: money(check.member),
+        }
     }
 }
 

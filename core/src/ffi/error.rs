@@ -1,5 +1,5 @@
 use crate::error::Error;
-use crate::wire::codes;
+use crate::wire::{codes, ErrorCode};
 
 /// The errors a shell acts on, each differently. Messages carry no personal data and can be
 /// shown as they are.
@@ -13,11 +13,11 @@ pub enum CoreError {
         /// What is wrong.
         detail: String,
     },
-    /// The server refused the request; `code` is stable (`code_incorrect`, …).
+    /// The server refused the request; `code` says why (`CodeIncorrect`, `CardInactive`, …).
     #[error("{detail}")]
     Rejected {
         /// Machine-readable reason.
-        code: String,
+        code: ErrorCode,
         /// What to tell the member.
         detail: String,
     },
@@ -36,6 +36,12 @@ pub enum CoreError {
     /// This needs an enrolled device.
     #[error("this device is not enrolled")]
     NotEnrolled,
+    /// The contract's guarantees and tariffs are not on this phone yet: sync once online.
+    #[error("{detail}")]
+    NotSynced {
+        /// What to tell the member.
+        detail: String,
+    },
     /// The server ended this device's session; local data was wiped, enroll again.
     #[error("the session ended: {detail}")]
     SessionEnded {
@@ -93,15 +99,14 @@ impl From<Error> for CoreError {
                     }
                 } else {
                     Self::Rejected {
-                        code: detail.code,
+                        code: ErrorCode::parse(&detail.code),
                         detail: detail.message,
                     }
                 }
             }
             Error::Network(detail) => Self::Network { detail },
             Error::NotEnrolled => Self::NotEnrolled,
-            Error::NotSynced => Self::Rejected {
-                code: "coverage_not_synced".into(),
+            Error::NotSynced => Self::NotSynced {
                 detail: "Your contract's guarantees are not on this phone yet; connect once to download them.".into(),
             },
             Error::SessionRevoked => Self::SessionEnded {
@@ -124,4 +129,10 @@ impl From<Error> for CoreError {
             },
         }
     }
+}
+
+/// An error code as the server writes it (`card_inactive`): for shells that show or log it.
+#[uniffi::export]
+pub fn error_code_text(code: ErrorCode) -> String {
+    code.as_str().to_owned()
 }

@@ -13,7 +13,9 @@ mod runtime;
 mod simulators;
 mod subscription;
 mod tierspay;
+mod values;
 
+pub use crate::wire::ErrorCode;
 pub use card::{
     ApplePayPassData, Card, CardDetails, CardInfo, CardToken, GooglePayAction, PushTokenizeData,
     TapAndPayToken,
@@ -23,7 +25,7 @@ pub use coverage::{
     PreviewCheck, Provider, ProviderSearch, SyncSummary,
 };
 pub use enrollment::Enrollment;
-pub use error::CoreError;
+pub use error::{error_code_text, CoreError};
 pub use navigation::{core_version, route_for_link, route_for_push, Route};
 pub use push::PushService;
 pub use records::*;
@@ -31,3 +33,7 @@ pub use records::*;
 pub use simulators::{PassKitSimulator, SimulatedPass};
 pub use subscription::{SessionListener, Subscription};
 pub use tierspay::TiersPay;
+pub use values::{
+    Amount, CardStatus, CareCategory, ContractStatus, DeductionKind, Relationship, TokenStatus,
+    Wallet,
+};

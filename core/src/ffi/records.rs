@@ -1,6 +1,7 @@
 //! Records the shells receive. Separate from the wire types, so the server's JSON can evolve
 //! without breaking the generated Kotlin and Swift.
 
+use super::values::{ContractStatus, Relationship};
 use crate::store::LocalSession;
 use crate::wire;
 
@@ -61,8 +62,8 @@ pub struct Contract {
     pub product_name: String,
     /// Start of cover, `YYYY-MM-DD`.
     pub start_date: String,
-    /// `active`, `suspended` or `terminated`.
-    pub status: String,
+    /// Whether cover is in force.
+    pub status: ContractStatus,
 }
 
 /// Someone covered by the contract.
@@ -76,8 +77,8 @@ pub struct Beneficiary {
     pub last_name: String,
     /// `YYYY-MM-DD`.
     pub birth_date: String,
-    /// `holder`, `spouse` or `child`.
-    pub relationship: String,
+    /// Who they are to the holder.
+    pub relationship: Relationship,
 }
 
 /// The enrolled profile shown on the home screen.
@@ -163,7 +164,7 @@ impl From<LocalSession> for Profile {
                 insurer_name: c.insurer_name,
                 product_name: c.product_name,
                 start_date: c.start_date,
-                status: c.status,
+                status: ContractStatus::from_wire(&c.status),
             },
             beneficiaries: s
                 .beneficiaries
@@ -173,7 +174,7 @@ impl From<LocalSession> for Profile {
                     first_name: b.first_name,
                     last_name: b.last_name,
                     birth_date: b.birth_date,
-                    relationship: b.relationship,
+                    relationship: Relationship::from_wire(&b.relationship),
                 })
                 .collect(),
         }

@@ -1,6 +1,4 @@
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::runtime::CoreRuntime;
 use super::{
@@ -8,7 +6,6 @@ use super::{
     SessionStatus, Subscription,
 };
 use crate::app::{Core, Settings};
-use crate::auth::signature;
 use crate::platform::{DeviceKey, SecureStorage};
 
 /// The one object a shell holds: built once at app start, it hands out the areas of the app.
@@ -28,25 +25,12 @@ impl TiersPay {
         secure_storage: Arc<dyn SecureStorage>,
         device_key: Arc<dyn DeviceKey>,
     ) -> Result<Arc<Self>, CoreError> {
-        let server_key = signature::parse_pinned_key(&config.server_public_key).map_err(|_| {
-            CoreError::InvalidInput {
-                field: "server_public_key".into(),
-                detail: "must be the hex of an uncompressed P-256 point (130 hex digits)".into(),
-            }
-        })?;
-        if config.data_dir.trim().is_empty() {
-            return Err(CoreError::InvalidInput {
-                field: "data_dir".into(),
-                detail: "is required".into(),
-            });
-        }
-        let settings = Settings {
-            server_url: config.server_url,
-            data_dir: PathBuf::from(config.data_dir),
-            server_key,
-            device_name: config.device_name,
-            request_timeout: Duration::from_secs(20),
-        };
+        let settings = Settings::from_config(
+            config.server_url,
+            &config.data_dir,
+            &config.server_public_key,
+            config.device_name,
+        )?;
         let core = Core::open(settings, secure_storage, device_key)?;
         Ok(Arc::new(Self {
             core: Arc::new(core),

@@ -82,14 +82,14 @@ do {
     try measure("TiersPay.status(), enrolled") { blackHole(try raw.status()) }
 
     // A visit priced on the phone: Camille at a sector-1 GP, G at 30 € (enrolling synced the
-    // contract data; selecting the provider put it in the phone's cache). Offline work: the
-    // SQLite provider lookup, the rules, the preview id, the record across the FFI.
+    // contract data; selecting the provider put it in the core's memory). Offline work: the
+    // rules, the preview id, the record across the FFI.
     let coverage = raw.coverage()
-    let camille = try coverage.beneficiaries().first { $0.relationship == "holder" }!
+    let camille = try coverage.beneficiaries().first { $0.relationship == .holder }!
     let gps = try await coverage.searchProviders(query: "", specialty: "Médecin généraliste", city: "Paris", limit: 50)
     let gp = try await coverage.selectProvider(idCodeOrScan: gps.providers.first { $0.sector == 1 }!.id)
     let sample = try coverage.preview(beneficiaryId: camille.id, providerId: gp.id, actCode: "G", price: "30", date: "2026-03-02")
-    precondition(sample.amo == "19.00" && sample.amc == "9.00" && sample.member == "2.00", "unexpected figures: \(sample)")
+    precondition(sample.amo.minorUnits == 1900 && sample.amc.minorUnits == 900 && sample.member.minorUnits == 200, "unexpected figures: \(sample)")
     try measure("Coverage.preview(), G at a GP") {
         blackHole(try coverage.preview(beneficiaryId: camille.id, providerId: gp.id, actCode: "G", price: "30", date: "2026-03-02"))
     }

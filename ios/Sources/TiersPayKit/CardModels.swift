@@ -13,16 +13,7 @@ public struct CardInfo: Equatable, Hashable, Sendable, Identifiable {
         case inactive
         case canceled
         /// A value this version of the app does not know yet.
-        case other(String)
-
-        init(wire: String) {
-            switch wire {
-            case "active": self = .active
-            case "inactive": self = .inactive
-            case "canceled": self = .canceled
-            default: self = .other(wire)
-            }
-        }
+        case other
     }
 
     /// The issuer's card id.
@@ -71,15 +62,7 @@ public struct CardInfo: Equatable, Hashable, Sendable, Identifiable {
 public struct CardToken: Equatable, Hashable, Sendable, Identifiable {
     public enum Wallet: Equatable, Hashable, Sendable {
         case applePay, googlePay
-        case other(String)
-
-        init(wire: String) {
-            switch wire {
-            case "apple_pay": self = .applePay
-            case "google_pay": self = .googlePay
-            default: self = .other(wire)
-            }
-        }
+        case other
     }
 
     public enum Status: Equatable, Hashable, Sendable {
@@ -89,17 +72,7 @@ public struct CardToken: Equatable, Hashable, Sendable, Identifiable {
         /// Paused (the card is frozen); resumed when it is unfrozen.
         case suspended
         case deleted
-        case other(String)
-
-        init(wire: String) {
-            switch wire {
-            case "requested": self = .requested
-            case "active": self = .active
-            case "suspended": self = .suspended
-            case "deleted": self = .deleted
-            default: self = .other(wire)
-            }
-        }
+        case other
     }
 
     /// The issuer's token id.

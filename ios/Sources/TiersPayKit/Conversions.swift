@@ -12,13 +12,101 @@ extension Member {
 
 extension Contract {
     init(_ c: TiersPayCore.Contract) {
-        self.init(id: c.id, number: c.number, insurerName: c.insurerName, productName: c.productName, startDate: c.startDate, status: c.status)
+        self.init(id: c.id, number: c.number, insurerName: c.insurerName, productName: c.productName, startDate: c.startDate, status: Status(c.status))
+    }
+}
+
+// The core's enums onto the shell's: one exhaustive switch each, nothing parsed here.
+
+extension Contract.Status {
+    init(_ s: TiersPayCore.ContractStatus) {
+        switch s {
+        case .active: self = .active
+        case .suspended: self = .suspended
+        case .terminated: self = .terminated
+        case .unknown: self = .other
+        }
+    }
+}
+
+extension Beneficiary.Relationship {
+    init(_ r: TiersPayCore.Relationship) {
+        switch r {
+        case .holder: self = .holder
+        case .spouse: self = .spouse
+        case .child: self = .child
+        case .other: self = .other
+        }
+    }
+}
+
+extension Act.Category {
+    init(_ c: TiersPayCore.CareCategory) {
+        switch c {
+        case .consultation: self = .consultation
+        case .specialist: self = .specialist
+        case .dental: self = .dental
+        case .optical: self = .optical
+        case .pharmacy: self = .pharmacy
+        case .lab: self = .lab
+        case .radiology: self = .radiology
+        case .auxiliary: self = .auxiliary
+        case .midwife: self = .midwife
+        case .hospital: self = .hospital
+        case .transport: self = .transport
+        case .other: self = .other
+        }
+    }
+}
+
+extension Deduction.Kind {
+    init(_ k: TiersPayCore.DeductionKind) {
+        switch k {
+        case .participationForfaitaire: self = .participationForfaitaire
+        case .franchise: self = .franchise
+        case .outOfParcours: self = .outOfParcours
+        case .ceiling: self = .ceiling
+        case .other: self = .other
+        }
+    }
+}
+
+extension CardInfo.Status {
+    init(_ s: TiersPayCore.CardStatus) {
+        switch s {
+        case .active: self = .active
+        case .inactive: self = .inactive
+        case .canceled: self = .canceled
+        case .unknown: self = .other
+        }
+    }
+}
+
+extension CardToken.Wallet {
+    init(_ w: TiersPayCore.Wallet) {
+        switch w {
+        case .applePay: self = .applePay
+        case .googlePay: self = .googlePay
+        case .other: self = .other
+        }
+    }
+}
+
+extension CardToken.Status {
+    init(_ s: TiersPayCore.TokenStatus) {
+        switch s {
+        case .requested: self = .requested
+        case .active: self = .active
+        case .suspended: self = .suspended
+        case .deleted: self = .deleted
+        case .unknown: self = .other
+        }
     }
 }
 
 extension Beneficiary {
     init(_ b: TiersPayCore.Beneficiary) {
-        self.init(id: b.id, firstName: b.firstName, lastName: b.lastName, birthDate: b.birthDate, relationship: Relationship(wire: b.relationship))
+        self.init(id: b.id, firstName: b.firstName, lastName: b.lastName, birthDate: b.birthDate, relationship: Relationship(b.relationship))
     }
 }
 
@@ -70,12 +158,13 @@ extension SessionEvent {
 // MARK: Coverage
 
 extension Money {
-    /// An amount the core wrote (`19.00`); anything else is an answer that cannot be trusted.
-    init(core text: String, _ what: String) throws(TiersPayError) {
-        guard let money = Money(text) else {
-            throw TiersPayError(kind: .internal, message: "The core sent \(what) that is not an amount in euros: \"\(text)\".")
+    /// An amount the core sent, in minor units; another currency than euros is an answer this
+    /// shell cannot show.
+    init(core amount: TiersPayCore.Amount, _ what: String) throws(TiersPayError) {
+        guard amount.currency == "EUR" else {
+            throw TiersPayError(kind: .internal, message: "The core sent \(what) in \(amount.currency), not in euros.")
         }
-        self = money
+        self.init(cents: amount.minorUnits)
     }
 }
 
@@ -83,14 +172,14 @@ extension CoveredBeneficiary {
     init(_ b: TiersPayCore.CoveredBeneficiary) {
         self.init(
             id: b.id, firstName: b.firstName, lastName: b.lastName, birthDate: b.birthDate,
-            relationship: Beneficiary.Relationship(wire: b.relationship), inParcours: b.inParcours, ald: b.ald
+            relationship: Beneficiary.Relationship(b.relationship), inParcours: b.inParcours, ald: b.ald
         )
     }
 }
 
 extension Act {
     init(_ a: TiersPayCore.Act) throws(TiersPayError) {
-        self.init(code: a.code, label: a.label, category: a.category, base: try Money(core: a.base, "an act's base"))
+        self.init(code: a.code, label: a.label, category: Category(a.category), base: try Money(core: a.base, "an act's base"))
     }
 }
 
@@ -122,7 +211,7 @@ extension CoveragePreview {
         }
         var deductions: [Deduction] = []
         for d in p.deductions {
-            deductions.append(Deduction(kind: .init(wire: d.kind), amount: try Money(core: d.amount, "a deduction")))
+            deductions.append(Deduction(kind: .init(d.kind), amount: try Money(core: d.amount, "a deduction")))
         }
         self.init(
             id: p.id, beneficiaryId: p.beneficiaryId, providerId: p.providerId, actCode: p.actCode, actLabel: p.actLabel,
@@ -130,18 +219,6 @@ extension CoveragePreview {
             amo: try Money(core: p.amo, "the statutory share"), amc: try Money(core: p.amc, "the complementary share"),
             member: try Money(core: p.member, "the member's share"), base: try Money(core: p.base, "a base"),
             amoRate: rate, guarantee: p.guarantee, deductions: deductions, explanations: p.explanations.map(Explanation.init)
-        )
-    }
-
-    /// Back to the core's record, for `checkPreview`: the same strings the core wrote (money
-    /// at two places, the rate at two places at least), so the id still commits to them.
-    var core: TiersPayCore.CoveragePreview {
-        TiersPayCore.CoveragePreview(
-            id: id, beneficiaryId: beneficiaryId, providerId: providerId, actCode: actCode, actLabel: actLabel,
-            price: price.description, date: date, amo: amo.description, amc: amc.description, member: member.description,
-            base: base.description, amoRate: FixedPoint.string(amoRate, places: 2), guarantee: guarantee,
-            deductions: deductions.map { TiersPayCore.Deduction(kind: $0.kind.wire, amount: $0.amount.description) },
-            explanations: explanations.map { TiersPayCore.Explanation(fr: $0.fr, en: $0.en) }
         )
     }
 }
@@ -167,7 +244,7 @@ extension SyncSummary {
 extension CardInfo {
     init(_ c: TiersPayCore.CardInfo) {
         self.init(
-            id: c.id, last4: c.last4, expiry: c.expiry, brand: c.brand, status: Status(wire: c.status), frozen: c.frozen,
+            id: c.id, last4: c.last4, expiry: c.expiry, brand: c.brand, status: Status(c.status), frozen: c.frozen,
             applePayEligible: c.applePayEligible, googlePayEligible: c.googlePayEligible,
             controls: c.controls.map(Explanation.init), tokens: c.tokens.map(CardToken.init)
         )
@@ -176,7 +253,7 @@ extension CardInfo {
 
 extension CardToken {
     init(_ t: TiersPayCore.CardToken) {
-        self.init(id: t.id, wallet: Wallet(wire: t.wallet), deviceId: t.deviceId, last4: t.last4, status: Status(wire: t.status))
+        self.init(id: t.id, wallet: Wallet(t.wallet), deviceId: t.deviceId, last4: t.last4, status: Status(t.status))
     }
 }
 
@@ -235,13 +312,15 @@ extension TiersPayError {
         case let .InvalidInput(field, detail):
             self.init(kind: .invalidInput(field: field), message: detail)
         case let .Rejected(code, detail):
-            self.init(kind: .rejected(code: code), message: detail)
+            self.init(kind: .rejected(code: errorCodeText(code: code)), message: detail)
         case let .RateLimited(seconds):
             self.init(kind: .rateLimited(retryAfterSeconds: seconds), message: "Too many attempts. Try again in \(seconds) s.")
         case let .Network(detail):
             self.init(kind: .network, message: "The server could not be reached (\(detail)). Nothing was lost; try again later.")
         case .NotEnrolled:
             self.init(kind: .notEnrolled, message: "This device is not enrolled.")
+        case let .NotSynced(detail):
+            self.init(kind: .notSynced, message: detail)
         case let .SessionEnded(detail):
             self.init(kind: .sessionEnded, message: detail)
         case let .Platform(detail):

@@ -70,12 +70,18 @@ public struct CoveredBeneficiary: Equatable, Hashable, Sendable, Identifiable {
 public struct Act: Equatable, Hashable, Sendable, Identifiable {
     public var code: String
     public var label: String
-    /// Care category as the core says it (`consultation`, `dental`, `optical`, …).
-    public var category: String
+    /// The care category, as the core read it.
+    public enum Category: Equatable, Hashable, Sendable {
+        case consultation, specialist, dental, optical, pharmacy, lab, radiology, auxiliary, midwife, hospital, transport
+        /// Anything else the catalogue lists.
+        case other
+    }
+
+    public var category: Category
     /// Base de remboursement.
     public var base: Money
 
-    public init(code: String, label: String, category: String, base: Money) {
+    public init(code: String, label: String, category: Category, base: Money) {
         self.code = code
         self.label = label
         self.category = category
@@ -139,28 +145,8 @@ public struct Deduction: Equatable, Hashable, Sendable {
         /// The contract's yearly ceiling for the category was reached.
         case ceiling
         /// A kind this version of the app does not know yet.
-        case other(String)
+        case other
 
-        init(wire: String) {
-            switch wire {
-            case "participation_forfaitaire": self = .participationForfaitaire
-            case "franchise": self = .franchise
-            case "out_of_parcours": self = .outOfParcours
-            case "ceiling": self = .ceiling
-            default: self = .other(wire)
-            }
-        }
-
-        /// The core's name (`participation_forfaitaire`, …).
-        public var wire: String {
-            switch self {
-            case .participationForfaitaire: return "participation_forfaitaire"
-            case .franchise: return "franchise"
-            case .outOfParcours: return "out_of_parcours"
-            case .ceiling: return "ceiling"
-            case let .other(wire): return wire
-            }
-        }
 
         /// A short label; the explanations say the why.
         public func label(in language: Language) -> String {
@@ -173,7 +159,8 @@ public struct Deduction: Equatable, Hashable, Sendable {
             case (.outOfParcours, .en): return "Outside the coordinated care pathway"
             case (.ceiling, .fr): return "Plafond de garantie atteint"
             case (.ceiling, .en): return "Cover ceiling reached"
-            case let (.other(wire), _): return wire
+            case (.other, .fr): return "Autre déduction"
+            case (.other, .en): return "Other deduction"
             }
         }
     }

@@ -31,10 +31,16 @@ public struct Contract: Equatable, Hashable, Sendable, Identifiable {
     public var productName: String
     /// `YYYY-MM-DD`.
     public var startDate: String
-    /// As the insurer says it (`active`, …).
-    public var status: String
+    /// Whether cover is in force, as the core read it.
+    public enum Status: Equatable, Hashable, Sendable {
+        case active, suspended, terminated
+        /// A value this version of the app does not know yet.
+        case other
+    }
 
-    public init(id: String, number: String, insurerName: String, productName: String, startDate: String, status: String) {
+    public var status: Status
+
+    public init(id: String, number: String, insurerName: String, productName: String, startDate: String, status: Status) {
         self.id = id
         self.number = number
         self.insurerName = insurerName
@@ -49,16 +55,7 @@ public struct Beneficiary: Equatable, Hashable, Sendable, Identifiable {
     public enum Relationship: Equatable, Hashable, Sendable {
         case holder, spouse, child
         /// A value this version of the app does not know yet.
-        case other(String)
-
-        init(wire: String) {
-            switch wire {
-            case "holder": self = .holder
-            case "spouse": self = .spouse
-            case "child": self = .child
-            default: self = .other(wire)
-            }
-        }
+        case other
     }
 
     public var id: String

@@ -12,8 +12,8 @@ public protocol EnrollmentService: Sendable {
 
 /// The coverage area: contract data synced for offline use, providers, and previews of who pays
 /// what for a visit. Errors: `invalidInput(field:)` for bad input (`price`, `act_code`,
-/// `provider_id`, `beneficiary_id`, `date`, `scan`, `provider`, `query`), `rejected(code:
-/// "coverage_not_synced")` when the contract data was never downloaded (enrolling does it).
+/// `provider_id`, `beneficiary_id`, `date`, `scan`, `provider`, `query`), `notSynced` when the
+/// contract data was never downloaded (enrolling does it).
 public protocol CoverageService: Sendable {
     /// Downloads what changed of the contract data and tariffs (one round trip).
     func syncCoverage() async throws(TiersPayError) -> SyncSummary
@@ -192,8 +192,8 @@ public final class TiersPayClient: TiersPayService, CardService, @unchecked Send
     }
 
     public func checkPreview(_ preview: CoveragePreview) async throws(TiersPayError) -> PreviewCheck {
-        let record = preview.core
-        return try await mapErrors { try PreviewCheck(try await coverage.checkPreview(preview: record)) }
+        let id = preview.id
+        return try await mapErrors { try PreviewCheck(try await coverage.checkPreview(previewId: id)) }
     }
 
     // MARK: Card

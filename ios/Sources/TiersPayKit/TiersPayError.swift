@@ -6,7 +6,8 @@ public struct TiersPayError: Error, Equatable, Hashable, Sendable, LocalizedErro
     public enum Kind: Equatable, Hashable, Sendable {
         /// The member typed something invalid in `field` (`contract_number`, `birth_date`, `code`, …).
         case invalidInput(field: String)
-        /// The server refused; `code` is stable (`enrollment_not_matched`, `code_incorrect`, …).
+        /// The server refused; `code` is the core's `ErrorCode` as the server writes it
+        /// (`enrollment_not_matched`, `code_incorrect`, `card_inactive`, …).
         case rejected(code: String)
         /// Too many attempts: wait before trying again.
         case rateLimited(retryAfterSeconds: UInt64)
@@ -14,6 +15,8 @@ public struct TiersPayError: Error, Equatable, Hashable, Sendable, LocalizedErro
         case network
         /// This needs an enrolled device.
         case notEnrolled
+        /// The contract's guarantees are not on this phone yet: sync once online.
+        case notSynced
         /// The server ended this device's session; local data was wiped, enroll again.
         case sessionEnded
         /// Secure storage or the device key failed.

@@ -296,7 +296,7 @@ public final class VisitModel {
         state.loadStarted()
         do {
             try read()
-        } catch where error.kind == .rejected(code: "coverage_not_synced") {
+        } catch where error.kind == .notSynced {
             state.failed(error)
             await sync()
         } catch {

@@ -236,7 +236,7 @@ public struct VisitViewState: Equatable, Sendable {
             beneficiary = list.first { $0.id == chosen.id }
         }
         actsLoaded(actList)
-        if error?.kind == .rejected(code: "coverage_not_synced") { error = nil }
+        if error?.kind == .notSynced { error = nil }
     }
 
     /// Acts in force on the (new) date. A chosen act that no longer is gets dropped.
@@ -473,7 +473,7 @@ public struct VisitViewState: Equatable, Sendable {
     public mutating func failed(_ failure: TiersPayError) {
         isLoading = false
         isSyncing = false
-        if case .rejected("coverage_not_synced") = failure.kind { needsSync = true }
+        if failure.kind == .notSynced { needsSync = true }
         error = FieldError(field: Self.field(for: failure, fallback: .form), message: failure.message, kind: failure.kind)
     }
 

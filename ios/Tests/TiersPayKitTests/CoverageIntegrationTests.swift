@@ -297,10 +297,10 @@ final class CoverageIntegrationTests: XCTestCase {
     func testBeforeAnySyncCoverageIsRejectedAsNotSynced() async throws {
         let client = try makeClient(dataDir: try newDataDir(), store: InMemorySecureStore())
         XCTAssertThrowsError(try client.coveredBeneficiaries()) { error in
-            XCTAssertEqual((error as? TiersPayError)?.kind, .rejected(code: "coverage_not_synced"))
+            XCTAssertEqual((error as? TiersPayError)?.kind, .notSynced)
         }
         XCTAssertThrowsError(try client.acts(on: nil)) { error in
-            XCTAssertEqual((error as? TiersPayError)?.kind, .rejected(code: "coverage_not_synced"))
+            XCTAssertEqual((error as? TiersPayError)?.kind, .notSynced)
         }
         let sync = await expectError { try await client.syncCoverage() }
         XCTAssertEqual(sync?.kind, .notEnrolled)

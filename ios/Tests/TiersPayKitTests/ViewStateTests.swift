@@ -8,7 +8,7 @@ let camille = Profile(
     deviceId: "dev_1",
     enrolledAt: Date(timeIntervalSince1970: 1_700_000_000),
     member: Member(id: "mem_1", firstName: "Camille", lastName: "Martin", phoneMasked: "+33 6 •• •• •• 42", emailMasked: "c•••@example.fr"),
-    contract: Contract(id: "ctr_1", number: "TP1000001", insurerName: "Mutuelle", productName: "Confort", startDate: "2024-01-01", status: "active"),
+    contract: Contract(id: "ctr_1", number: "TP1000001", insurerName: "Mutuelle", productName: "Confort", startDate: "2024-01-01", status: .active),
     beneficiaries: [Beneficiary(id: "ben_1", firstName: "Camille", lastName: "Martin", birthDate: "1985-04-12", relationship: .holder)]
 )
 let challenge = EnrollmentChallenge(enrollmentId: "enr_1", phoneMasked: "+33 6 •• •• •• 42", codeLength: 6, expiresAt: Date(timeIntervalSince1970: 1_700_000_600))

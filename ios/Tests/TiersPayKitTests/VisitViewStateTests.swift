@@ -7,8 +7,8 @@ import XCTest
 
 let camilleCovered = CoveredBeneficiary(id: "ben_camille", firstName: "Camille", lastName: "Martin", birthDate: "1985-04-12", relationship: .holder, inParcours: true, ald: false)
 let leaCovered = CoveredBeneficiary(id: "ben_lea", firstName: "Léa", lastName: "Martin", birthDate: "2021-06-01", relationship: .child, inParcours: true, ald: false)
-let actG = Act(code: "G", label: "Consultation de médecine générale", category: "consultation", base: Money(cents: 30_00))
-let actGMEG = Act(code: "GMEG", label: "Consultation de l'enfant", category: "consultation", base: Money(cents: 35_00))
+let actG = Act(code: "G", label: "Consultation de médecine générale", category: .consultation, base: Money(cents: 30_00))
+let actGMEG = Act(code: "GMEG", label: "Consultation de l'enfant", category: .consultation, base: Money(cents: 35_00))
 let gpProvider = Provider(id: "prv_gp", code: "K7M2QX", name: "Dr Claire Durand", specialty: "Médecin généraliste", sector: 1, optam: false, directAccess: false, city: "Paris", postcode: "75011")
 let dentistProvider = Provider(id: "prv_dent", code: "D3NT22", name: "Dr Paul Roux", specialty: "Chirurgien-dentiste", sector: 1, optam: false, directAccess: true, city: "Paris", postcode: "75012")
 
@@ -29,7 +29,7 @@ func check(_ holds: Bool, amc: Int64 = 9_00) -> PreviewCheck {
     PreviewCheck(holds: holds, serverPreviewId: "pv_server", amo: Money(cents: 19_00), amc: Money(cents: amc), member: Money(cents: 30_00 - 19_00 - amc))
 }
 
-let notSynced = TiersPayError(kind: .rejected(code: "coverage_not_synced"), message: "Your contract's guarantees are not on this phone yet.")
+let notSynced = TiersPayError(kind: .notSynced, message: "Your contract's guarantees are not on this phone yet.")
 let offline = TiersPayError(kind: .network, message: "The server could not be reached.")
 
 /// A scripted CoverageService that records its calls. Results with several entries are used

@@ -212,7 +212,7 @@ async fn identify(
             )?;
             if fresh == 0 {
                 return Err(ApiError::unauthorized(
-                    codes::DPOP_REPLAY,
+                    codes::DPOP_PROOF_REPLAYED,
                     "This DPoP proof was already used; sign a new one for each request.",
                 ));
             }

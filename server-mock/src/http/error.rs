@@ -41,7 +41,7 @@ impl ApiError {
         let mut e = Self::new(
             StatusCode::BAD_REQUEST,
             "invalid_request_error",
-            "parameter_invalid",
+            codes::PARAMETER_INVALID,
             message,
         );
         e.detail.param = Some(param.into());
@@ -63,7 +63,7 @@ impl ApiError {
         Self::new(
             StatusCode::NOT_FOUND,
             "invalid_request_error",
-            "resource_missing",
+            codes::RESOURCE_MISSING,
             format!("No such {what}."),
         )
     }
@@ -96,7 +96,7 @@ impl ApiError {
         let mut e = Self::new(
             StatusCode::BAD_REQUEST,
             "idempotency_error",
-            "idempotency_key_reused",
+            codes::IDEMPOTENCY_KEY_REUSED,
             message,
         );
         e.detail.param = Some("Idempotency-Key".into());
@@ -108,7 +108,7 @@ impl ApiError {
         Self::new(
             StatusCode::CONFLICT,
             "invalid_request_error",
-            "idempotency_key_in_use",
+            codes::IDEMPOTENCY_KEY_IN_USE,
             "A request with this Idempotency-Key is still being processed; retry shortly.",
         )
         .not_executed()

@@ -101,7 +101,7 @@ pub async fn start(
                 .ok_or_else(not_matched)?;
             if contract.status != "active" {
                 return Err(ApiError::invalid(
-                    "contract_inactive",
+                    codes::CONTRACT_INACTIVE,
                     "This contract is not active. Contact your insurer.",
                 ));
             }
@@ -188,7 +188,7 @@ pub async fn confirm(
                 "pending" => {}
                 "locked" => return refuse(codes::TOO_MANY_ATTEMPTS, "Too many wrong codes. Start again to receive a new code."),
                 "superseded" => return refuse(codes::CODE_EXPIRED, "A newer code was sent; use the latest one."),
-                _ => return refuse("enrollment_used", "This enrollment is already confirmed. Start again to enroll another device."),
+                _ => return refuse(codes::ENROLLMENT_USED, "This enrollment is already confirmed. Start again to enroll another device."),
             }
             if now >= expires_at {
                 return refuse(codes::CODE_EXPIRED, "This code has expired. Start again to receive a new code.");

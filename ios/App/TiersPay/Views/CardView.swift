@@ -127,7 +127,7 @@ struct CardScreen: View {
         case .active: return "Active"
         case .inactive: return "Inactive"
         case .canceled: return "Canceled"
-        case let .other(value): return value
+        case .other: return "Other"
         }
     }
 
@@ -137,7 +137,7 @@ struct CardScreen: View {
         case .active: return "Active"
         case .suspended: return "Paused while the card is frozen"
         case .deleted: return "Removed"
-        case let .other(value): return value
+        case .other: return "Other"
         }
     }
 }

@@ -68,7 +68,7 @@ struct HomeView: View {
         case .holder: return "Holder"
         case .spouse: return "Spouse"
         case .child: return "Child"
-        case let .other(value): return value
+        case .other: return "Other"
         }
     }
 }

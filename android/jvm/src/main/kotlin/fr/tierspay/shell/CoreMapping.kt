@@ -11,6 +11,7 @@ import java.time.LocalDate
 import java.time.format.DateTimeParseException
 import kotlin.coroutines.cancellation.CancellationException
 import fr.tierspay.core.Act as CoreAct
+import fr.tierspay.core.Amount as CoreAmount
 import fr.tierspay.core.Beneficiary as CoreBeneficiary
 import fr.tierspay.core.CardDetails as CoreCardDetails
 import fr.tierspay.core.CardInfo as CoreCardInfo
@@ -52,11 +53,12 @@ internal inline fun <T> mapCoreErrors(block: () -> T): T = try {
 
 internal fun CoreException.toShell(): TiersPayError = when (this) {
     is CoreException.InvalidInput -> TiersPayError.InvalidInput(field, detail)
-    is CoreException.Rejected -> TiersPayError.Rejected(code, detail)
+    is CoreException.Rejected -> TiersPayError.Rejected(code.wire, detail)
     is CoreException.RateLimited ->
         TiersPayError.RateLimited(retryAfterSeconds.coerceAtMost(Long.MAX_VALUE.toULong()).toLong())
     is CoreException.Network -> TiersPayError.Network("Network unavailable: $detail")
     is CoreException.NotEnrolled -> TiersPayError.NotEnrolled()
+    is CoreException.NotSynced -> TiersPayError.NotSynced(detail)
     is CoreException.SessionEnded -> TiersPayError.SessionEnded(detail)
     is CoreException.Platform -> TiersPayError.Platform(detail)
     is CoreException.Internal -> TiersPayError.Internal(detail)
@@ -89,7 +91,7 @@ internal fun CoreContract.toShell() = Contract(
     insurerName = insurerName,
     productName = productName,
     startDate = LocalDate.parse(startDate),
-    status = enumOr(status, ContractStatus.UNKNOWN),
+    status = status,
 )
 
 internal fun CoreBeneficiary.toShell() = Beneficiary(
@@ -97,7 +99,7 @@ internal fun CoreBeneficiary.toShell() = Beneficiary(
     firstName = firstName,
     lastName = lastName,
     birthDate = LocalDate.parse(birthDate),
-    relationship = enumOr(relationship, Relationship.OTHER),
+    relationship = relationship,
 )
 
 internal fun CoreChallenge.toShell() = CodeChallenge(
@@ -134,7 +136,7 @@ internal fun CoreCoveredBeneficiary.toShell() = CoveredBeneficiary(
     firstName = firstName,
     lastName = lastName,
     birthDate = LocalDate.parse(birthDate),
-    relationship = enumOr(relationship, Relationship.OTHER),
+    relationship = relationship,
     inParcours = inParcours,
     ald = ald,
 )
@@ -142,8 +144,8 @@ internal fun CoreCoveredBeneficiary.toShell() = CoveredBeneficiary(
 internal fun CoreAct.toShell() = Act(
     code = code,
     label = label,
-    category = enumOr(category, CareCategory.OTHER),
-    base = Money.parse(base),
+    category = category,
+    base = base.toShell(),
 )
 
 internal fun CoreProvider.toShell() = Provider(
@@ -166,51 +168,34 @@ internal fun CorePreview.toShell() = CoveragePreview(
     providerId = providerId,
     actCode = actCode,
     actLabel = actLabel,
-    price = Money.parse(price),
+    price = price.toShell(),
     date = LocalDate.parse(date),
-    amo = Money.parse(amo),
-    amc = Money.parse(amc),
-    member = Money.parse(member),
-    base = Money.parse(base),
+    amo = amo.toShell(),
+    amc = amc.toShell(),
+    member = member.toShell(),
+    base = base.toShell(),
     amoRate = BigDecimal(amoRate),
     guarantee = guarantee,
     deductions = deductions.map { it.toShell() },
     explanations = explanations.map { it.toShell() },
 )
 
-internal fun CoreDeduction.toShell() = Deduction(enumOr(kind, DeductionKind.OTHER), Money.parse(amount))
+internal fun CoreDeduction.toShell() = Deduction(kind, amount.toShell())
+
+/** Minor units of euros; another currency is an answer this shell cannot show. */
+internal fun CoreAmount.toShell(): Money {
+    if (currency != "EUR") throw TiersPayError.Internal("The core sent an amount in $currency")
+    return Money.ofCents(minorUnits)
+}
 
 internal fun CoreExplanation.toShell() = Explanation(fr = fr, en = en)
-
-/**
- * Back to the core's record, for [TiersPayClient.checkPreview]. Amounts and the date go back in
- * the form they came in (`19.00`, `2026-03-02`); the server recomputes from the id and the inputs.
- * A deduction kind this shell does not know goes back as `other` (the check does not read it).
- */
-internal fun CoveragePreview.toCore() = CorePreview(
-    id = id,
-    beneficiaryId = beneficiaryId,
-    providerId = providerId,
-    actCode = actCode,
-    actLabel = actLabel,
-    price = price.toString(),
-    date = date.toString(),
-    amo = amo.toString(),
-    amc = amc.toString(),
-    member = member.toString(),
-    base = base.toString(),
-    amoRate = amoRate.toPlainString(),
-    guarantee = guarantee,
-    deductions = deductions.map { CoreDeduction(it.kind.name.lowercase(), it.amount.toString()) },
-    explanations = explanations.map { CoreExplanation(it.fr, it.en) },
-)
 
 internal fun CorePreviewCheck.toShell() = PreviewCheck(
     holds = holds,
     serverPreviewId = serverPreviewId,
-    amo = Money.parse(amo),
-    amc = Money.parse(amc),
-    member = Money.parse(member),
+    amo = amo.toShell(),
+    amc = amc.toShell(),
+    member = member.toShell(),
 )
 
 internal fun CoreSyncSummary.toShell() = SyncSummary(
@@ -226,7 +211,7 @@ internal fun CoreCardInfo.toShell() = CardInfo(
     last4 = last4,
     expiry = expiry,
     brand = brand,
-    status = enumOr(status, CardStatus.UNKNOWN),
+    status = status,
     frozen = frozen,
     applePayEligible = applePayEligible,
     googlePayEligible = googlePayEligible,
@@ -236,10 +221,10 @@ internal fun CoreCardInfo.toShell() = CardInfo(
 
 internal fun CoreCardToken.toShell() = WalletToken(
     id = id,
-    wallet = enumOr(wallet, Wallet.OTHER),
+    wallet = wallet,
     deviceId = deviceId,
     last4 = last4,
-    status = enumOr(status, WalletTokenStatus.UNKNOWN),
+    status = status,
 )
 
 internal fun CoreCardDetails.toShell() = CardDetails(number = number, expiry = expiry, cvc = cvc)
@@ -270,6 +255,5 @@ internal fun CoreGooglePayAction.toShell(): GooglePayAction = when (this) {
     CoreGooglePayAction.Suspended -> GooglePayAction.Suspended
 }
 
-/** `"spouse"` → `SPOUSE`; values the shell does not know yet map to [fallback]. */
-private inline fun <reified E : Enum<E>> enumOr(wire: String, fallback: E): E =
-    enumValues<E>().firstOrNull { it.name.equals(wire, ignoreCase = true) } ?: fallback
+/** The code as the server writes it (`card_inactive`): the core's enum names, in lower case. */
+internal val fr.tierspay.core.ErrorCode.wire: String get() = name.lowercase()

@@ -142,7 +142,7 @@ class CoreTiersPayClient private constructor(
     }
 
     override suspend fun checkPreview(preview: CoveragePreview): PreviewCheck =
-        mapCoreErrors { coverage.checkPreview(preview.toCore()).toShell() }
+        mapCoreErrors { coverage.checkPreview(preview.id).toShell() }
 
     override fun quoteDocument(json: String): String =
         mapCoreErrors { fr.tierspay.core.quoteDocument(json) }

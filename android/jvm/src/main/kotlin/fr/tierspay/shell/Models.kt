@@ -55,7 +55,8 @@ data class Contract(
     val status: ContractStatus,
 )
 
-enum class ContractStatus { ACTIVE, SUSPENDED, TERMINATED, UNKNOWN }
+/** Whether cover is in force. The core's enum: the core reads the wire's strings, never the shell. */
+typealias ContractStatus = fr.tierspay.core.ContractStatus
 
 data class Beneficiary(
     val id: String,
@@ -65,7 +66,8 @@ data class Beneficiary(
     val relationship: Relationship,
 )
 
-enum class Relationship { HOLDER, SPOUSE, CHILD, OTHER }
+/** Who a beneficiary is to the holder. The core's enum: the core reads the wire's strings, never the shell. */
+typealias Relationship = fr.tierspay.core.Relationship
 
 /** A one-time code was sent by SMS; confirm it with [TiersPayClient.confirmEnrollment]. */
 data class CodeChallenge(
@@ -145,10 +147,8 @@ data class Act(
     val base: Money,
 )
 
-enum class CareCategory {
-    CONSULTATION, SPECIALIST, DENTAL, OPTICAL, PHARMACY, LAB, RADIOLOGY, AUXILIARY, MIDWIFE,
-    HOSPITAL, TRANSPORT, OTHER,
-}
+/** The care category of an act. The core's enum: the core reads the wire's strings, never the shell. */
+typealias CareCategory = fr.tierspay.core.CareCategory
 
 /** A healthcare provider of the directory. */
 data class Provider(
@@ -207,22 +207,8 @@ data class CoveragePreview(
 
 data class Deduction(val kind: DeductionKind, val amount: Money)
 
-enum class DeductionKind {
-    /** The 2 € per visit the Assurance Maladie keeps (capped per year). */
-    PARTICIPATION_FORFAITAIRE,
-
-    /** Franchise médicale on medicines, paramedical acts, transport. */
-    FRANCHISE,
-
-    /** No médecin traitant declared: a lower statutory rate, not made up by the insurer. */
-    OUT_OF_PARCOURS,
-
-    /** A yearly ceiling of the guarantee was reached. */
-    CEILING,
-
-    /** A kind this version of the app does not know yet. */
-    OTHER,
-}
+/** What a deduction is. The core's enum: the core reads the wire's strings, never the shell. */
+typealias DeductionKind = fr.tierspay.core.DeductionKind
 
 /** A sentence to show as it is, in French and in English. */
 data class Explanation(val fr: String, val en: String) {
@@ -272,16 +258,8 @@ data class CardInfo(
     val tokens: List<WalletToken>,
 )
 
-enum class CardStatus {
-    ACTIVE,
-
-    /** Frozen. */
-    INACTIVE,
-    CANCELED,
-
-    /** A status this version of the app does not know yet. */
-    UNKNOWN,
-}
+/** The card's status (INACTIVE is frozen). The core's enum: the core reads the wire's strings, never the shell. */
+typealias CardStatus = fr.tierspay.core.CardStatus
 
 /** A wallet token of the card, as the issuer knows it. */
 data class WalletToken(
@@ -295,9 +273,11 @@ data class WalletToken(
     val status: WalletTokenStatus,
 )
 
-enum class Wallet { APPLE_PAY, GOOGLE_PAY, OTHER }
+/** Which wallet holds a token. The core's enum: the core reads the wire's strings, never the shell. */
+typealias Wallet = fr.tierspay.core.Wallet
 
-enum class WalletTokenStatus { REQUESTED, ACTIVE, SUSPENDED, DELETED, UNKNOWN }
+/** A wallet token's status. The core's enum: the core reads the wire's strings, never the shell. */
+typealias WalletTokenStatus = fr.tierspay.core.TokenStatus
 
 /**
  * The full card details, fetched for manual entry: show them once, then drop the object. Never

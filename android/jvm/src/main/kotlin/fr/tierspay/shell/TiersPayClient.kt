@@ -44,7 +44,7 @@ interface TiersPayClient {
     suspend fun registerPushToken(service: PushService, token: String)
 
     // Coverage. Enrollment downloads the contract's guarantees and the tariffs; the calls marked
-    // offline read them from the phone and throw Rejected(coverage_not_synced) before any sync.
+    // offline read them from the phone and throw NotSynced before any sync.
 
     /** Downloads what changed of the guarantees and tariffs (one round trip, ~50 bytes when nothing did). */
     suspend fun syncCoverage(): SyncSummary

@@ -15,6 +15,7 @@ sealed class TiersPayError(val kind: Kind, message: String) : Exception(message)
         RATE_LIMITED,
         NETWORK,
         NOT_ENROLLED,
+        NOT_SYNCED,
         SESSION_ENDED,
         PLATFORM,
         INTERNAL,
@@ -35,6 +36,9 @@ sealed class TiersPayError(val kind: Kind, message: String) : Exception(message)
 
     /** This needs an enrolled device. */
     class NotEnrolled : TiersPayError(Kind.NOT_ENROLLED, "This device is not enrolled.")
+
+    /** The guarantees were never downloaded to this phone: sync once online. */
+    class NotSynced(message: String) : TiersPayError(Kind.NOT_SYNCED, message)
 
     /** The server ended this device's session; local data was wiped. */
     class SessionEnded(message: String) : TiersPayError(Kind.SESSION_ENDED, message)
@@ -75,15 +79,12 @@ sealed class TiersPayError(val kind: Kind, message: String) : Exception(message)
         const val DEVICE_ID = "device_id"
     }
 
-    /** Codes the shell acts on in [Rejected.code]. */
+    /** Codes the shell acts on in [Rejected.code]: the core's `ErrorCode` names in lower case. */
     object Codes {
         const val ENROLLMENT_NOT_MATCHED = "enrollment_not_matched"
         const val CODE_INCORRECT = "code_incorrect"
         const val CODE_EXPIRED = "code_expired"
         const val TOO_MANY_ATTEMPTS = "too_many_attempts"
-
-        /** The guarantees were never downloaded to this phone: sync once online. */
-        const val COVERAGE_NOT_SYNCED = "coverage_not_synced"
 
         /** The card is frozen: unfreeze it first. */
         const val CARD_INACTIVE = "card_inactive"

@@ -28,7 +28,7 @@ class ErrorMappingTest {
 
         val rejected = assertInstanceOf(
             TiersPayError.Rejected::class.java,
-            mapped(CoreException.Rejected("code_incorrect", "This code is not right.")),
+            mapped(CoreException.Rejected(fr.tierspay.core.ErrorCode.CODE_INCORRECT, "This code is not right.")),
         )
         assertEquals(Kind.REJECTED, rejected.kind)
         assertEquals("code_incorrect", rejected.code)
@@ -42,6 +42,7 @@ class ErrorMappingTest {
         val kinds = mapOf(
             CoreException.Network("connection refused") to Kind.NETWORK,
             CoreException.NotEnrolled() to Kind.NOT_ENROLLED,
+            CoreException.NotSynced("connect once") to Kind.NOT_SYNCED,
             CoreException.SessionEnded("enroll again") to Kind.SESSION_ENDED,
             CoreException.Platform("keystore") to Kind.PLATFORM,
             CoreException.Internal("bad json") to Kind.INTERNAL,

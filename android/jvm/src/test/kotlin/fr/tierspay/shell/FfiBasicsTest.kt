@@ -106,10 +106,10 @@ class FfiBasicsTest {
     }
 
     @Test
-    fun `guarantees never synced are Rejected coverage_not_synced, and syncing needs an enrollment`() = runBlocking {
+    fun `guarantees never synced are NotSynced, and syncing needs an enrollment`() = runBlocking {
         for (call in listOf<suspend () -> Unit>({ client.coveredBeneficiaries() }, { client.acts() })) {
-            val e = expectError<TiersPayError.Rejected>(call)
-            assertEquals(TiersPayError.Codes.COVERAGE_NOT_SYNCED, e.code)
+            val e = expectError<TiersPayError.NotSynced>(call)
+            assertEquals(TiersPayError.Kind.NOT_SYNCED, e.kind)
             assertTrue(e.message.contains("connect"), e.message)
         }
         expectError<TiersPayError.NotEnrolled> { client.syncCoverage() }

@@ -7,7 +7,6 @@ import fr.tierspay.shell.Money
 import fr.tierspay.shell.Provider
 import fr.tierspay.shell.TiersPayClient
 import fr.tierspay.shell.TiersPayError
-import fr.tierspay.shell.TiersPayError.Codes
 import fr.tierspay.shell.TiersPayError.Fields
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Job
@@ -345,8 +344,7 @@ class VisitModel(
 
 private fun VisitError?.unless(field: VisitField): VisitError? = this?.takeIf { it.field != field }
 
-private fun TiersPayError.isNotSynced(): Boolean =
-    this is TiersPayError.Rejected && code == Codes.COVERAGE_NOT_SYNCED
+private fun TiersPayError.isNotSynced(): Boolean = this is TiersPayError.NotSynced
 
 internal fun TiersPayError.toVisitError(fallback: VisitField? = null): VisitError {
     val field = when (this) {

@@ -68,9 +68,9 @@ fun main() {
                 coverage.selectProvider(found.providers.first { it.sector.toInt() == 1 }.id)
             }
             val preview = coverage.preview(camille, gp.id, "G", "30", "2026-03-02")
-            check(preview.amo == "19.00" && preview.amc == "9.00" && preview.member == "2.00") { "$preview" }
+            check(preview.amo.minorUnits == 1900L && preview.amc.minorUnits == 900L && preview.member.minorUnits == 200L) { "$preview" }
             report(
-                "coverage.preview()  (SQLite + engine, record)",
+                "coverage.preview()  (in-memory data + engine, record)",
                 measure(iterations) { coverage.preview(camille, gp.id, "G", "30", "2026-03-02") },
             )
             coverage.close()

@@ -200,14 +200,14 @@ class VisitModelTest {
     fun `guarantees never downloaded are synced once, and offered again when that fails`() = runTest {
         var synced = false
         client.onBeneficiaries = {
-            if (!synced) throw TiersPayError.Rejected("coverage_not_synced", "connect once")
+            if (!synced) throw TiersPayError.NotSynced("connect once")
             sampleBeneficiaries()
         }
         client.onSync = { throw TiersPayError.Network("Network unavailable: offline") }
         val m = started()
         assertTrue(m.s.notSynced)
         assertFalse(m.s.loading)
-        assertEquals(VisitError("connect once", Kind.REJECTED, null), m.s.error)
+        assertEquals(VisitError("connect once", Kind.NOT_SYNCED, null), m.s.error)
         assertEquals(1, client.calls.count { it == "sync" })
 
         client.onSync = { synced = true; SyncSummary(true, true, 9000) }
