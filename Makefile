@@ -26,15 +26,28 @@ test-stripe: ## The official stripe-python library driving tierspay-mock's PSP, 
 # and device key) for the Kotlin and Swift test builds; `make android` and `make ios` pass
 # CORE_FEATURES= so the bindings an app compiles match the library it ships.
 CORE_FEATURES ?= testing
+# The library the bindings are generated from and the Kotlin and Swift tests load: a copy of
+# this build, checked (simulators in it exactly when `testing` is asked for) right after cargo
+# links it, because any other cargo run on the same target/ (`cargo test -p tierspay-core`,
+# which has no `testing`) relinks target/debug's.
+CORE_LIB_DIR := target/core-lib
+CORE_LIB := $(CORE_LIB_DIR)/$(notdir $(LIB))
 
 bindings: ## Build the core unstripped (with CORE_FEATURES, default testing) and generate Kotlin and Swift bindings (never committed)
-	$(CARGO) build -p tierspay-core --locked $(if $(CORE_FEATURES),--features $(CORE_FEATURES))
 	$(CARGO) build -p tierspay-uniffi-bindgen --locked
+	@set -e; mkdir -p $(CORE_LIB_DIR); for try in 1 2 3; do \
+	  $(CARGO) build -p tierspay-core --locked $(if $(CORE_FEATURES),--features $(CORE_FEATURES)); \
+	  tmp=$$(mktemp $(CORE_LIB_DIR)/.lib.XXXXXX); cp $(LIB) $$tmp; chmod 755 $$tmp; \
+	  if nm -g $$tmp | grep -qi passkitsimulator; then has=testing; else has=; fi; \
+	  if [ "$$has" = "$(filter testing,$(CORE_FEATURES))" ]; then mv $$tmp $(CORE_LIB); break; fi; \
+	  rm -f $$tmp; echo "bindings: another build relinked $(LIB) with other features; building again"; \
+	  if [ $$try = 3 ]; then exit 1; fi; \
+	done
 	@# Generate in a folder of this run's own, then swap in: a concurrent build never sees a
 	@# half-written folder, and two runs never share one.
 	@set -e; new=$$(mktemp -d target/bindings.new.XXXXXX); \
-	  target/debug/uniffi-bindgen generate $(LIB) -l kotlin -o $$new/kotlin --no-format; \
-	  target/debug/uniffi-bindgen generate $(LIB) -l swift -o $$new/swift --no-format; \
+	  target/debug/uniffi-bindgen generate $(CORE_LIB) -l kotlin -o $$new/kotlin --no-format; \
+	  target/debug/uniffi-bindgen generate $(CORE_LIB) -l swift -o $$new/swift --no-format; \
 	  old=$$(mktemp -d target/bindings.old.XXXXXX); rmdir $$old; \
 	  if [ -d $(BINDINGS_DIR) ]; then mv $(BINDINGS_DIR) $$old; fi; \
 	  mv $$new $(BINDINGS_DIR); rm -rf $$old
@@ -46,11 +59,11 @@ bindings: ## Build the core unstripped (with CORE_FEATURES, default testing) and
 
 test-kotlin: bindings ## Kotlin adapter tests on the JVM against the real core and a real tierspay-mock
 	$(CARGO) build -p tierspay-server-mock --locked
-	cd android/jvm && mvn -B -ntp test
+	cd android/jvm && mvn -B -ntp test -Dcore.library.dir=$(CURDIR)/$(CORE_LIB_DIR)
 
 test-swift: bindings ## Swift adapter tests (XCTest) on Linux against the real core and a real tierspay-mock
 	$(CARGO) build -p tierspay-server-mock --locked
-	scripts/swift-env.sh test
+	TIERSPAY_CORE_BUILD_DIR=$(CURDIR)/$(CORE_LIB_DIR) scripts/swift-env.sh test
 
 bench: ## Benchmarks: criterion for the core, loopback journeys, release size; medians and spreads
 	$(CARGO) bench -p tierspay-core --bench core --locked

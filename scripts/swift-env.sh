@@ -298,7 +298,8 @@ cmd_test() {
   export TIERSPAY_MOCK_BIN="${TIERSPAY_MOCK_BIN:-$REPO/target/debug/tierspay-mock}"
   [ -x "$TIERSPAY_MOCK_BIN" ] || die "$TIERSPAY_MOCK_BIN is missing: cargo build -p tierspay-server-mock"
   local lib="$REPO/ios/.build/tierspay-core/debug"
-  snapshot_lib "$REPO/target/debug" "$lib"
+  # `make test-swift` names the checked copy `make bindings` made (TIERSPAY_CORE_BUILD_DIR).
+  snapshot_lib "${TIERSPAY_CORE_BUILD_DIR:-$REPO/target/debug}" "$lib"
   export TIERSPAY_CORE_LIB_DIR="$lib"
   export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   export DYLD_LIBRARY_PATH="$lib${DYLD_LIBRARY_PATH:+:$DYLD_LIBRARY_PATH}"
@@ -310,7 +311,8 @@ cmd_test() {
 cmd_bench() {
   check_bindings
   command -v cargo >/dev/null 2>&1 || die "cargo is needed to build the release core"
-  (cd "$REPO" && cargo build -p tierspay-core --release --locked -q &&
+  # `testing`: the benchmark uses the core's software secure storage and device key.
+  (cd "$REPO" && cargo build -p tierspay-core --release --locked -q --features testing &&
     cargo build -p tierspay-server-mock --locked -q)
   export TIERSPAY_MOCK_BIN="${TIERSPAY_MOCK_BIN:-$REPO/target/debug/tierspay-mock}"
   local lib="$REPO/ios/.build/tierspay-core/bench"
