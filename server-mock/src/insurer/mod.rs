@@ -1,11 +1,12 @@
 //! The insurer: contracts, beneficiaries, and enrollment (proving a contract by a code sent to
-//! the phone on file). It never sees a card number.
+//! the phone on file). It never sees a card number, and depends on nothing of the platform or
+//! the PSP: the platform calls it (the enrollment endpoints are the platform's).
 
 pub mod catalogue;
 pub mod contracts;
 mod coverage;
 pub mod directory;
-mod enrollment;
+pub mod enrollment;
 mod providers;
 pub mod seed;
 
@@ -19,8 +20,6 @@ use crate::state::AppState;
 /// Routes of the insurer module.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/enrollments", post(enrollment::start))
-        .route("/v1/enrollments/{id}/confirm", post(enrollment::confirm))
         .route("/v1/sync", get(coverage::sync))
         .route("/v1/previews", post(coverage::check))
         .route("/v1/providers", get(providers::search))

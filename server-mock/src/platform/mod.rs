@@ -1,8 +1,10 @@
-//! The platform backend: devices and their tokens, push tokens, the notification outbox, and
-//! (later) visits and arrears. It knows members only by the insurer's reference.
+//! The platform backend: enrollment (its orchestration), devices and their tokens, push tokens,
+//! the notification outbox, the member's card, and (later) visits and arrears. It knows members
+//! only by the insurer's reference, and calls the insurer and the PSP, never the reverse.
 
 pub mod card;
 pub mod devices;
+mod enrollment;
 pub mod notifications;
 pub mod push;
 mod routes;

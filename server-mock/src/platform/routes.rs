@@ -1,4 +1,5 @@
-//! Session endpoints: token refresh, the profile, sign-out, the push token; and the card's.
+//! Session endpoints: token refresh, the profile, sign-out, the push token; and the routes of
+//! enrollment and of the card.
 
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -12,6 +13,11 @@ use crate::state::AppState;
 /// Routes of the platform module.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/v1/enrollments", post(super::enrollment::start))
+        .route(
+            "/v1/enrollments/{id}/confirm",
+            post(super::enrollment::confirm),
+        )
         .route("/v1/oauth/token", post(refresh))
         .route("/v1/me", get(me))
         .route("/v1/session/revoke", post(sign_out))
