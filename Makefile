@@ -36,7 +36,7 @@ CORE_LIB := $(CORE_LIB_DIR)/$(notdir $(LIB))
 bindings: ## Build the core unstripped (with CORE_FEATURES, default testing) and generate Kotlin and Swift bindings (never committed)
 	$(CARGO) build -p tierspay-uniffi-bindgen --locked
 	@set -e; mkdir -p $(CORE_LIB_DIR); for try in 1 2 3; do \
-	  $(CARGO) build -p tierspay-core --locked $(if $(CORE_FEATURES),--features $(CORE_FEATURES)); \
+	  $(CARGO) rustc -p tierspay-core --lib --crate-type cdylib --locked $(if $(CORE_FEATURES),--features $(CORE_FEATURES)); \
 	  tmp=$$(mktemp $(CORE_LIB_DIR)/.lib.XXXXXX); cp $(LIB) $$tmp; chmod 755 $$tmp; \
 	  if nm -g $$tmp | grep -qi passkitsimulator; then has=testing; else has=; fi; \
 	  if [ "$$has" = "$(filter testing,$(CORE_FEATURES))" ]; then mv $$tmp $(CORE_LIB); break; fi; \

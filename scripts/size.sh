@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Release cdylib size for this host, built as `make android` builds it: the release profile
-# (size-first, LTO), the default features (no `testing`), and the cdylib alone (built beside the
-# rlib, the core's public Rust items stay exported and LTO cannot drop them: about 0.9 MB more).
+# (size-first, LTO), the default features (no `testing`), and the cdylib on its own (linked beside
+# the rlib, the core's public Rust items stay exported and LTO cannot drop them: 0.9 MB more).
 # Bindings are generated from it while it still has its metadata, then it is stripped as an app
 # would ship it. Fails when the stripped library is over budget, or when a test double (a
 # simulator, a software platform service) is exported by the library or named by its bindings.

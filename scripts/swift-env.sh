@@ -312,7 +312,7 @@ cmd_bench() {
   check_bindings
   command -v cargo >/dev/null 2>&1 || die "cargo is needed to build the release core"
   # `testing`: the benchmark uses the core's software secure storage and device key.
-  (cd "$REPO" && cargo build -p tierspay-core --release --locked -q --features testing &&
+  (cd "$REPO" && cargo rustc -p tierspay-core --lib --crate-type cdylib --release --locked -q --features testing &&
     cargo build -p tierspay-server-mock --locked -q)
   export TIERSPAY_MOCK_BIN="${TIERSPAY_MOCK_BIN:-$REPO/target/debug/tierspay-mock}"
   local lib="$REPO/ios/.build/tierspay-core/bench"
