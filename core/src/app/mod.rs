@@ -5,6 +5,7 @@ mod card;
 mod coverage;
 mod enrollment;
 mod events;
+pub mod flows;
 mod push;
 mod session;
 

@@ -14,7 +14,9 @@ mod simulators;
 mod subscription;
 mod tierspay;
 mod values;
+mod visit;
 
+pub use crate::app::flows::visit::{FailureKind, VisitField, VisitStep};
 pub use crate::wire::ErrorCode;
 pub use card::{
     ApplePayPassData, Card, CardDetails, CardInfo, CardToken, GooglePayAction, PushTokenizeData,
@@ -37,3 +39,4 @@ pub use values::{
     Amount, CardStatus, CareCategory, ContractStatus, DeductionKind, Relationship, TokenStatus,
     Wallet,
 };
+pub use visit::{VisitCheck, VisitFlow, VisitFlowError, VisitFlowState, VisitListener};

@@ -21,6 +21,17 @@ impl CoreRuntime {
             })
     }
 
+    /// Starts `work` on the core's runtime without waiting for it (a flow's effects). A panic
+    /// inside ends that task only.
+    pub(crate) fn spawn<F>(&self, work: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        if let Some(rt) = &self.0 {
+            rt.spawn(work);
+        }
+    }
+
     /// Runs `work` on the core's runtime and waits for it.
     pub(crate) async fn run<T, F>(&self, work: F) -> Result<T, CoreError>
     where

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use super::runtime::CoreRuntime;
 use super::{
     Card, CoreConfig, CoreError, Coverage, Enrollment, Profile, PushService, SessionListener,
-    SessionStatus, Subscription,
+    SessionStatus, Subscription, VisitFlow, VisitListener,
 };
 use crate::app::{Core, Settings};
 use crate::platform::{DeviceKey, SecureStorage};
@@ -65,6 +65,11 @@ impl TiersPay {
             core: self.core.clone(),
             runtime: self.runtime.clone(),
         })
+    }
+
+    /// The visit screen's flow: its state goes to `listener` at every change; call `start`.
+    pub fn visit_flow(&self, listener: Arc<dyn VisitListener>) -> Arc<VisitFlow> {
+        VisitFlow::new(self.core.clone(), self.runtime.clone(), listener)
     }
 
     /// Fetches member, contract and beneficiaries from the server and updates the cache.

@@ -139,6 +139,11 @@ public final class TiersPayClient: TiersPayService, CardService, @unchecked Send
         try await mapErrors { try await core.signOut() }
     }
 
+    /// The visit screen's flow, written once in the core (see `VisitFlowModel`).
+    public func visitFlow(providerCode: String? = nil) -> VisitFlowModel {
+        VisitFlowModel(core: core, providerCode: providerCode)
+    }
+
     public func sessionEvents() -> AsyncStream<SessionEvent> {
         let (stream, continuation) = AsyncStream.makeStream(of: SessionEvent.self, bufferingPolicy: .unbounded)
         let subscription = core.subscribe(listener: StreamListener(continuation))

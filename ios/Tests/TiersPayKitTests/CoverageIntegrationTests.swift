@@ -363,6 +363,48 @@ final class CoverageIntegrationTests: XCTestCase {
         XCTAssertEqual(model.state.explanations, model.state.preview?.explanations.map(\.en))
         XCTAssertEqual(model.state.deductionLines.first?.label, "Flat-rate contribution")
     }
+
+    // MARK: The core's visit flow
+
+    /// Waits for the flow's newest state to satisfy `done`.
+    private func until(_ model: VisitFlowModel, _ what: String, _ done: (VisitFlowSnapshot) -> Bool) async throws -> VisitFlowSnapshot {
+        for _ in 0..<1000 {
+            if let state = model.state, done(state) { return state }
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+        XCTFail("\(what): \(String(describing: model.state))")
+        throw TiersPayError(kind: .internal, message: what)
+    }
+
+    func testTheCoresVisitFlowFromTheBeneficiaryToTheServersWord() async throws {
+        let client = try await enrolledClient()
+        let model = client.visitFlow()
+        model.start()
+        var s = try await until(model, "loaded") { !$0.isLoading && !$0.isSearching }
+        XCTAssertEqual(s.step, .beneficiary)
+        model.choose(beneficiaryId: try XCTUnwrap(s.beneficiaries.first { $0.firstName == "Camille" }).id)
+        model.scanned("https://example.com/p/K7M2QX")
+        s = try await until(model, "scan refused") { !$0.isSelectingProvider && $0.error != nil }
+        XCTAssertEqual(s.error?.field, .scan)
+        model.filter(specialty: "Médecin généraliste", city: "Paris")
+        s = try await until(model, "searched") { !$0.isSearching && !$0.results.isEmpty }
+        model.select(providerId: try XCTUnwrap(s.results.first { $0.sector == 1 }).id)
+        _ = try await until(model, "selected") { $0.provider != nil }
+        model.edit(date: Self.date)
+        model.choose(actCode: "G")
+        model.edit(price: "30")
+        model.price()
+        s = try await until(model, "checked") { $0.check != nil && $0.check != .checking }
+        XCTAssertEqual(s.step, .result)
+        XCTAssertEqual(s.preview?.member, money("2.00"))
+        guard case .confirmed = s.check else { return XCTFail("\(String(describing: s.check))") }
+        model.changeAct()
+        XCTAssertEqual(model.state?.step, .act)
+        model.newVisit()
+        XCTAssertEqual(model.state?.step, .beneficiary)
+        XCTAssertEqual(model.state?.date, Self.date)
+    }
+
 }
 
 /// `quoteDocument`: the offline calculator's JSON contract, no core object and no server.
@@ -408,4 +450,5 @@ final class QuoteDocumentTests: XCTestCase {
             }
         }
     }
+
 }

@@ -6,6 +6,8 @@ import fr.tierspay.core.Coverage
 import fr.tierspay.core.SessionEvent
 import fr.tierspay.core.SessionListener
 import fr.tierspay.core.TiersPay
+import fr.tierspay.core.VisitFlow
+import fr.tierspay.core.VisitListener
 import fr.tierspay.core.coreVersion
 import fr.tierspay.shell.platform.DeviceSigningKey
 import fr.tierspay.shell.platform.SecretStore
@@ -172,6 +174,9 @@ class CoreTiersPayClient private constructor(
     fun roundTrips(): Long = core.roundTrips().toLong()
 
     /** Releases the core (its runtime and database) now rather than when collected. */
+    /** The visit screen's flow, written once in the core; see [fr.tierspay.shell.state.VisitFlowModel]. */
+    fun visitFlow(listener: VisitListener): VisitFlow = core.visitFlow(listener)
+
     override fun close() {
         cardArea.close()
         coverage.close()

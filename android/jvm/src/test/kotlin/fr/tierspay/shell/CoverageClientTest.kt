@@ -5,6 +5,7 @@ import fr.tierspay.shell.TiersPayError.Kind
 import fr.tierspay.shell.platform.InMemorySecretStore
 import fr.tierspay.shell.platform.SoftwareDeviceKey
 import fr.tierspay.shell.state.ServerCheck
+import fr.tierspay.shell.state.VisitFlowModel
 import fr.tierspay.shell.state.VisitModel
 import fr.tierspay.shell.state.VisitState
 import fr.tierspay.shell.state.VisitStep
@@ -12,7 +13,11 @@ import fr.tierspay.shell.support.MockServer
 import fr.tierspay.shell.support.MockServer.Companion.DEMO_BIRTH_DATE
 import fr.tierspay.shell.support.MockServer.Companion.DEMO_CONTRACT
 import fr.tierspay.shell.support.expectError
+import fr.tierspay.core.VisitCheck
+import fr.tierspay.core.VisitFlowState
 import kotlinx.coroutines.CoroutineScope
+import fr.tierspay.core.VisitField as CoreVisitField
+import fr.tierspay.core.VisitStep as CoreVisitStep
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancel
@@ -284,6 +289,41 @@ class CoverageClientTest {
                 assertEquals(fr.tierspay.shell.state.VisitField.PRICE, refused.error?.field)
             } finally {
                 scope.cancel()
+            }
+        }
+    }
+
+    @Test
+    fun `the core's visit flow drives the screen from the beneficiary to the server's word`() = runBlocking {
+        open().use { client ->
+            client.enroll()
+            VisitFlowModel(client).use { model ->
+                suspend fun until(what: String, done: (VisitFlowState) -> Boolean): VisitFlowState =
+                    withTimeout(10_000) { model.state.first { it != null && done(it) }!! }
+
+                model.start()
+                var s = until("loaded") { !it.loading && !it.searching }
+                assertEquals(CoreVisitStep.BENEFICIARY, s.step)
+                model.chooseBeneficiary(s.beneficiaries.first { it.firstName == "Camille" }.id)
+                model.onScanned("https://example.com/p/K7M2QX")
+                s = until("scan refused") { !it.selectingProvider && it.error != null }
+                assertEquals(CoreVisitField.SCAN, s.error?.field)
+                model.filter("Médecin généraliste", "Paris")
+                s = until("searched") { !it.searching && it.results.isNotEmpty() }
+                model.chooseProvider(s.results.first { it.sector.toInt() == 1 }.id)
+                until("selected") { it.provider != null }
+                model.onDateChange("2026-03-02")
+                model.chooseAct("G")
+                model.onPriceChange("30")
+                model.estimate()
+                s = until("checked") { it.check != null && it.check != VisitCheck.Checking }
+                assertEquals(CoreVisitStep.RESULT, s.step)
+                assertEquals(200L, s.preview!!.member.minorUnits)
+                assertTrue(s.check is VisitCheck.Confirmed, "${s.check}")
+                model.changeAct()
+                assertEquals(CoreVisitStep.ACT, model.state.value!!.step)
+                model.newVisit()
+                assertEquals(CoreVisitStep.BENEFICIARY, model.state.value!!.step)
             }
         }
     }

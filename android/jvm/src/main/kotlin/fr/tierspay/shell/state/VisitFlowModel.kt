@@ -1,0 +1,75 @@
+package fr.tierspay.shell.state
+
+import fr.tierspay.core.VisitFlow
+import fr.tierspay.core.VisitFlowState
+import fr.tierspay.core.VisitListener
+import fr.tierspay.shell.CoreTiersPayClient
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.flow.update
+
+/**
+ * The doctor's-desk screen over the core's `VisitFlow`: the state machine (steps, back, new
+ * visit, change act, filters, stale answers, which field an error belongs to) lives in the
+ * core, in `core/src/app/flows/visit.rs`. This exposes its state as a [StateFlow] and forwards
+ * the member's intents; it decides nothing.
+ */
+class VisitFlowModel(client: CoreTiersPayClient, private val providerCode: String? = null) : AutoCloseable {
+    private val _state = MutableStateFlow<VisitFlowState?>(null)
+
+    /** Null until [start]; then every state the core sends, the newest revision kept. */
+    val state: StateFlow<VisitFlowState?> = _state.asStateFlow()
+
+    private val flow: VisitFlow = client.visitFlow(
+        object : VisitListener {
+            override fun onState(state: VisitFlowState) {
+                _state.update { old -> if (old == null || state.revision > old.revision) state else old }
+            }
+        },
+    )
+
+    /** Reads the data, lists the recently used providers, selects the provider of a QR code or link. */
+    fun start() = flow.start(providerCode)
+
+    fun chooseBeneficiary(id: String) = flow.chooseBeneficiary(id)
+
+    fun onQueryChange(query: String) = flow.editQuery(query)
+
+    fun filter(specialty: String?, city: String?) = flow.filter(specialty, city)
+
+    fun chooseProvider(id: String) = flow.selectProvider(id)
+
+    fun onScanned(text: String) = flow.scanned(text)
+
+    fun openProvider(code: String) = flow.selectProvider(code)
+
+    fun chooseAct(code: String) = flow.chooseAct(code)
+
+    fun onPriceChange(price: String) = flow.editPrice(price)
+
+    /** `YYYY-MM-DD`, null for today in France. */
+    fun onDateChange(date: String?) = flow.editDate(date)
+
+    fun changeBeneficiary() = flow.changeBeneficiary()
+
+    fun changeProvider() = flow.changeProvider()
+
+    fun changeAct() = flow.changeAct()
+
+    fun changeAmount() = flow.changeAmount()
+
+    fun back() = flow.back()
+
+    fun newVisit() = flow.newVisit()
+
+    fun estimate() = flow.price()
+
+    fun recheck() = flow.recheck()
+
+    fun sync() = flow.sync()
+
+    fun dismissError() = flow.dismissError()
+
+    override fun close() = flow.close()
+}
