@@ -12,6 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use tierspay_core::auth::random;
+use tierspay_core::wire::codes;
 use tierspay_wallet::controls::{SpendingControls, SpendingLimit};
 use tierspay_wallet::pan;
 
@@ -151,7 +152,7 @@ pub(crate) fn insert_card(tx: &Connection, ctx: &Ctx, c: NewCard) -> Result<Card
         Some(_) if c.status == "inactive" => {}
         Some(_) => {
             return Err(refuse(
-                "cardholder_inactive",
+                codes::CARDHOLDER_INACTIVE,
                 Some("cardholder"),
                 "Cards of an inactive or blocked cardholder cannot be active.",
             ))
@@ -256,7 +257,7 @@ pub(crate) fn change_card_status(
     }
     if card.status == "canceled" {
         return Err(refuse(
-            "card_canceled",
+            codes::CARD_CANCELED,
             Some("status"),
             "This card is canceled; a canceled card cannot be changed. Issue a new card.",
         ));
@@ -327,12 +328,12 @@ pub(super) fn provisionable(card: &CardRow) -> Result<(), ApiError> {
     match card.status.as_str() {
         "active" => Ok(()),
         "inactive" => Err(refuse(
-            "card_inactive",
+            codes::CARD_INACTIVE,
             Some("card"),
             "This card is frozen (inactive); unfreeze it before adding it to a wallet.",
         )),
         _ => Err(refuse(
-            "card_canceled",
+            codes::CARD_CANCELED,
             Some("card"),
             "This card is canceled; it cannot be added to a wallet.",
         )),
@@ -442,7 +443,7 @@ pub fn card_secret(conn: &Connection, id: &str) -> Result<(String, String), ApiE
 pub fn wallet_eligibility(card: &CardRow) -> (bool, Option<&'static str>) {
     if card.status == "canceled" {
         // Stripe has no reason for this; the mock names it.
-        (false, Some("card_canceled"))
+        (false, Some(codes::CARD_CANCELED))
     } else {
         (true, None)
     }
@@ -669,7 +670,7 @@ async fn update(
                 let controls = read_controls(controls_fields, before.spending_controls.clone())?;
                 if before.status == "canceled" {
                     return Err(ApiError::invalid(
-                        "card_canceled",
+                        codes::CARD_CANCELED,
                         "This card is canceled; it cannot be changed.",
                     ));
                 }

@@ -4,6 +4,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
+use tierspay_core::wire::ErrorCode;
 use tierspay_wallet::{codes, WalletError};
 
 use super::form::invalid;
@@ -55,14 +56,18 @@ pub(super) fn refuse(code: &str, param: Option<&str>, message: impl Into<String>
 pub(crate) fn wallet_error(e: WalletError, rename: impl Fn(&str) -> String) -> ApiError {
     let param = rename(&e.field);
     let code = match e.code {
-        codes::CHAIN_INVALID => "certificate_chain_invalid",
-        codes::EXPIRED => "expired",
-        codes::UNSUPPORTED_ALGORITHM => "unsupported_key",
-        codes::BINDING_MISMATCH => "binding_mismatch",
-        codes::DECRYPTION_FAILED => "decryption_failed",
-        _ => "parameter_invalid",
+        codes::CHAIN_INVALID => ErrorCode::CertificateChainInvalid,
+        codes::EXPIRED => ErrorCode::Expired,
+        codes::UNSUPPORTED_ALGORITHM => ErrorCode::UnsupportedKey,
+        codes::BINDING_MISMATCH => ErrorCode::BindingMismatch,
+        codes::DECRYPTION_FAILED => ErrorCode::DecryptionFailed,
+        _ => ErrorCode::ParameterInvalid,
     };
-    refuse(code, Some(&param), format!("{param}: {}.", e.message))
+    refuse(
+        code.as_str(),
+        Some(&param),
+        format!("{param}: {}.", e.message),
+    )
 }
 
 // ------------------------------------------------------------------- settings

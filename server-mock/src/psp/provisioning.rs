@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tierspay_core::auth::signature::hex;
 use tierspay_core::auth::{b64url, random, sha256};
+use tierspay_core::wire::codes;
 use tierspay_wallet::hex_decode;
 use tierspay_wallet::{applepay, chain, opc};
 
@@ -273,21 +274,21 @@ pub(crate) fn google(
     let token = match existing {
         Some(t) if t.status == "active" => {
             return Err(refuse(
-                "token_already_active",
+                codes::TOKEN_ALREADY_ACTIVE,
                 Some("card"),
                 format!("This card is already active in this Google wallet on this device (token {}); do not push it again.", t.id),
             ))
         }
         Some(t) if t.status == "suspended" => {
             return Err(refuse(
-                "token_suspended",
+                codes::TOKEN_SUSPENDED,
                 Some("card"),
                 format!("This card is in this Google wallet but suspended (token {}); resume the token instead.", t.id),
             ))
         }
         Some(t) if t.wallet_status == "needs_identity_verification" => {
             return Err(refuse(
-                "token_needs_identity_verification",
+                codes::TOKEN_NEEDS_IDENTITY_VERIFICATION,
                 Some("card"),
                 format!("Token {} waits for identity verification; resume it with tokenize instead of pushing again.", t.id),
             ))

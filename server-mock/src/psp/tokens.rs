@@ -13,6 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tierspay_core::auth::{b64url, random, sha256};
+use tierspay_core::wire::codes;
 use tierspay_wallet::{opc, pan};
 
 use super::cards::{self, card_row, ensure_pai, provisionable, unused_number, CardRow};
@@ -141,7 +142,7 @@ pub(crate) fn set_token_status(
         )),
         ("active", "suspended") => update_token(tx, ctx, &token, "suspended", "suspended", false),
         ("suspended", "active") if card.status != "active" => Err(refuse(
-            "card_inactive",
+            codes::CARD_INACTIVE,
             Some("status"),
             "The card is not active; reactivate the card to resume its tokens.",
         )),
@@ -209,7 +210,7 @@ pub(crate) fn activate_token(
             };
             if !matches {
                 return Err(refuse(
-                    "activation_data_invalid",
+                    codes::ACTIVATION_DATA_INVALID,
                     Some("activation_data"),
                     "activation_data does not match the one issued with this token's pass.",
                 ));

@@ -7,6 +7,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Uri};
 use serde_json::{Map, Value};
+use tierspay_core::wire::codes;
 
 use super::form::{self, Fields};
 use super::model::Ctx;
@@ -82,7 +83,7 @@ pub(super) fn to_map(changes: Option<form::MetadataChanges>) -> Map<String, Valu
 
 /// A 404 naming `param` (the path's `id`) instead of the field the operation knows.
 pub(super) fn rename_param(mut e: ApiError, param: &str) -> ApiError {
-    if e.detail.code == "resource_missing" {
+    if e.detail.code == codes::RESOURCE_MISSING {
         e.detail.param = Some(param.into());
     }
     e
