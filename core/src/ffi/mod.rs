@@ -4,6 +4,7 @@
 mod card;
 mod coverage;
 mod enrollment;
+mod enrollment_flow;
 mod error;
 mod navigation;
 mod push;
@@ -16,6 +17,7 @@ mod tierspay;
 mod values;
 mod visit;
 
+pub use crate::app::flows::enrollment::{EnrollmentField, EnrollmentStep};
 pub use crate::app::flows::visit::{FailureKind, VisitField, VisitStep};
 pub use crate::wire::ErrorCode;
 pub use card::{
@@ -27,6 +29,9 @@ pub use coverage::{
     PreviewCheck, Provider, ProviderSearch, SyncSummary,
 };
 pub use enrollment::Enrollment;
+pub use enrollment_flow::{
+    EnrollmentFlow, EnrollmentFlowError, EnrollmentFlowState, EnrollmentListener,
+};
 pub use error::{error_code_text, CoreError};
 pub use navigation::{core_version, route_for_link, route_for_push, Route};
 pub use push::PushService;

@@ -2,8 +2,8 @@ use std::sync::Arc;
 
 use super::runtime::CoreRuntime;
 use super::{
-    Card, CoreConfig, CoreError, Coverage, Enrollment, Profile, PushService, SessionListener,
-    SessionStatus, Subscription, VisitFlow, VisitListener,
+    Card, CoreConfig, CoreError, Coverage, Enrollment, EnrollmentFlow, EnrollmentListener, Profile,
+    PushService, SessionListener, SessionStatus, Subscription, VisitFlow, VisitListener,
 };
 use crate::app::{Core, Settings};
 use crate::platform::{DeviceKey, SecureStorage};
@@ -65,6 +65,21 @@ impl TiersPay {
             core: self.core.clone(),
             runtime: self.runtime.clone(),
         })
+    }
+
+    /// The enrollment screens' flow, pre-filled with a contract number from a link; its state
+    /// goes to `listener` at every change.
+    pub fn enrollment_flow(
+        &self,
+        contract_number: Option<String>,
+        listener: Arc<dyn EnrollmentListener>,
+    ) -> Arc<EnrollmentFlow> {
+        EnrollmentFlow::new(
+            self.core.clone(),
+            self.runtime.clone(),
+            contract_number,
+            listener,
+        )
     }
 
     /// The visit screen's flow: its state goes to `listener` at every change; call `start`.

@@ -187,28 +187,33 @@ fn snapshot(m: &VisitMachine<FfiVisit>, revision: u64) -> VisitFlowState {
     }
 }
 
-fn failure(e: Error) -> Failure {
+/// A core error as a flow's failure: what kind, the field, the message, the server's code.
+pub(crate) fn failure(e: Error) -> Failure {
     let not_synced = matches!(e, Error::NotSynced);
     match CoreError::from(e) {
         CoreError::InvalidInput { field, detail } => Failure {
             kind: FailureKind::InvalidInput,
             field: Some(field),
             message: detail,
+            code: None,
         },
-        CoreError::Rejected { detail, .. } => Failure {
+        CoreError::Rejected { code, detail } => Failure {
             kind: FailureKind::Rejected,
             field: None,
             message: detail,
+            code: Some(code),
         },
         CoreError::NotSynced { detail } => Failure {
             kind: FailureKind::NotSynced,
             field: None,
             message: detail,
+            code: None,
         },
         CoreError::Network { detail } => Failure {
             kind: FailureKind::Network,
             field: None,
             message: format!("The server could not be reached ({detail}); nothing was lost."),
+            code: None,
         },
         other => Failure {
             kind: if not_synced {
@@ -218,6 +223,7 @@ fn failure(e: Error) -> Failure {
             },
             field: None,
             message: other.to_string(),
+            code: None,
         },
     }
 }

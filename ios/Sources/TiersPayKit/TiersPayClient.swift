@@ -139,6 +139,11 @@ public final class TiersPayClient: TiersPayService, CardService, @unchecked Send
         try await mapErrors { try await core.signOut() }
     }
 
+    /// The enrollment screens' flow, written once in the core (see `EnrollmentFlowModel`).
+    public func enrollmentFlow(contractNumber: String? = nil) -> EnrollmentFlowModel {
+        EnrollmentFlowModel(core: core, contractNumber: contractNumber)
+    }
+
     /// The visit screen's flow, written once in the core (see `VisitFlowModel`).
     public func visitFlow(providerCode: String? = nil) -> VisitFlowModel {
         VisitFlowModel(core: core, providerCode: providerCode)

@@ -5,10 +5,7 @@ internal import TiersPayCore
 /// new visit, change act, filters, stale answers, which field an error belongs to) lives in the
 /// core, in `core/src/app/flows/visit.rs`; this is its state in the shell's models.
 public struct VisitFlowSnapshot: Equatable, Sendable {
-    /// What kind of failure, as the screen acts on it.
-    public enum FailureKind: Equatable, Hashable, Sendable {
-        case invalidInput, rejected, notSynced, network, other
-    }
+    public typealias FailureKind = FlowFailureKind
 
     public struct FieldError: Equatable, Sendable {
         public var field: VisitViewState.Field
@@ -52,7 +49,12 @@ public struct VisitFlowSnapshot: Equatable, Sendable {
     public var error: FieldError?
 }
 
-extension VisitFlowSnapshot.FailureKind {
+/// What kind of failure a flow reports, as a screen acts on it.
+public enum FlowFailureKind: Equatable, Hashable, Sendable {
+    case invalidInput, rejected, notSynced, network, other
+}
+
+extension FlowFailureKind {
     init(_ k: TiersPayCore.FailureKind) {
         switch k {
         case .invalidInput: self = .invalidInput

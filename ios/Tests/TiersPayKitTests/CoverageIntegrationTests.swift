@@ -376,6 +376,30 @@ final class CoverageIntegrationTests: XCTestCase {
         throw TiersPayError(kind: .internal, message: what)
     }
 
+
+    func testTheCoresEnrollmentFlowPlacesErrorsAndEnrolls() async throws {
+        let client = try makeClient(dataDir: try newDataDir(), store: InMemorySecureStore())
+        let model = client.enrollmentFlow(contractNumber: "TP1000001")
+        XCTAssertEqual(model.state?.contractNumber, "TP1000001")
+        model.edit(birthDate: "1985-04-12")
+        model.submit()
+        var enrollment: EnrollmentFlowSnapshot?
+        for _ in 0..<1000 where model.state?.step != .code { try await Task.sleep(nanoseconds: 10_000_000) }
+        let length = try XCTUnwrap(model.state?.challenge).codeLength
+        let code = try await server.lastCode(length: length)
+        model.edit(code: String(code.map { $0 == "9" ? "0" : "9" }))
+        model.submit()
+        for _ in 0..<1000 where model.state?.error == nil { try await Task.sleep(nanoseconds: 10_000_000) }
+        enrollment = model.state
+        XCTAssertEqual(enrollment?.error?.field, .code)
+        XCTAssertEqual(enrollment?.error?.code, "code_incorrect")
+        XCTAssertEqual(enrollment?.code, "")
+        model.edit(code: code)
+        model.submit()
+        for _ in 0..<1000 where model.state?.step != .enrolled { try await Task.sleep(nanoseconds: 10_000_000) }
+        XCTAssertEqual(model.state?.profile?.member.firstName, "Camille")
+    }
+
     func testTheCoresVisitFlowFromTheBeneficiaryToTheServersWord() async throws {
         let client = try await enrolledClient()
         let model = client.visitFlow()

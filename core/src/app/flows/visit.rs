@@ -8,6 +8,8 @@
 //! error on it, "change", "back") goes back to it. Generic over the records (see
 //! [`VisitTypes`]) so the facade holds its own records and the tests plain ones.
 
+pub use super::{Failure, FailureKind};
+
 /// The records the machine holds; only their ids are read.
 pub trait VisitTypes {
     /// Who the visit is for.
@@ -69,32 +71,6 @@ pub enum VisitField {
     Date,
     /// Not one field: a banner above the form.
     Form,
-}
-
-/// What kind of failure, as far as the screen acts on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum FailureKind {
-    /// Input the member can fix (the field is named).
-    InvalidInput,
-    /// A refusal of the server.
-    Rejected,
-    /// The contract data was never downloaded: offer a sync.
-    NotSynced,
-    /// Offline or the server unreachable.
-    Network,
-    /// Anything else (rate limits, session ended, bugs): shown as it is.
-    Other,
-}
-
-/// A failure of an effect, as the driver reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    /// What kind.
-    pub kind: FailureKind,
-    /// The field the core named, for `InvalidInput`.
-    pub field: Option<String>,
-    /// What to tell the member.
-    pub message: String,
 }
 
 /// An error shown beside a field.
@@ -848,6 +824,7 @@ mod tests {
             kind: FailureKind::InvalidInput,
             field: Some(field.to_owned()),
             message: format!("{field} is wrong"),
+            code: None,
         }
     }
 
@@ -856,6 +833,7 @@ mod tests {
             kind: FailureKind::Network,
             field: None,
             message: "offline".into(),
+            code: None,
         }
     }
 
@@ -1039,6 +1017,7 @@ mod tests {
                 kind: FailureKind::NotSynced,
                 field: None,
                 message: s("sync"),
+                code: None,
             },
         );
         assert!(m.state().needs_sync);
@@ -1091,6 +1070,7 @@ mod tests {
             kind: FailureKind::NotSynced,
             field: None,
             message: s("connect once"),
+            code: None,
         });
         assert!(m.state().needs_sync && !m.state().loading);
         assert_eq!(m.sync(), vec![Effect::Sync { reprice: false }]);

@@ -5,6 +5,8 @@ import fr.tierspay.core.CoreConfig
 import fr.tierspay.core.Coverage
 import fr.tierspay.core.SessionEvent
 import fr.tierspay.core.SessionListener
+import fr.tierspay.core.EnrollmentFlow
+import fr.tierspay.core.EnrollmentListener
 import fr.tierspay.core.TiersPay
 import fr.tierspay.core.VisitFlow
 import fr.tierspay.core.VisitListener
@@ -174,6 +176,10 @@ class CoreTiersPayClient private constructor(
     fun roundTrips(): Long = core.roundTrips().toLong()
 
     /** Releases the core (its runtime and database) now rather than when collected. */
+    /** The enrollment screens' flow, written once in the core; see [fr.tierspay.shell.state.EnrollmentFlowModel]. */
+    fun enrollmentFlow(contractNumber: String?, listener: EnrollmentListener): EnrollmentFlow =
+        core.enrollmentFlow(contractNumber, listener)
+
     /** The visit screen's flow, written once in the core; see [fr.tierspay.shell.state.VisitFlowModel]. */
     fun visitFlow(listener: VisitListener): VisitFlow = core.visitFlow(listener)
 

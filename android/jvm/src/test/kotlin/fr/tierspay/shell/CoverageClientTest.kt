@@ -5,6 +5,7 @@ import fr.tierspay.shell.TiersPayError.Kind
 import fr.tierspay.shell.platform.InMemorySecretStore
 import fr.tierspay.shell.platform.SoftwareDeviceKey
 import fr.tierspay.shell.state.ServerCheck
+import fr.tierspay.shell.state.EnrollmentFlowModel
 import fr.tierspay.shell.state.VisitFlowModel
 import fr.tierspay.shell.state.VisitModel
 import fr.tierspay.shell.state.VisitState
@@ -13,6 +14,10 @@ import fr.tierspay.shell.support.MockServer
 import fr.tierspay.shell.support.MockServer.Companion.DEMO_BIRTH_DATE
 import fr.tierspay.shell.support.MockServer.Companion.DEMO_CONTRACT
 import fr.tierspay.shell.support.expectError
+import fr.tierspay.core.EnrollmentField
+import fr.tierspay.core.EnrollmentFlowState
+import fr.tierspay.core.EnrollmentStep
+import fr.tierspay.core.ErrorCode
 import fr.tierspay.core.VisitCheck
 import fr.tierspay.core.VisitFlowState
 import kotlinx.coroutines.CoroutineScope
@@ -324,6 +329,32 @@ class CoverageClientTest {
                 assertEquals(CoreVisitStep.ACT, model.state.value!!.step)
                 model.newVisit()
                 assertEquals(CoreVisitStep.BENEFICIARY, model.state.value!!.step)
+            }
+        }
+    }
+
+    @Test
+    fun `the core's enrollment flow places errors on their field and enrolls`() = runBlocking {
+        open().use { client ->
+            EnrollmentFlowModel(client, DEMO_CONTRACT).use { model ->
+                suspend fun until(what: String, done: (EnrollmentFlowState) -> Boolean): EnrollmentFlowState =
+                    withTimeout(10_000) { model.state.first { it != null && done(it) }!! }
+
+                assertEquals(DEMO_CONTRACT, model.state.value!!.contractNumber)
+                model.onBirthDateChange(DEMO_BIRTH_DATE)
+                model.submit()
+                var s = until("code sent") { it.step == EnrollmentStep.CODE }
+                val code = mock.lastSmsCode()
+                model.onCodeChange(code.map { if (it == '9') '0' else '9' }.joinToString(""))
+                model.submit()
+                s = until("wrong code") { !it.busy && it.error != null }
+                assertEquals(EnrollmentField.CODE, s.error!!.field)
+                assertEquals(ErrorCode.CODE_INCORRECT, s.error!!.code)
+                assertEquals("", s.code)
+                model.onCodeChange(code)
+                model.submit()
+                s = until("enrolled") { it.step == EnrollmentStep.ENROLLED }
+                assertEquals("Camille", s.profile!!.member.firstName)
             }
         }
     }
