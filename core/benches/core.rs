@@ -1,5 +1,8 @@
 //! Criterion benchmarks of the core's pure hot paths. `make bench` runs them.
 
+// criterion_main! generates an undocumented `main`.
+#![allow(missing_docs)]
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use tierspay_core::auth::{dpop, ecdsa};
 

@@ -1,6 +1,9 @@
 //! Criterion benchmarks of the coverage engine: one `quote()` and one `quote_document()`.
 //! Run with `cargo bench -p tierspay-core --bench coverage`. Target: under 20 µs at p99.
 
+// criterion_main! generates an undocumented `main`.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::str::FromStr;
 

@@ -56,7 +56,7 @@ pub struct Inner {
     /// Keys the HMAC of one-time codes (derived from the vault, never in the database).
     pub code_secret: [u8; 32],
     /// Seals stored answers and messages under a key kept outside the database.
-    pub vault: std::sync::Arc<Vault>,
+    pub vault: Arc<Vault>,
     /// Limits.
     pub limits: Limits,
     /// The URL clients use (configured, or the listening address): DPoP proofs must sign it.

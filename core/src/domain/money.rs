@@ -181,14 +181,13 @@ where
 
 #[cfg(test)]
 mod tests {
-
     #[test]
     fn amounts_display_in_french_and_english() {
-        assert_eq!(super::to_cents(Decimal::new(19005, 3)), 1901);
-        assert_eq!(super::display_fr(1900), "19,00\u{a0}€");
-        assert_eq!(super::display_fr(12_345_678), "123\u{202f}456,78\u{a0}€");
-        assert_eq!(super::display_en(12_345_678), "€123,456.78");
-        assert_eq!(super::display_en(5), "€0.05");
+        assert_eq!(to_cents(Decimal::new(19005, 3)), 1901);
+        assert_eq!(display_fr(1900), "19,00\u{a0}€");
+        assert_eq!(display_fr(12_345_678), "123\u{202f}456,78\u{a0}€");
+        assert_eq!(display_en(12_345_678), "€123,456.78");
+        assert_eq!(display_en(5), "€0.05");
     }
 
     use super::*;
