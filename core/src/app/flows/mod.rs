@@ -4,6 +4,9 @@
 pub mod enrollment;
 pub mod visit;
 
+#[cfg(test)]
+mod shell_cases;
+
 /// What kind of failure, as far as the screen acts on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum FailureKind {
