@@ -511,4 +511,36 @@ mod tests {
             (EnrollmentStep::Details, "TP1000003")
         );
     }
+
+    #[test]
+    fn both_fields_are_needed_and_rate_limits_or_network_stay_on_the_step() {
+        let mut m = M::new(None);
+        m.edit_contract_number("TP1000001".into());
+        assert!(!m.can_submit(), "no birth date yet");
+        let mut m = on_code_step();
+        m.edit_code("123456");
+        for kind in [FailureKind::Other, FailureKind::Network] {
+            let r = request(&m.submit());
+            m.failed(
+                r,
+                Failure {
+                    kind,
+                    field: None,
+                    message: "try later".into(),
+                    code: None,
+                },
+            );
+            assert_eq!(m.step(), EnrollmentStep::Code, "{kind:?}");
+            assert_eq!(m.state().code, "123456", "{kind:?}: the code stays");
+            assert_eq!(
+                m.state().error.as_ref().map(|e| (e.field, e.kind)),
+                Some((EnrollmentField::Form, kind))
+            );
+        }
+        let r = request(&m.submit());
+        m.enrolled(r, "profile".into());
+        assert!(m.submit().is_empty(), "nothing to submit once enrolled");
+        m.edit_code("654321");
+        assert_eq!(m.state().code, "", "nor to edit (enrolled cleared it)");
+    }
 }

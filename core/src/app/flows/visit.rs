@@ -1165,4 +1165,15 @@ mod tests {
         assert_eq!(m.state().date, Some(s("2026-01-05")));
         assert_eq!(m.state().price, "");
     }
+
+    #[test]
+    fn the_scanned_text_goes_to_the_core_as_it_is() {
+        let mut m = loaded();
+        let text = s("https://app.tierspay.fr/p/D3NT22");
+        assert!(matches!(
+            m.select(text.clone(), true),
+            Effect::Select { key, scanned: true, .. } if key == text
+        ));
+        assert!(m.state().selecting_provider);
+    }
 }
