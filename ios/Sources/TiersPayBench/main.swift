@@ -105,7 +105,7 @@ do {
     try measure("TiersPayClient.sessionState(), enrolled") { blackHole(try client.sessionState()) }
 
     // The same preview through the adapter: the core call plus the conversion to the shell's
-    // models (Money parsed from the strings). `previewNow` is what `preview` runs off the
+    // models (the amounts with their display strings copied). `previewNow` is what `preview` runs off the
     // main actor, without the hop.
     _ = try await client.selectProvider(gp.id)
     try measure("TiersPayClient.previewNow(), G at a GP") {

@@ -157,14 +157,9 @@ extension SessionEvent {
 
 // MARK: Coverage
 
-extension Money {
-    /// An amount the core sent, in minor units; another currency than euros is an answer this
-    /// shell cannot show.
-    init(core amount: TiersPayCore.Amount, _ what: String) throws(TiersPayError) {
-        guard amount.currency == "EUR" else {
-            throw TiersPayError(kind: .internal, message: "The core sent \(what) in \(amount.currency), not in euros.")
-        }
-        self.init(cents: amount.minorUnits)
+extension Amount {
+    init(_ a: TiersPayCore.Amount) {
+        self.init(minorUnits: a.minorUnits, currency: a.currency, displayFr: a.displayFr, displayEn: a.displayEn)
     }
 }
 
@@ -179,7 +174,7 @@ extension CoveredBeneficiary {
 
 extension Act {
     init(_ a: TiersPayCore.Act) throws(TiersPayError) {
-        self.init(code: a.code, label: a.label, category: Category(a.category), base: try Money(core: a.base, "an act's base"))
+        self.init(code: a.code, label: a.label, category: Category(a.category), base: Amount(a.base))
     }
 }
 
@@ -211,13 +206,13 @@ extension CoveragePreview {
         }
         var deductions: [Deduction] = []
         for d in p.deductions {
-            deductions.append(Deduction(kind: .init(d.kind), amount: try Money(core: d.amount, "a deduction")))
+            deductions.append(Deduction(kind: .init(d.kind), amount: Amount(d.amount)))
         }
         self.init(
             id: p.id, beneficiaryId: p.beneficiaryId, providerId: p.providerId, actCode: p.actCode, actLabel: p.actLabel,
-            price: try Money(core: p.price, "a price"), date: p.date,
-            amo: try Money(core: p.amo, "the statutory share"), amc: try Money(core: p.amc, "the complementary share"),
-            member: try Money(core: p.member, "the member's share"), base: try Money(core: p.base, "a base"),
+            price: Amount(p.price), date: p.date,
+            amo: Amount(p.amo), amc: Amount(p.amc),
+            member: Amount(p.member), base: Amount(p.base),
             amoRate: rate, guarantee: p.guarantee, deductions: deductions, explanations: p.explanations.map(Explanation.init)
         )
     }
@@ -227,8 +222,8 @@ extension PreviewCheck {
     init(_ c: TiersPayCore.PreviewCheck) throws(TiersPayError) {
         self.init(
             holds: c.holds, serverPreviewId: c.serverPreviewId,
-            amo: try Money(core: c.amo, "the statutory share"), amc: try Money(core: c.amc, "the complementary share"),
-            member: try Money(core: c.member, "the member's share")
+            amo: Amount(c.amo), amc: Amount(c.amc),
+            member: Amount(c.member)
         )
     }
 }
@@ -340,4 +335,30 @@ func mapErrors<T>(_ body: () throws -> T) throws(TiersPayError) -> T {
 @inline(__always)
 func mapErrors<T: Sendable>(_ body: () async throws -> T) async throws(TiersPayError) -> T {
     do { return try await body() } catch { throw TiersPayError(error) }
+}
+
+/// Decimal strings as the core writes them, read digit by digit (no Double on the way).
+enum FixedPoint {
+    /// `-?\d{1,maxWholeDigits}(\.\d{1,4})?` as (all digits as an integer, decimals), or nil.
+    static func parse(_ text: String, maxWholeDigits: Int) -> (value: Int64, scale: Int)? {
+        var bytes = Array(text.utf8)[...]
+        let negative = bytes.first == UInt8(ascii: "-")
+        if negative { bytes = bytes.dropFirst() }
+        let parts = bytes.split(separator: UInt8(ascii: "."), maxSplits: 1, omittingEmptySubsequences: false)
+        guard let whole = parts.first, (1...maxWholeDigits).contains(whole.count) else { return nil }
+        let fraction = parts.count == 2 ? parts[1] : []
+        guard parts.count == 1 || (1...4).contains(fraction.count) else { return nil }
+        var value: Int64 = 0
+        for byte in whole + fraction {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+            value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+        }
+        return (negative ? -value : value, fraction.count)
+    }
+
+    /// An exact Decimal of a decimal string (`0.70`), or nil.
+    static func decimal(_ text: String) -> Decimal? {
+        guard let (value, scale) = parse(text, maxWholeDigits: 15) else { return nil }
+        return Decimal(sign: value < 0 ? .minus : .plus, exponent: -scale, significand: Decimal(value.magnitude))
+    }
 }

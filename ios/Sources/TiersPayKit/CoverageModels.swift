@@ -17,8 +17,37 @@ public enum Language: String, Equatable, Hashable, Sendable, CaseIterable {
         return .fr
     }
 
-    /// The locale amounts are written in (`19,00 €` / `€19.00`).
-    public var locale: Locale { Locale(identifier: self == .fr ? "fr_FR" : "en_IE") }
+}
+
+/// An amount of money as the core sends it: whole minor units (cents) and the currency, with the
+/// text to show written by the core for French and English readers. The shell computes and
+/// formats no money: it shows `text(in:)`; `minorUnits` is for comparing (is anything left to pay?).
+public struct Amount: Equatable, Hashable, Sendable {
+    /// 1900 for 19.00 €.
+    public var minorUnits: Int64
+    /// ISO 4217 (`EUR`).
+    public var currency: String
+    /// `19,00 €`.
+    public var displayFr: String
+    /// `€19.00`.
+    public var displayEn: String
+
+    public init(minorUnits: Int64, currency: String, displayFr: String, displayEn: String) {
+        self.minorUnits = minorUnits
+        self.currency = currency
+        self.displayFr = displayFr
+        self.displayEn = displayEn
+    }
+
+    /// The core's text for a reader of `language`.
+    public func text(in language: Language) -> String {
+        switch language {
+        case .fr: return displayFr
+        case .en: return displayEn
+        }
+    }
+
+    public var isZero: Bool { minorUnits == 0 }
 }
 
 /// A sentence the core wrote in both languages; shown as it is.
@@ -79,9 +108,9 @@ public struct Act: Equatable, Hashable, Sendable, Identifiable {
 
     public var category: Category
     /// Base de remboursement.
-    public var base: Money
+    public var base: Amount
 
-    public init(code: String, label: String, category: Category, base: Money) {
+    public init(code: String, label: String, category: Category, base: Amount) {
         self.code = code
         self.label = label
         self.category = category
@@ -166,9 +195,9 @@ public struct Deduction: Equatable, Hashable, Sendable {
     }
 
     public var kind: Kind
-    public var amount: Money
+    public var amount: Amount
 
-    public init(kind: Kind, amount: Money) {
+    public init(kind: Kind, amount: Amount) {
         self.kind = kind
         self.amount = amount
     }
@@ -184,17 +213,17 @@ public struct CoveragePreview: Equatable, Hashable, Sendable, Identifiable {
     public var actCode: String
     public var actLabel: String
     /// What the provider charges.
-    public var price: Money
+    public var price: Amount
     /// Care date, `YYYY-MM-DD`.
     public var date: String
     /// Statutory insurance (Assurance Maladie) pays.
-    public var amo: Money
+    public var amo: Amount
     /// The complementary insurer pays.
-    public var amc: Money
+    public var amc: Amount
     /// The member pays (reste à charge).
-    public var member: Money
+    public var member: Amount
     /// Base de remboursement used.
-    public var base: Money
+    public var base: Amount
     /// Statutory rate used (0.70 for 70 %).
     public var amoRate: Decimal
     /// The guarantee line applied, as the contract words it.
@@ -205,7 +234,7 @@ public struct CoveragePreview: Equatable, Hashable, Sendable, Identifiable {
 
     public init(
         id: String, beneficiaryId: String, providerId: String, actCode: String, actLabel: String,
-        price: Money, date: String, amo: Money, amc: Money, member: Money, base: Money,
+        price: Amount, date: String, amo: Amount, amc: Amount, member: Amount, base: Amount,
         amoRate: Decimal, guarantee: String, deductions: [Deduction], explanations: [Explanation]
     ) {
         self.id = id
@@ -236,11 +265,11 @@ public struct PreviewCheck: Equatable, Hashable, Sendable {
     public var holds: Bool
     public var serverPreviewId: String
     /// The server's figures now.
-    public var amo: Money
-    public var amc: Money
-    public var member: Money
+    public var amo: Amount
+    public var amc: Amount
+    public var member: Amount
 
-    public init(holds: Bool, serverPreviewId: String, amo: Money, amc: Money, member: Money) {
+    public init(holds: Bool, serverPreviewId: String, amo: Amount, amc: Amount, member: Amount) {
         self.holds = holds
         self.serverPreviewId = serverPreviewId
         self.amo = amo

@@ -8,8 +8,15 @@ public struct EnrollmentFlowSnapshot: Equatable, Sendable {
         case details, code, enrolled
     }
 
+    /// Where an error is shown.
+    public enum Field: Equatable, Hashable, Sendable {
+        case contractNumber, birthDate, code
+        /// Not tied to one field: a banner above the form.
+        case form
+    }
+
     public struct FieldError: Equatable, Sendable {
-        public var field: EnrollmentViewState.Field
+        public var field: Field
         public var message: String
         public var kind: FlowFailureKind
         /// The server's code for a refusal (`code_incorrect`, …).
@@ -26,6 +33,11 @@ public struct EnrollmentFlowSnapshot: Equatable, Sendable {
     public var challenge: EnrollmentChallenge?
     public var profile: Profile?
     public var error: FieldError?
+
+    /// The message to show under `field`, if the core placed one there.
+    public func message(for field: Field) -> String? {
+        error?.field == field ? error?.message : nil
+    }
 }
 
 extension EnrollmentFlowSnapshot {
@@ -38,7 +50,7 @@ extension EnrollmentFlowSnapshot {
         }
         var error: FieldError?
         if let e = s.error {
-            let field: EnrollmentViewState.Field
+            let field: Field
             switch e.field {
             case .contractNumber: field = .contractNumber
             case .birthDate: field = .birthDate

@@ -71,6 +71,10 @@ public protocol TiersPayService: EnrollmentService, CoverageService {
     func signOut() async throws(TiersPayError)
     /// Session events from now on; the core subscription ends when the stream does.
     func sessionEvents() -> AsyncStream<SessionEvent>
+    /// The enrollment screens' flow, written once in the core.
+    func enrollmentFlow(contractNumber: String?) -> EnrollmentFlowModel
+    /// The visit screen's flow, written once in the core.
+    func visitFlow(providerCode: String?) -> VisitFlowModel
     /// Hands the push token the OS gave the app to the core, which registers it with the
     /// platform for this device (an authenticated request): now when enrolled, right after
     /// enrollment otherwise. A new token replaces the old one, the same token again sends

@@ -7,10 +7,24 @@ import Combine
 // Apple platforms they are also ObservableObjects for SwiftUI. (Observation's @Observable
 // would do, but Debian's swiftlang cannot link libswiftObservation, and iOS 16 lacks it.)
 
-/// Drives the enrollment screens.
+/// A flow of the core (`VisitFlowModel`, `EnrollmentFlowModel`): its states as a stream and the
+/// newest one. The flows decide; the shell only shows their states and forwards intents.
+public protocol FlowModel: AnyObject, Sendable {
+    associatedtype Snapshot: Sendable
+    var states: AsyncStream<Snapshot> { get }
+    var state: Snapshot? { get }
+}
+
+extension VisitFlowModel: FlowModel {}
+extension EnrollmentFlowModel: FlowModel {}
+
+/// A screen's flow on the main actor, for SwiftUI: `state` is the flow's newest state, kept by
+/// `follow()`; intents go to `flow`. Decides nothing.
 @MainActor
-public final class EnrollmentModel {
-    public private(set) var state: EnrollmentViewState {
+public final class ScreenFlow<Flow: FlowModel> {
+    public let flow: Flow
+
+    public private(set) var state: Flow.Snapshot? {
         willSet {
             #if canImport(Combine)
             objectWillChange.send()
@@ -18,58 +32,20 @@ public final class EnrollmentModel {
         }
     }
 
-    private let service: any EnrollmentService
-
-    public init(service: any EnrollmentService, contractNumber: String? = nil) {
-        self.service = service
-        state = EnrollmentViewState(contractNumber: contractNumber)
+    public init(_ flow: Flow) {
+        self.flow = flow
+        state = flow.state
     }
 
-    public func edit(contractNumber: String) { state.edit(contractNumber: contractNumber) }
-    public func edit(birthDate: String) { state.edit(birthDate: birthDate) }
-    public func edit(code: String) { state.edit(code: code) }
-    public func restart() { state.restart() }
-
-    /// The birth date from a date picker, as the core wants it (`YYYY-MM-DD`, Gregorian).
-    public func edit(birthDate date: Date, in timeZone: TimeZone = .current) {
-        state.edit(birthDate: Self.isoDate(date, timeZone: timeZone))
+    /// Keeps `state` up to date until the flow ends or the task is cancelled (run it in a `.task`).
+    public func follow() async {
+        for await next in flow.states { state = next }
     }
+}
 
-    /// Sends the contract form; on success the code step follows.
-    public func submitContract() async {
-        guard case .contract = state.step, !state.isSubmitting else { return }
-        state.submitted()
-        do {
-            let challenge = try await service.startEnrollment(
-                contractNumber: state.contractNumber.trimmingCharacters(in: .whitespaces),
-                birthDate: state.birthDate
-            )
-            state.challengeReceived(challenge)
-        } catch {
-            state.failed(error)
-        }
-    }
-
-    /// Sends the code; on success the device is enrolled.
-    public func submitCode() async {
-        guard case let .code(enrollmentId, _, _) = state.step, !state.isSubmitting else { return }
-        state.submitted()
-        do {
-            let profile = try await service.confirmEnrollment(enrollmentId: enrollmentId, code: state.code)
-            state.enrolled(profile)
-        } catch {
-            state.failed(error)
-        }
-    }
-
-    /// Sends a new code for the same contract and birth date.
-    public func resendCode() async {
-        guard case .code = state.step, !state.isSubmitting else { return }
-        state.restart()
-        await submitContract()
-    }
-
-    nonisolated static func isoDate(_ date: Date, timeZone: TimeZone) -> String {
+/// A day as the core reads it (`YYYY-MM-DD`, Gregorian), from a date picker's `Date`.
+public enum CalendarDay {
+    public static func iso(_ date: Date, in timeZone: TimeZone = .current) -> String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         let c = calendar.dateComponents([.year, .month, .day], from: date)
@@ -223,9 +199,9 @@ public final class AppModel {
 
     public func dismissVisit() { visit = nil }
 
-    /// A model for the visit screen; it selects the launch's provider when it loads.
-    public func makeVisitModel(for launch: VisitLaunch, language: Language = .preferred()) -> VisitModel {
-        VisitModel(service: service, language: language, providerCode: launch.providerCode)
+    /// The visit screen's flow; the core selects the launch's provider once it has loaded.
+    public func makeVisitFlow(for launch: VisitLaunch) -> ScreenFlow<VisitFlowModel> {
+        ScreenFlow(service.visitFlow(providerCode: launch.providerCode))
     }
 
     /// A universal link or `tierspay://` URL; foreign links are refused with an alert.
@@ -257,198 +233,13 @@ public final class AppModel {
 
     public func dismissAlert() { alert = nil }
 
-    /// A model for the enrollment screen; the contract number comes from a link when any.
-    public func makeEnrollmentModel(contractNumber: String?) -> EnrollmentModel {
-        EnrollmentModel(service: service, contractNumber: contractNumber)
-    }
-}
-
-/// Drives the visit screen: who, where, which act, how much, then who pays what and whether
-/// the server agrees. Contract data, acts and previews are read on the phone (offline); only
-/// the directory search, selecting an unknown provider, sync and the check need the server.
-@MainActor
-public final class VisitModel {
-    public private(set) var state: VisitViewState {
-        willSet {
-            #if canImport(Combine)
-            objectWillChange.send()
-            #endif
-        }
-    }
-
-    private let service: any CoverageService
-    /// From a provider's QR code or link: selected once loading is done.
-    private var pendingProviderCode: String?
-
-    /// Providers asked of the directory per search.
-    public static let searchLimit = 20
-
-    public init(service: any CoverageService, language: Language = .preferred(), providerCode: String? = nil) {
-        self.service = service
-        pendingProviderCode = providerCode
-        state = VisitViewState(language: language)
-    }
-
-    /// Reads beneficiaries and acts from the phone; the first time ever (never synced), downloads
-    /// them first. Then selects the provider of the QR code or link that opened the visit, and
-    /// lists the recently used providers.
-    public func load() async {
-        state.loadStarted()
-        do {
-            try read()
-        } catch where error.kind == .notSynced {
-            state.failed(error)
-            await sync()
-        } catch {
-            state.failed(error)
-        }
-        if let code = pendingProviderCode {
-            pendingProviderCode = nil
-            await selectProvider(code, scanned: false)
-        }
-        if state.provider == nil, state.results.isEmpty { await search() }
-    }
-
-    /// Downloads what changed of the contract data, then reads it again.
-    public func sync() async {
-        guard !state.isSyncing else { return }
-        state.syncStarted()
-        do {
-            _ = try await service.syncCoverage()
-            state.synced()
-            try read()
-        } catch {
-            state.failed(error)
-        }
-    }
-
-    private func read() throws(TiersPayError) {
-        let beneficiaries = try service.coveredBeneficiaries()
-        let acts = try service.acts(on: state.date)
-        state.loaded(beneficiaries: beneficiaries, acts: acts)
-    }
-
-    public func set(language: Language) { state.set(language: language) }
-
-    public func choose(beneficiary: CoveredBeneficiary) { state.choose(beneficiary: beneficiary) }
-
-    public func changeBeneficiary() { state.changeBeneficiary() }
-
-    // MARK: Provider
-
-    public func edit(query: String) { state.edit(query: query) }
-
-    public func filter(specialty: String?, city: String?) { state.filter(specialty: specialty, city: city) }
-
-    /// Searches with the query and filters as they stand; an older search's answer is dropped.
-    public func search() async {
-        let token = state.searchStarted()
-        do {
-            let found = try await service.searchProviders(query: state.query, specialty: state.specialty, city: state.city, limit: Self.searchLimit)
-            state.searchFinished(token, found)
-        } catch {
-            state.searchFailed(token, error)
-        }
-    }
-
-    /// A search result tapped.
-    public func select(_ provider: Provider) async {
-        await selectProvider(provider.id, scanned: false)
-    }
-
-    /// The text the camera read from a desk QR code, as it is: the core decides what it is.
-    public func scanned(_ text: String) async {
-        await selectProvider(text, scanned: true)
-    }
-
-    /// A provider code typed, or from a link.
-    public func open(providerCode code: String) async {
-        await selectProvider(code, scanned: false)
-    }
-
-    private func selectProvider(_ key: String, scanned: Bool) async {
-        state.selectingProvider()
-        do {
-            state.providerSelected(try await service.selectProvider(key))
-        } catch {
-            state.selectFailed(error, scanned: scanned)
-        }
-    }
-
-    public func changeProvider() { state.changeProvider() }
-
-    // MARK: Act, amount, date
-
-    public func choose(act: Act) { state.choose(act: act) }
-
-    public func changeAct() { state.changeAct() }
-
-    /// Back from the result to the amount (the figures are dropped).
-    public func changeAmount() { state.discardPreview() }
-
-    public func edit(price: String) { state.edit(price: price) }
-
-    /// The care date (`YYYY-MM-DD`, nil for today); the acts in force that day are read again.
-    public func edit(date: String?) {
-        state.edit(date: date)
-        do {
-            state.actsLoaded(try service.acts(on: date))
-        } catch {
-            state.failed(error)
-        }
-    }
-
-    /// The care date from a date picker.
-    public func edit(date: Date, in timeZone: TimeZone = .current) {
-        edit(date: EnrollmentModel.isoDate(date, timeZone: timeZone))
-    }
-
-    public func back() { state.back() }
-
-    public func newVisit() { state.newVisit() }
-
-    public func dismissError() { state.dismissError() }
-
-    // MARK: Pricing and the server's check
-
-    /// Prices the visit on the phone (off the main actor), shows it, then asks the server.
-    public func price() async {
-        guard let request = state.pricingStarted() else { return }
-        do {
-            let preview = try await service.preview(
-                beneficiaryId: request.beneficiaryId, providerId: request.providerId,
-                actCode: request.actCode, price: request.price, date: request.date
-            )
-            state.priced(preview, for: request)
-        } catch {
-            state.pricingFailed(error, for: request)
-            return
-        }
-        await checkWithServer()
-    }
-
-    /// Asks the server whether the figures shown still hold (again, after being offline).
-    public func checkWithServer() async {
-        guard let preview = state.preview else { return }
-        state.checkStarted(for: preview.id)
-        do {
-            state.checked(try await service.checkPreview(preview), for: preview.id)
-        } catch {
-            state.checkFailed(error, for: preview.id)
-        }
-    }
-
-    /// The server's figures differ: download what changed and price the visit again.
-    public func syncAndPriceAgain() async {
-        await sync()
-        guard state.error == nil else { return }
-        state.discardPreview()
-        await price()
+    /// The enrollment screen's flow; the contract number comes from a link when any.
+    public func makeEnrollmentFlow(contractNumber: String?) -> ScreenFlow<EnrollmentFlowModel> {
+        ScreenFlow(service.enrollmentFlow(contractNumber: contractNumber))
     }
 }
 
 #if canImport(Combine)
-extension EnrollmentModel: ObservableObject {}
-extension VisitModel: ObservableObject {}
+extension ScreenFlow: ObservableObject {}
 extension AppModel: ObservableObject {}
 #endif

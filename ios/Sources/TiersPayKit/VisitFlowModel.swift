@@ -7,8 +7,27 @@ internal import TiersPayCore
 public struct VisitFlowSnapshot: Equatable, Sendable {
     public typealias FailureKind = FlowFailureKind
 
+    /// The step shown: the first thing still missing (the core decides).
+    public enum Step: Equatable, Sendable {
+        /// Reading the contract data on the phone (or downloading it the very first time).
+        case loading
+        case beneficiary
+        case provider
+        case act
+        case amount
+        /// The three amounts, deductions and explanations; the server's check below them.
+        case result
+    }
+
+    /// Where an error is shown.
+    public enum Field: Equatable, Hashable, Sendable {
+        case beneficiary, search, provider, scan, act, price, date
+        /// Not tied to one field: a banner above the form.
+        case form
+    }
+
     public struct FieldError: Equatable, Sendable {
-        public var field: VisitViewState.Field
+        public var field: Field
         public var message: String
         public var kind: FailureKind
     }
@@ -23,7 +42,7 @@ public struct VisitFlowSnapshot: Equatable, Sendable {
 
     /// Grows with every change; the model keeps the newest.
     public var revision: UInt64
-    public var step: VisitViewState.Step
+    public var step: Step
     public var isBusy: Bool
     public var canPrice: Bool
     public var isLoading: Bool
@@ -47,6 +66,11 @@ public struct VisitFlowSnapshot: Equatable, Sendable {
     public var preview: CoveragePreview?
     public var check: Check?
     public var error: FieldError?
+
+    /// The message to show under `field`, if the core placed one there.
+    public func message(for field: Field) -> String? {
+        error?.field == field ? error?.message : nil
+    }
 }
 
 /// What kind of failure a flow reports, as a screen acts on it.
@@ -68,7 +92,7 @@ extension FlowFailureKind {
 
 extension VisitFlowSnapshot {
     init(_ s: TiersPayCore.VisitFlowState) {
-        let step: VisitViewState.Step
+        let step: Step
         switch s.step {
         case .loading: step = .loading
         case .beneficiary: step = .beneficiary
@@ -87,7 +111,7 @@ extension VisitFlowSnapshot {
         }
         var error: FieldError?
         if let e = s.error {
-            let field: VisitViewState.Field
+            let field: Field
             switch e.field {
             case .beneficiary: field = .beneficiary
             case .search: field = .search

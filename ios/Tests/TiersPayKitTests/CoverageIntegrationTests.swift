@@ -65,7 +65,6 @@ final class CoverageIntegrationTests: XCTestCase {
         return selected
     }
 
-    private func money(_ text: String) -> Money { Money(text)! }
 
     /// Expects `body` to throw a TiersPayError and returns it.
     private func expectError<T>(_ body: () async throws -> T, file: StaticString = #filePath, line: UInt = #line) async -> TiersPayError? {
@@ -82,7 +81,7 @@ final class CoverageIntegrationTests: XCTestCase {
     }
 
     private func assertAddsUp(_ preview: CoveragePreview, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(preview.amo.cents + preview.amc.cents + preview.member.cents, preview.price.cents,
+        XCTAssertEqual(preview.amo.minorUnits + preview.amc.minorUnits + preview.member.minorUnits, preview.price.minorUnits,
                        "amo + amc + member == price", file: file, line: line)
     }
 
@@ -100,7 +99,7 @@ final class CoverageIntegrationTests: XCTestCase {
         for code in ["G", "GMEG", "C", "OPT-MONTURE"] {
             XCTAssertTrue(acts.contains { $0.code == code }, "\(code) is in force on \(Self.date): \(acts.map(\.code))")
         }
-        XCTAssertEqual(acts.first { $0.code == "G" }?.base, money("30.00"))
+        XCTAssertEqual(acts.first { $0.code == "G" }?.base.minorUnits, 3000)
         XCTAssertFalse(try client.acts(on: nil).isEmpty, "today's acts, read offline")
 
         // Synced at enrollment: nothing changed since; a resync downloads everything again.
@@ -119,13 +118,15 @@ final class CoverageIntegrationTests: XCTestCase {
         let gp = try await selectProvider("Médecin généraliste", of: client)
 
         let preview = try await client.preview(beneficiaryId: camille.id, providerId: gp.id, actCode: "G", price: "30", date: Self.date)
-        XCTAssertEqual(preview.amo, money("19.00"))
-        XCTAssertEqual(preview.amc, money("9.00"))
-        XCTAssertEqual(preview.member, money("2.00"))
-        XCTAssertEqual(preview.price, money("30.00"))
-        XCTAssertEqual(preview.base, money("30.00"))
+        XCTAssertEqual(preview.amo.minorUnits, 1900)
+        XCTAssertEqual(preview.amc.minorUnits, 900)
+        XCTAssertEqual(preview.member.minorUnits, 200)
+        XCTAssertEqual(preview.price.minorUnits, 3000)
+        XCTAssertEqual(preview.base.minorUnits, 3000)
         XCTAssertEqual(preview.amoRate, Decimal(string: "0.7"))
-        XCTAssertEqual(preview.deductions, [Deduction(kind: .participationForfaitaire, amount: money("2.00"))])
+        XCTAssertEqual(preview.deductions.map(\.kind), [.participationForfaitaire])
+        XCTAssertEqual(preview.deductions.map(\.amount.minorUnits), [200])
+        XCTAssertEqual(preview.deductions.first?.amount.text(in: .en), "€2.00")
         XCTAssertEqual(preview.beneficiaryId, camille.id)
         XCTAssertEqual(preview.providerId, gp.id)
         XCTAssertEqual(preview.actCode, "G")
@@ -138,9 +139,10 @@ final class CoverageIntegrationTests: XCTestCase {
         XCTAssertEqual(preview.explanations(in: .en), preview.explanations.map(\.en))
         assertAddsUp(preview)
 
-        // The money came as strings and goes back as the same strings.
-        XCTAssertEqual(preview.amo.description, "19.00")
-        XCTAssertEqual(preview.member.formatted(locale: Language.fr.locale).filter { !$0.isWhitespace && $0 != "\u{202F}" && $0 != "\u{00A0}" }, "2,00€")
+        // The money comes as minor units with the core's text for each language.
+        XCTAssertEqual(preview.amo.currency, "EUR")
+        XCTAssertEqual(preview.amo.text(in: .en), "€19.00")
+        XCTAssertEqual(preview.member.text(in: .fr), "2,00\u{a0}€")
 
         // Typed the French way, the same visit is the same preview.
         let typed = try await client.preview(beneficiaryId: camille.id, providerId: gp.id, actCode: "g", price: " 30,00 € ", date: Self.date)
@@ -159,19 +161,19 @@ final class CoverageIntegrationTests: XCTestCase {
 
         // Julien already paid 49 € of participations forfaitaires this year: 1 € is left to take.
         let julien = try await client.preview(beneficiaryId: try beneficiary("Julien", of: client).id, providerId: gp.id, actCode: "G", price: "30", date: Self.date)
-        XCTAssertEqual(julien.deductions.first { $0.kind == .participationForfaitaire }?.amount, money("1.00"))
-        XCTAssertEqual(julien.amo, money("20.00"))
+        XCTAssertEqual(julien.deductions.first { $0.kind == .participationForfaitaire }?.amount.minorUnits, 100)
+        XCTAssertEqual(julien.amo.minorUnits, 2000)
         assertAddsUp(julien)
 
         // Léa (born 2021) at the GP: the child consultation GMEG.
         let lea = try await client.preview(beneficiaryId: try beneficiary("Léa", of: client).id, providerId: gp.id, actCode: "GMEG", price: "35", date: Self.date)
-        XCTAssertEqual(lea.amo, money("24.50"))
+        XCTAssertEqual(lea.amo.minorUnits, 2450)
         assertAddsUp(lea)
 
         // A dentist's consultation.
         let dentist = try await selectProvider("Chirurgien-dentiste", sector: nil, of: client)
         let dental = try await client.preview(beneficiaryId: try beneficiary("Camille", of: client).id, providerId: dentist.id, actCode: "C", price: "23", date: Self.date)
-        XCTAssertEqual(dental.amo, money("13.80"))
+        XCTAssertEqual(dental.amo.minorUnits, 1380)
         assertAddsUp(dental)
     }
 
@@ -182,9 +184,9 @@ final class CoverageIntegrationTests: XCTestCase {
         let gp = try await selectProvider("Médecin généraliste", of: client)
 
         let preview = try await client.preview(beneficiaryId: holder.id, providerId: gp.id, actCode: "G", price: "30", date: Self.date)
-        XCTAssertEqual(preview.amo, money("7.00"))
-        XCTAssertEqual(preview.amc, money("9.00"))
-        XCTAssertEqual(preview.member, money("14.00"))
+        XCTAssertEqual(preview.amo.minorUnits, 700)
+        XCTAssertEqual(preview.amc.minorUnits, 900)
+        XCTAssertEqual(preview.member.minorUnits, 1400)
         XCTAssertTrue(preview.deductions.contains { $0.kind == .outOfParcours }, "\(preview.deductions)")
         assertAddsUp(preview)
     }
@@ -203,7 +205,7 @@ final class CoverageIntegrationTests: XCTestCase {
         let before = client.roundTrips
         let offline = try await client.preview(beneficiaryId: camille.id, providerId: gp.id, actCode: "G", price: "30", date: Self.date)
         XCTAssertEqual(offline, online)
-        XCTAssertEqual([offline.amo, offline.amc, offline.member], [money("19.00"), money("9.00"), money("2.00")])
+        XCTAssertEqual([offline.amo, offline.amc, offline.member].map(\.minorUnits), [1900, 900, 200])
         XCTAssertEqual(client.roundTrips, before, "a preview sends no request")
 
         // A relaunch without the server: the same figures from the phone alone, and the
@@ -314,7 +316,7 @@ final class CoverageIntegrationTests: XCTestCase {
         let optician = try await selectProvider("Opticien", sector: nil, of: client)
 
         let first = try await client.preview(beneficiaryId: camille.id, providerId: optician.id, actCode: "OPT-MONTURE", price: "250", date: Self.date)
-        XCTAssertEqual(first.amc, money("200.00"))
+        XCTAssertEqual(first.amc.minorUnits, 20000)
         let firstCheck = try await client.checkPreview(first)
         XCTAssertTrue(firstCheck.holds)
 
@@ -323,45 +325,56 @@ final class CoverageIntegrationTests: XCTestCase {
         try await server.recordCeilingUsage(beneficiaryId: camille.id, year: 2026, category: "optical", consumed: "250")
         let stale = try await client.checkPreview(first)
         XCTAssertFalse(stale.holds)
-        XCTAssertEqual(stale.amc, money("50.00"))
-        XCTAssertEqual(stale.amo.cents + stale.amc.cents + stale.member.cents, first.price.cents)
+        XCTAssertEqual(stale.amc.minorUnits, 5000)
+        XCTAssertEqual(stale.amo.minorUnits + stale.amc.minorUnits + stale.member.minorUnits, first.price.minorUnits)
 
         // After a sync the phone prices it as the server does, and the check holds again.
         let sync = try await client.syncCoverage()
         XCTAssertTrue(sync.contractUpdated)
         let fresh = try await client.preview(beneficiaryId: camille.id, providerId: optician.id, actCode: "OPT-MONTURE", price: "250", date: Self.date)
-        XCTAssertEqual(fresh.amc, money("50.00"))
+        XCTAssertEqual(fresh.amc.minorUnits, 5000)
         XCTAssertNotEqual(fresh.id, first.id)
         XCTAssertTrue(fresh.deductions.contains { $0.kind == .ceiling }, "\(fresh.deductions)")
         let check = try await client.checkPreview(fresh)
         XCTAssertTrue(check.holds)
-        XCTAssertEqual(check.amc, money("50.00"))
+        XCTAssertEqual(check.amc.minorUnits, 5000)
     }
 
-    // MARK: The visit model over the real core
+    // MARK: The visit screen's model over the real core
 
+    /// What the app's VisitScreen holds: the core's flow, followed on the main actor. A QR code's
+    /// provider is selected by the core once loaded; the amounts show as the core wrote them.
     @MainActor
-    func testTheVisitModelOverTheRealCore() async throws {
+    func testTheVisitScreenFollowsTheCoresFlow() async throws {
         let client = try await enrolledClient()
         let gp = try await selectProvider("Médecin généraliste", of: client)
-        let model = VisitModel(service: client, language: .en, providerCode: gp.code)
-        await model.load()
-        XCTAssertEqual(model.state.provider, gp, "the QR code's provider is selected")
-        XCTAssertEqual(model.state.step, .beneficiary)
-        model.choose(beneficiary: try XCTUnwrap(model.state.beneficiaries.first { $0.firstName == "Camille" }))
-        XCTAssertEqual(model.state.step, .act)
-        model.edit(date: Self.date)
-        model.choose(act: try XCTUnwrap(model.state.acts.first { $0.code == "G" }))
-        model.edit(price: "30,00")
-        await model.price()
-        XCTAssertEqual(model.state.step, .result)
-        XCTAssertEqual(model.state.preview?.member, money("2.00"))
-        guard case let .confirmed(serverPreviewId) = model.state.check else {
-            return XCTFail("the server confirms: \(String(describing: model.state.check))")
+        let screen = ScreenFlow(client.visitFlow(providerCode: gp.code))
+        let following = Task { await screen.follow() }
+        defer { following.cancel() }
+        screen.flow.start()
+        func until(_ what: String, _ done: (VisitFlowSnapshot) -> Bool) async throws -> VisitFlowSnapshot {
+            for _ in 0..<1000 {
+                if let state = screen.state, done(state) { return state }
+                try await Task.sleep(nanoseconds: 10_000_000)
+            }
+            XCTFail("\(what): \(String(describing: screen.state))")
+            throw TiersPayError(kind: .internal, message: what)
         }
+        var s = try await until("loaded with the QR code's provider") { $0.provider != nil && !$0.isBusy }
+        XCTAssertEqual(s.provider, gp)
+        XCTAssertEqual(s.step, .beneficiary)
+        screen.flow.choose(beneficiaryId: try XCTUnwrap(s.beneficiaries.first { $0.firstName == "Camille" }).id)
+        screen.flow.edit(date: Self.date)
+        screen.flow.choose(actCode: "G")
+        screen.flow.edit(price: "30,00")
+        screen.flow.price()
+        s = try await until("checked") { $0.check != nil && $0.check != .checking }
+        XCTAssertEqual(s.step, .result)
+        XCTAssertEqual(s.preview?.member.text(in: .en), "€2.00")
+        XCTAssertEqual(s.preview?.amo.text(in: .fr), "19,00\u{a0}€")
+        XCTAssertEqual(s.preview?.deductions.first?.kind.label(in: .en), "Flat-rate contribution")
+        guard case let .confirmed(serverPreviewId)? = s.check else { return XCTFail("\(String(describing: s.check))") }
         XCTAssertFalse(serverPreviewId.isEmpty)
-        XCTAssertEqual(model.state.explanations, model.state.preview?.explanations.map(\.en))
-        XCTAssertEqual(model.state.deductionLines.first?.label, "Flat-rate contribution")
     }
 
     // MARK: The core's visit flow
@@ -420,7 +433,7 @@ final class CoverageIntegrationTests: XCTestCase {
         model.price()
         s = try await until(model, "checked") { $0.check != nil && $0.check != .checking }
         XCTAssertEqual(s.step, .result)
-        XCTAssertEqual(s.preview?.member, money("2.00"))
+        XCTAssertEqual(s.preview?.member.minorUnits, 200)
         guard case .confirmed = s.check else { return XCTFail("\(String(describing: s.check))") }
         model.changeAct()
         XCTAssertEqual(model.state?.step, .act)

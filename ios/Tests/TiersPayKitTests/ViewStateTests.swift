@@ -2,7 +2,8 @@ import Foundation
 import TiersPayKit
 import XCTest
 
-// The screens' state without the core: pure transitions, and the models over a fake service.
+// The app's top level over a fake service: screens, links, push. (The screens' flows are the
+// core's, tested in Rust and over the mock in CoverageIntegrationTests.)
 
 let camille = Profile(
     deviceId: "dev_1",
@@ -52,187 +53,41 @@ final class FakeService: TiersPayService, @unchecked Sendable {
         try registerResult.get()
     }
 
-    // The coverage area: scripted by `coverage` (VisitViewStateTests.swift).
-    let coverage = FakeCoverage()
-    func syncCoverage() async throws(TiersPayError) -> SyncSummary { try await coverage.syncCoverage() }
-    func resyncCoverage() async throws(TiersPayError) -> SyncSummary { try await coverage.resyncCoverage() }
-    func coveredBeneficiaries() throws(TiersPayError) -> [CoveredBeneficiary] { try coverage.coveredBeneficiaries() }
-    func acts(on date: String?) throws(TiersPayError) -> [Act] { try coverage.acts(on: date) }
+    // The flows are the core's (tested over the mock); these tests never open one.
+    func enrollmentFlow(contractNumber: String?) -> EnrollmentFlowModel { fatalError("not scripted") }
+    func visitFlow(providerCode: String?) -> VisitFlowModel { fatalError("not scripted") }
+
+    // Coverage: not scripted; the app's top level asks for none of it.
+    private var unscripted: TiersPayError { TiersPayError(kind: .internal, message: "not scripted") }
+    func syncCoverage() async throws(TiersPayError) -> SyncSummary { throw unscripted }
+    func resyncCoverage() async throws(TiersPayError) -> SyncSummary { throw unscripted }
+    func coveredBeneficiaries() throws(TiersPayError) -> [CoveredBeneficiary] { throw unscripted }
+    func acts(on date: String?) throws(TiersPayError) -> [Act] { throw unscripted }
     func searchProviders(query: String, specialty: String?, city: String?, limit: Int) async throws(TiersPayError) -> ProviderSearch {
-        try await coverage.searchProviders(query: query, specialty: specialty, city: city, limit: limit)
+        throw unscripted
     }
-    func selectProvider(_ idCodeOrScan: String) async throws(TiersPayError) -> Provider { try await coverage.selectProvider(idCodeOrScan) }
+    func selectProvider(_ idCodeOrScan: String) async throws(TiersPayError) -> Provider { throw unscripted }
     func preview(beneficiaryId: String, providerId: String, actCode: String, price: String, date: String?) async throws(TiersPayError) -> CoveragePreview {
-        try await coverage.preview(beneficiaryId: beneficiaryId, providerId: providerId, actCode: actCode, price: price, date: date)
+        throw unscripted
     }
-    func checkPreview(_ preview: CoveragePreview) async throws(TiersPayError) -> PreviewCheck { try await coverage.checkPreview(preview) }
+    func checkPreview(_ preview: CoveragePreview) async throws(TiersPayError) -> PreviewCheck { throw unscripted }
 }
 
-final class EnrollmentViewStateTests: XCTestCase {
-    func testTheContractStepNeedsBothFields() {
-        var state = EnrollmentViewState()
-        XCTAssertEqual(state.step, .contract)
-        XCTAssertFalse(state.canSubmit)
-        state.edit(contractNumber: "TP1000001")
-        XCTAssertFalse(state.canSubmit)
-        state.edit(birthDate: "1985-04-12")
-        XCTAssertTrue(state.canSubmit)
-        state.submitted()
-        XCTAssertTrue(state.isSubmitting)
-        XCTAssertFalse(state.canSubmit, "no double submit")
-    }
-
-    func testALinkPrefillsTheContractNumber() {
-        XCTAssertEqual(EnrollmentViewState(contractNumber: "TP1000001").contractNumber, "TP1000001")
-    }
-
-    func testTheChallengeLeadsToTheCodeStepWithTheMaskedPhone() {
-        var state = EnrollmentViewState(contractNumber: "TP1000001")
-        state.edit(birthDate: "1985-04-12")
-        state.submitted()
-        state.challengeReceived(challenge)
-        XCTAssertEqual(state.step, .code(enrollmentId: "enr_1", phoneMasked: "+33 6 •• •• •• 42", codeLength: 6))
-        XCTAssertFalse(state.isSubmitting)
-        XCTAssertFalse(state.canSubmit)
-        state.edit(code: "12 34-5a6789")
-        XCTAssertEqual(state.code, "123456", "digits only, up to the code's length")
-        XCTAssertTrue(state.canSubmit)
-    }
-
-    func testInvalidInputLandsOnItsField() {
-        var state = EnrollmentViewState()
-        state.failed(TiersPayError(kind: .invalidInput(field: "birth_date"), message: "use YYYY-MM-DD"))
-        XCTAssertEqual(state.error?.field, .birthDate)
-        XCTAssertEqual(state.message(for: .birthDate), "use YYYY-MM-DD")
-        XCTAssertNil(state.message(for: .contractNumber))
-        state.edit(contractNumber: "TP1")
-        XCTAssertNotNil(state.error, "editing another field keeps the error")
-        state.edit(birthDate: "1985-04-12")
-        XCTAssertNil(state.error, "editing the field clears its error")
-
-        state.failed(TiersPayError(kind: .invalidInput(field: "contract_number"), message: "malformed"))
-        XCTAssertEqual(state.error?.field, .contractNumber)
-        state.failed(TiersPayError(kind: .invalidInput(field: "something_new"), message: "?"))
-        XCTAssertEqual(state.error?.field, .form)
-    }
-
-    func testANotMatchedContractIsAFormErrorOnTheContractStep() {
-        var state = EnrollmentViewState()
-        state.submitted()
-        state.failed(TiersPayError(kind: .rejected(code: "enrollment_not_matched"), message: "No contract matches."))
-        XCTAssertEqual(state.step, .contract)
-        XCTAssertEqual(state.error, .init(field: .form, message: "No contract matches.", kind: .rejected(code: "enrollment_not_matched")))
-        XCTAssertFalse(state.isSubmitting)
-    }
-
-    func testAWrongCodeStaysOnTheCodeStepAndClearsTheCode() {
-        var state = EnrollmentViewState()
-        state.challengeReceived(challenge)
-        state.edit(code: "000000")
-        state.submitted()
-        state.failed(TiersPayError(kind: .rejected(code: "code_incorrect"), message: "Wrong code."))
-        XCTAssertEqual(state.step, .code(enrollmentId: "enr_1", phoneMasked: "+33 6 •• •• •• 42", codeLength: 6))
-        XCTAssertEqual(state.message(for: .code), "Wrong code.")
-        XCTAssertEqual(state.code, "")
-    }
-
-    func testAnExpiredCodeGoesBackToTheContractStepKeepingTheForm() {
-        var state = EnrollmentViewState(contractNumber: "TP1000001")
-        state.edit(birthDate: "1985-04-12")
-        state.challengeReceived(challenge)
-        state.failed(TiersPayError(kind: .rejected(code: "code_expired"), message: "Expired."))
-        XCTAssertEqual(state.step, .contract)
-        XCTAssertEqual(state.message(for: .form), "Expired.")
-        XCTAssertEqual(state.contractNumber, "TP1000001")
-        XCTAssertEqual(state.birthDate, "1985-04-12")
-    }
-
-    func testRateLimitAndNetworkAreFormErrorsKeepingTheStep() {
-        var state = EnrollmentViewState()
-        state.challengeReceived(challenge)
-        state.failed(TiersPayError(kind: .rateLimited(retryAfterSeconds: 30), message: "Too many attempts."))
-        XCTAssertEqual(state.error?.field, .form)
-        XCTAssertEqual(state.error?.kind, .rateLimited(retryAfterSeconds: 30))
-        XCTAssertEqual(state.step, .code(enrollmentId: "enr_1", phoneMasked: "+33 6 •• •• •• 42", codeLength: 6))
-        state.failed(TiersPayError(kind: .network, message: "Offline."))
-        XCTAssertEqual(state.error?.field, .form)
-    }
-
-    func testEnrolledEndsTheFlow() {
-        var state = EnrollmentViewState()
-        state.challengeReceived(challenge)
-        state.enrolled(camille)
-        XCTAssertEqual(state.step, .enrolled(camille))
-        XCTAssertTrue(state.isEnrolled)
-        XCTAssertFalse(state.canSubmit)
-    }
-}
-
-@MainActor
-final class EnrollmentModelTests: XCTestCase {
-    func testTheHappyPathCallsTheServiceWithTheForm() async {
-        let service = FakeService()
-        let model = EnrollmentModel(service: service, contractNumber: " TP1000001 ")
-        model.edit(birthDate: "1985-04-12")
-        await model.submitContract()
-        XCTAssertEqual(model.state.step, .code(enrollmentId: "enr_1", phoneMasked: "+33 6 •• •• •• 42", codeLength: 6))
-        model.edit(code: "123456")
-        await model.submitCode()
-        XCTAssertEqual(model.state.step, .enrolled(camille))
-        XCTAssertEqual(service.calls, ["start TP1000001 1985-04-12", "confirm enr_1 123456"])
-    }
-
-    func testErrorsComeBackOnTheirField() async {
-        let service = FakeService()
-        service.startResult = .failure(TiersPayError(kind: .invalidInput(field: "birth_date"), message: "bad date"))
-        let model = EnrollmentModel(service: service, contractNumber: "TP1000001")
-        model.edit(birthDate: "12/04/1985")
-        await model.submitContract()
-        XCTAssertEqual(model.state.step, .contract)
-        XCTAssertEqual(model.state.message(for: .birthDate), "bad date")
-        XCTAssertFalse(model.state.isSubmitting)
-    }
-
-    func testAWrongCodeThenTheRightOne() async {
-        let service = FakeService()
-        service.confirmResults = [.failure(TiersPayError(kind: .rejected(code: "code_incorrect"), message: "Wrong code.")), .success(camille)]
-        let model = EnrollmentModel(service: service, contractNumber: "TP1000001")
-        model.edit(birthDate: "1985-04-12")
-        await model.submitContract()
-        model.edit(code: "000000")
-        await model.submitCode()
-        XCTAssertEqual(model.state.message(for: .code), "Wrong code.")
-        model.edit(code: "123456")
-        XCTAssertNil(model.state.error)
-        await model.submitCode()
-        XCTAssertTrue(model.state.isEnrolled)
-    }
-
-    func testResendStartsAgainWithTheSameForm() async {
-        let service = FakeService()
-        let model = EnrollmentModel(service: service, contractNumber: "TP1000001")
-        model.edit(birthDate: "1985-04-12")
-        await model.submitContract()
-        await model.resendCode()
-        XCTAssertEqual(service.calls, ["start TP1000001 1985-04-12", "start TP1000001 1985-04-12"])
-        XCTAssertEqual(model.state.step, .code(enrollmentId: "enr_1", phoneMasked: "+33 6 •• •• •• 42", codeLength: 6))
-    }
-
-    func testSubmitIsIgnoredOnTheWrongStep() async {
-        let service = FakeService()
-        let model = EnrollmentModel(service: service)
-        await model.submitCode()
-        XCTAssertEqual(service.calls, [])
-    }
-
-    func testADatePickerDateBecomesAnISODate() async {
-        let model = EnrollmentModel(service: FakeService())
+final class CalendarDayAndLanguageTests: XCTestCase {
+    func testADatePickerDateBecomesAnISODate() {
         var components = DateComponents()
         (components.year, components.month, components.day, components.hour) = (1985, 4, 12, 23)
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "Europe/Paris")!
-        model.edit(birthDate: calendar.date(from: components)!, in: calendar.timeZone)
-        XCTAssertEqual(model.state.birthDate, "1985-04-12")
+        XCTAssertEqual(CalendarDay.iso(calendar.date(from: components)!, in: calendar.timeZone), "1985-04-12")
+    }
+
+    func testThePreferredLanguage() {
+        XCTAssertEqual(Language.preferred(from: ["en-GB", "fr-FR"]), .en)
+        XCTAssertEqual(Language.preferred(from: ["de-DE", "fr-CA"]), .fr)
+        XCTAssertEqual(Language.preferred(from: ["de-DE", "en"]), .en)
+        XCTAssertEqual(Language.preferred(from: ["es_ES"]), .fr, "the product's language otherwise")
+        XCTAssertEqual(Language.preferred(from: []), .fr)
     }
 }
 
@@ -303,12 +158,7 @@ final class AppModelTests: XCTestCase {
         let launch = try? XCTUnwrap(app.visit)
         XCTAssertEqual(launch?.providerCode, "K7M2QX")
 
-        // The visit's model selects that provider once it has loaded.
-        let visit = app.makeVisitModel(for: launch!, language: .fr)
-        await visit.load()
-        XCTAssertEqual(visit.state.provider, gpProvider)
-        XCTAssertEqual(service.coverage.calls.filter { $0.hasPrefix("select") }, ["select K7M2QX"])
-
+        // The core's visit flow selects it once loaded (core/src/app/flows/visit.rs).
         app.dismissVisit()
         XCTAssertNil(app.visit)
         app.startVisit()

@@ -4,33 +4,43 @@ import TiersPayKit
 /// Owns the visit model for as long as the sheet shows; opened from home or from a provider's
 /// desk QR code or link (`AppRoute.provider`), which preselects that provider.
 struct VisitScreen: View {
-    @StateObject private var model: VisitModel
+    @StateObject private var screen: ScreenFlow<VisitFlowModel>
     private let close: () -> Void
 
     init(app: AppModel, launch: AppModel.VisitLaunch) {
-        _model = StateObject(wrappedValue: app.makeVisitModel(for: launch))
+        _screen = StateObject(wrappedValue: app.makeVisitFlow(for: launch))
         close = { app.dismissVisit() }
     }
 
     var body: some View {
         NavigationStack {
-            VisitView(model: model)
-                .toolbar {
-                    ToolbarItem(placement: .cancellationAction) { Button("Close", action: close) }
+            Group {
+                if let state = screen.state {
+                    VisitView(flow: screen.flow, state: state)
+                } else {
+                    ProgressView()
                 }
+            }
+            .toolbar {
+                ToolbarItem(placement: .cancellationAction) { Button("Close", action: close) }
+            }
         }
-        .task { await model.load() }
+        .task {
+            screen.flow.start()
+            await screen.follow()
+        }
     }
 }
 
-/// Who, where, which act, how much; then who pays what and the server's word on it. Draws
-/// VisitViewState; every figure, rule and check is the core's.
+/// Who, where, which act, how much; then who pays what and the server's word on it. Draws the
+/// core's VisitFlow state (core/src/app/flows/visit.rs) and forwards what the member does: every
+/// step, figure, amount's text, rule and check is the core's. Only the language is the screen's.
 struct VisitView: View {
-    @ObservedObject var model: VisitModel
+    let flow: VisitFlowModel
+    let state: VisitFlowSnapshot
+    @State private var language = Language.preferred()
     @State private var scanning = false
     @State private var careDate = Date()
-
-    private var state: VisitViewState { model.state }
 
     var body: some View {
         Form {
@@ -59,7 +69,7 @@ struct VisitView: View {
                 resultStep
             }
         }
-        .navigationTitle(state.language == .fr ? "Combien vais-je payer ?" : "How much will I pay?")
+        .navigationTitle(language == .fr ? "Combien vais-je payer ?" : "How much will I pay?")
         .navigationBarTitleDisplayMode(.inline)
         .toolbar {
             ToolbarItem(placement: .primaryAction) { languageMenu }
@@ -69,7 +79,7 @@ struct VisitView: View {
         .sheet(isPresented: $scanning) {
             QRScannerSheet { text in
                 // The camera's text, as it is: the core decides whether it is a provider code.
-                Task { await model.scanned(text) }
+                flow.scanned(text)
             }
         }
     }
@@ -81,7 +91,7 @@ struct VisitView: View {
             Section {
                 Label(message, systemImage: "exclamationmark.circle").foregroundStyle(.red)
                 if state.needsSync {
-                    Button("Download my guarantees") { Task { await model.sync() } }
+                    Button("Download my guarantees") { flow.sync() }
                 }
             }
         }
@@ -92,19 +102,19 @@ struct VisitView: View {
             if state.isLoading || state.isSyncing {
                 HStack { ProgressView(); Text("Reading your contract…") }
             } else if !state.needsSync {
-                Button("Try again") { Task { await model.load() } }
+                Button("Try again") { flow.sync() }
             }
         }
     }
 
     private var languageMenu: some View {
         Menu {
-            Picker("Language", selection: Binding(get: { state.language }, set: { model.set(language: $0) })) {
+            Picker("Language", selection: $language) {
                 Text("Français").tag(Language.fr)
                 Text("English").tag(Language.en)
             }
         } label: {
-            Text(state.language.rawValue.uppercased()).font(.footnote.bold())
+            Text(language.rawValue.uppercased()).font(.footnote.bold())
         }
     }
 
@@ -113,7 +123,7 @@ struct VisitView: View {
     @ViewBuilder private var beneficiaryStep: some View {
         Section {
             ForEach(state.beneficiaries) { person in
-                Button { model.choose(beneficiary: person) } label: {
+                Button { flow.choose(beneficiaryId: person.id) } label: {
                     HStack {
                         VStack(alignment: .leading) {
                             Text(person.displayName).foregroundStyle(.primary)
@@ -135,7 +145,7 @@ struct VisitView: View {
     @ViewBuilder private var chosenBeneficiary: some View {
         if let person = state.beneficiary {
             Section("For") {
-                summaryRow(person.displayName) { model.changeBeneficiary() }
+                summaryRow(person.displayName) { flow.changeBeneficiary() }
             }
         }
     }
@@ -144,15 +154,9 @@ struct VisitView: View {
 
     @ViewBuilder private var providerStep: some View {
         Section {
-            TextField("Name, specialty or city", text: Binding(get: { state.query }, set: { model.edit(query: $0) }))
+            // The core searches as the member types, a beat after the last key.
+            TextField("Name, specialty or city", text: Binding(get: { state.query }, set: { flow.edit(query: $0) }))
                 .autocorrectionDisabled()
-                .submitLabel(.search)
-                .onSubmit { Task { await model.search() } }
-                // Searches as the member types, a beat after the last key.
-                .task(id: state.query) {
-                    guard (try? await Task.sleep(nanoseconds: 300_000_000)) != nil else { return }
-                    await model.search()
-                }
             fieldError(.search)
             Button { scanning = true } label: {
                 Label("Scan the QR code on the desk", systemImage: "qrcode.viewfinder")
@@ -169,7 +173,7 @@ struct VisitView: View {
         if !state.results.isEmpty {
             Section(state.query.isEmpty ? "Recently used" : "Results") {
                 ForEach(state.results) { provider in
-                    Button { Task { await model.select(provider) } } label: { providerRow(provider) }
+                    Button { flow.select(providerId: provider.id) } label: { providerRow(provider) }
                 }
             }
         } else if state.isSearching {
@@ -182,7 +186,7 @@ struct VisitView: View {
             Section("At") {
                 HStack {
                     providerRow(provider)
-                    Button("Change") { model.changeProvider() }.buttonStyle(.borderless)
+                    Button("Change") { flow.changeProvider() }.buttonStyle(.borderless)
                 }
             }
         }
@@ -191,7 +195,7 @@ struct VisitView: View {
     private func providerRow(_ provider: Provider) -> some View {
         VStack(alignment: .leading, spacing: 2) {
             Text(provider.name).foregroundStyle(.primary)
-            Text("\(provider.specialty) · \(provider.city) · \(state.language == .fr ? "secteur" : "sector") \(provider.sector)\(provider.optam ? " · OPTAM" : "")")
+            Text("\(provider.specialty) · \(provider.city) · \(language == .fr ? "secteur" : "sector") \(provider.sector)\(provider.optam ? " · OPTAM" : "")")
                 .font(.caption)
                 .foregroundStyle(.secondary)
         }
@@ -202,7 +206,7 @@ struct VisitView: View {
     @ViewBuilder private var actStep: some View {
         Section {
             ForEach(state.acts) { act in
-                Button { model.choose(act: act) } label: { actRow(act) }
+                Button { flow.choose(actCode: act.code) } label: { actRow(act) }
             }
             fieldError(.act)
         } header: {
@@ -213,7 +217,7 @@ struct VisitView: View {
     @ViewBuilder private var chosenAct: some View {
         if let act = state.act {
             Section("Act") {
-                summaryRow("\(act.label) (\(act.code))") { model.changeAct() }
+                summaryRow("\(act.label) (\(act.code))") { flow.changeAct() }
             }
         }
     }
@@ -225,7 +229,7 @@ struct VisitView: View {
                 Text(act.code).font(.caption.monospaced()).foregroundStyle(.secondary)
             }
             Spacer()
-            Text(state.formatted(act.base)).font(.caption).foregroundStyle(.secondary)
+            Text(act.base.text(in: language)).font(.caption).foregroundStyle(.secondary)
         }
     }
 
@@ -234,22 +238,20 @@ struct VisitView: View {
     @ViewBuilder private var amountStep: some View {
         Section {
             HStack {
-                TextField("Amount asked", text: Binding(get: { state.price }, set: { model.edit(price: $0) }))
+                TextField("Amount asked", text: Binding(get: { state.price }, set: { flow.edit(price: $0) }))
                     .keyboardType(.decimalPad)
                     .font(.title2.monospacedDigit())
                 Text("€").font(.title2)
             }
             fieldError(.price)
             DatePicker("Date of the visit", selection: $careDate, displayedComponents: .date)
-                .onChange(of: careDate) { model.edit(date: $0) }
+                .onChange(of: careDate) { flow.edit(date: CalendarDay.iso($0)) }
             fieldError(.date)
         } header: {
             Text("How much does the provider ask?")
         }
         Section {
-            Button(state.language == .fr ? "Combien vais-je payer ?" : "How much will I pay?") {
-                Task { await model.price() }
-            }
+            Button(language == .fr ? "Combien vais-je payer ?" : "How much will I pay?") { flow.price() }
             .disabled(!state.canPrice)
         }
     }
@@ -259,31 +261,31 @@ struct VisitView: View {
     @ViewBuilder private var resultStep: some View {
         if let preview = state.preview {
             Section {
-                ForEach(state.shares, id: \.share) { line in
+                ForEach(shares(amo: preview.amo, amc: preview.amc, member: preview.member), id: \.label) { line in
                     LabeledContent(line.label, value: line.amount)
-                        .font(line.share == .member ? .title3.bold() : .body)
+                        .font(line.isMember ? .title3.bold() : .body)
                 }
             } header: {
-                Text("\(state.formatted(preview.price)) · \(preview.actLabel)")
+                Text("\(preview.price.text(in: language)) · \(preview.actLabel)")
             } footer: {
                 Text(preview.guarantee)
             }
-            if !state.deductionLines.isEmpty {
-                Section(state.language == .fr ? "Déductions" : "Deductions") {
-                    ForEach(state.deductionLines, id: \.self) { line in
-                        LabeledContent(line.label, value: line.amount)
+            if !preview.deductions.isEmpty {
+                Section(language == .fr ? "Déductions" : "Deductions") {
+                    ForEach(Array(preview.deductions.enumerated()), id: \.offset) { _, deduction in
+                        LabeledContent(deduction.kind.label(in: language), value: deduction.amount.text(in: language))
                     }
                 }
             }
-            Section(state.language == .fr ? "Pourquoi" : "Why") {
-                ForEach(Array(state.explanations.enumerated()), id: \.offset) { _, sentence in
+            Section(language == .fr ? "Pourquoi" : "Why") {
+                ForEach(Array(preview.explanations(in: language).enumerated()), id: \.offset) { _, sentence in
                     Text(sentence).font(.callout)
                 }
             }
             checkSection
             Section {
-                Button("Change the amount") { model.changeAmount() }
-                Button("Another visit") { model.newVisit() }
+                Button("Change the amount") { flow.changeAmount() }
+                Button("Another visit") { flow.newVisit() }
             }
         }
     }
@@ -295,17 +297,18 @@ struct VisitView: View {
                 HStack { ProgressView(); Text("Your insurer is checking these figures…") }
             case .confirmed?:
                 Label("Checked by your insurer.", systemImage: "checkmark.seal.fill").foregroundStyle(.green)
-            case .changed?:
+            case let .changed(server)?:
                 Label("Your insurer's figures have changed since this iPhone last synced:", systemImage: "exclamationmark.triangle")
                     .foregroundStyle(.orange)
-                ForEach(state.serverShares, id: \.share) { line in
+                ForEach(shares(amo: server.amo, amc: server.amc, member: server.member), id: \.label) { line in
                     LabeledContent(line.label, value: line.amount)
                 }
-                Button("Update and price again") { Task { await model.syncAndPriceAgain() } }
+                // The core syncs, then prices the visit again.
+                Button("Update and price again") { flow.sync() }
             case let .unavailable(message, _)?:
                 Label("Not checked: \(message) The figures above were computed on this iPhone.", systemImage: "wifi.slash")
                     .foregroundStyle(.secondary)
-                Button("Check again") { Task { await model.checkWithServer() } }
+                Button("Check again") { flow.recheck() }
             case nil:
                 EmptyView()
             }
@@ -322,7 +325,23 @@ struct VisitView: View {
         }
     }
 
-    @ViewBuilder private func fieldError(_ field: VisitViewState.Field) -> some View {
+    /// The three shares as the core wrote their amounts, with the screen's own labels.
+    private func shares(amo: Amount, amc: Amount, member: Amount) -> [ShareLine] {
+        let fr = language == .fr
+        return [
+            ShareLine(label: fr ? "Assurance Maladie" : "Statutory health insurance", amount: amo.text(in: language), isMember: false),
+            ShareLine(label: fr ? "Votre complémentaire santé" : "Your complementary insurer", amount: amc.text(in: language), isMember: false),
+            ShareLine(label: fr ? "Reste à votre charge" : "You pay", amount: member.text(in: language), isMember: true),
+        ]
+    }
+
+    private struct ShareLine: Hashable {
+        var label: String
+        var amount: String
+        var isMember: Bool
+    }
+
+    @ViewBuilder private func fieldError(_ field: VisitFlowSnapshot.Field) -> some View {
         if let message = state.message(for: field) {
             Text(message).font(.footnote).foregroundStyle(.red)
         }
