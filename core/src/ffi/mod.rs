@@ -16,9 +16,13 @@ mod subscription;
 mod tierspay;
 mod values;
 mod visit;
+mod wallet_flow;
 
 pub use crate::app::flows::enrollment::{EnrollmentField, EnrollmentStep};
 pub use crate::app::flows::visit::{FailureKind, VisitField, VisitStep};
+pub use crate::app::flows::wallet::{
+    Availability, InWalletStatus, WalletKind, WalletOutcome, WalletResult, WalletStep,
+};
 pub use crate::wire::ErrorCode;
 pub use card::{
     ApplePayPassData, Card, CardDetails, CardInfo, CardToken, GooglePayAction, PushTokenizeData,
@@ -45,3 +49,6 @@ pub use values::{
     Wallet,
 };
 pub use visit::{VisitCheck, VisitFlow, VisitFlowError, VisitFlowState, VisitListener};
+pub use wallet_flow::{
+    WalletFlow, WalletFlowError, WalletFlowState, WalletListener, WalletRequest,
+};

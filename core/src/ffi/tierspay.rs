@@ -4,6 +4,7 @@ use super::runtime::CoreRuntime;
 use super::{
     Card, CoreConfig, CoreError, Coverage, Enrollment, EnrollmentFlow, EnrollmentListener, Profile,
     PushService, SessionListener, SessionStatus, Subscription, VisitFlow, VisitListener,
+    WalletFlow, WalletKind, WalletListener,
 };
 use crate::app::{Core, Settings};
 use crate::platform::{DeviceKey, SecureStorage};
@@ -85,6 +86,16 @@ impl TiersPay {
     /// The visit screen's flow: its state goes to `listener` at every change; call `start`.
     pub fn visit_flow(&self, listener: Arc<dyn VisitListener>) -> Arc<VisitFlow> {
         VisitFlow::new(self.core.clone(), self.runtime.clone(), listener)
+    }
+
+    /// The card screen's wallet flow (Apple Pay or Google Pay): its states and the platform
+    /// calls it asks for go to `listener`; call `start`.
+    pub fn wallet_flow(
+        &self,
+        wallet: WalletKind,
+        listener: Arc<dyn WalletListener>,
+    ) -> Arc<WalletFlow> {
+        WalletFlow::new(self.core.clone(), self.runtime.clone(), wallet, listener)
     }
 
     /// Fetches member, contract and beneficiaries from the server and updates the cache.

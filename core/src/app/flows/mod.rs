@@ -3,6 +3,7 @@
 
 pub mod enrollment;
 pub mod visit;
+pub mod wallet;
 
 #[cfg(test)]
 mod shell_cases;
