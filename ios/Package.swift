@@ -9,14 +9,15 @@ import PackageDescription
 let packageDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 // Where libtierspay_core lives: target/debug of the repo unless TIERSPAY_CORE_LIB_DIR says
 // otherwise. An absolute path, so the linker finds it whatever its working directory.
-let coreLibDir = ProcessInfo.processInfo.environment["TIERSPAY_CORE_LIB_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+let coreLibDir =
+    ProcessInfo.processInfo.environment["TIERSPAY_CORE_LIB_DIR"].flatMap { $0.isEmpty ? nil : $0 }
     ?? packageDir.appendingPathComponent("../target/debug").standardizedFileURL.path
 
 let package = Package(
     name: "TiersPay",
     platforms: [.iOS(.v16), .macOS(.v13)],
     products: [
-        .library(name: "TiersPayKit", targets: ["TiersPayKit"]),
+        .library(name: "TiersPayKit", targets: ["TiersPayKit"])
     ],
     targets: [
         // The C side of the FFI: TiersPayFFI.h and module.modulemap, copied by `make bindings`.

@@ -9,6 +9,8 @@
 #   scripts/swift-env.sh prepare              make sure a toolchain is there (builds the root once)
 #   scripts/swift-env.sh test [ARGS...]       `swift test` for ios/ against target/debug and tierspay-mock
 #   scripts/swift-env.sh bench                FFI cost benchmark (release Swift, release core)
+#   scripts/swift-env.sh lint                 swift-format lint --strict (ios/.swift-format) on our Swift
+#   scripts/swift-env.sh format               swift-format format --in-place on the same files
 #   scripts/swift-env.sh run DIR CMD...       run CMD in DIR with the toolchain
 #   scripts/swift-env.sh clean-mounts         unmount anything a killed run left under the root
 #
@@ -321,12 +323,34 @@ cmd_bench() {
   run_in "$REPO/ios" swift run -c release TiersPayBench "$@"
 }
 
+# The Swift we write: everything under ios/ but the generated bindings (Sources/TiersPayCore,
+# Sources/TiersPayFFI, not committed) and build outputs. Relative to ios/.
+swift_sources() {
+  (cd "$REPO/ios" && find Package.swift Sources Tests App -name '*.swift' \
+    -not -path 'Sources/TiersPayCore/*' -not -path 'Sources/TiersPayFFI/*' -not -path '*/.build/*' | sort)
+}
+
+# swift-format with ios/.swift-format: `swift format` of a Swift on PATH (Swift 6 ships it), or
+# the trixie toolchain's own binary in the root folder.
+swift_format() {
+  local files
+  mapfile -t files < <(swift_sources)
+  if host_swift; then
+    (cd "$REPO/ios" && swift format "$@" --configuration .swift-format "${files[@]}")
+  else
+    prepare
+    in_root "$REPO/ios" /usr/libexec/swift/bin/swift-format "$@" --configuration .swift-format "${files[@]}"
+  fi
+}
+
 case "${1:-}" in
   prepare) shift; prepare ;;
+  lint) shift; swift_format lint --strict "$@" ;;
+  format) shift; swift_format format --in-place "$@" ;;
   test) shift; cmd_test "$@" ;;
   bench) shift; cmd_bench "$@" ;;
   run) shift; [ $# -ge 2 ] || die "usage: $0 run DIR CMD..."; run_in "$@" ;;
   clean-mounts) need_root; clean_stale_mounts "$ROOT" ;;
   __inside) shift; inside "$@" ;;
-  *) echo "usage: $0 prepare | test [swift test args] | bench | run DIR CMD... | clean-mounts" >&2; exit 2 ;;
+  *) echo "usage: $0 prepare | test [swift test args] | bench | lint | format | run DIR CMD... | clean-mounts" >&2; exit 2 ;;
 esac

@@ -35,7 +35,8 @@ final class PassKitWallet: PaymentPassAdding {
 
         let delegate = AddPaymentPassDelegate(provisioning: provisioning)
         guard let controller = PKAddPaymentPassViewController(requestConfiguration: configuration, delegate: delegate),
-              let presenter = Self.topViewController() else {
+            let presenter = Self.topViewController()
+        else {
             throw TiersPayError(kind: .platform, message: "Apple Wallet could not be opened.")
         }
         current = delegate

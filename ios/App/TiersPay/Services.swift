@@ -18,7 +18,8 @@ enum Services {
         let keychain = KeychainSecureStore(service: "fr.tierspay.core")
         // The Secure Enclave where there is one; the simulator has none and uses a CryptoKit
         // key kept in the Keychain (the core's library has no software key).
-        let deviceKey: any DeviceSigningKey = SecureEnclaveDeviceKey.isAvailable
+        let deviceKey: any DeviceSigningKey =
+            SecureEnclaveDeviceKey.isAvailable
             ? SecureEnclaveDeviceKey(tag: "fr.tierspay.device-key")
             : SimulatorDeviceKey(store: keychain)
         return try TiersPayClient(

@@ -73,7 +73,8 @@ do {
     // The raw generated API.
     let rawStorage = memorySecureStorage()
     let raw = try TiersPay(
-        config: CoreConfig(serverUrl: server.url.absoluteString, dataDir: dataDir.appendingPathComponent("b").path, serverPublicKey: server.publicKey, deviceName: nil),
+        config: CoreConfig(
+            serverUrl: server.url.absoluteString, dataDir: dataDir.appendingPathComponent("b").path, serverPublicKey: server.publicKey, deviceName: nil),
         secureStorage: rawStorage,
         deviceKey: softwareDeviceKey(storage: rawStorage)
     )

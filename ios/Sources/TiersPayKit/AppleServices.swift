@@ -128,15 +128,17 @@ public final class SecureEnclaveDeviceKey: DeviceSigningKey, @unchecked Sendable
         var item: CFTypeRef?
         let status = SecItemCopyMatching(q as CFDictionary, &item)
         if status == errSecSuccess, let item {
-            return item as! SecKey // swiftlint:disable:this force_cast
+            return item as! SecKey  // swiftlint:disable:this force_cast
         }
         guard status == errSecItemNotFound else {
             throw PlatformServiceError("secure enclave: lookup failed (OSStatus \(status))")
         }
         var error: Unmanaged<CFError>?
-        guard let access = SecAccessControlCreateWithFlags(
-            nil, kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly, .privateKeyUsage, &error
-        ) else { throw Self.failure("access control", error) }
+        guard
+            let access = SecAccessControlCreateWithFlags(
+                nil, kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly, .privateKeyUsage, &error
+            )
+        else { throw Self.failure("access control", error) }
         let attributes: [String: Any] = [
             kSecAttrKeyType as String: kSecAttrKeyTypeECSECPrimeRandom,
             kSecAttrKeySizeInBits as String: 256,

@@ -176,7 +176,6 @@ public struct Deduction: Equatable, Hashable, Sendable {
         /// A kind this version of the app does not know yet.
         case other
 
-
         /// A short label; the explanations say the why.
         public func label(in language: Language) -> String {
             switch (self, language) {

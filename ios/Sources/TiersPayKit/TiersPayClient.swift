@@ -193,13 +193,17 @@ public final class TiersPayClient: TiersPayService, CardService, @unchecked Send
 
     /// A nonisolated async function of a non-actor class: under Swift 6 it runs on the global
     /// executor (SE-0338), so a main-actor caller never prices on the main thread.
-    public func preview(beneficiaryId: String, providerId: String, actCode: String, price: String, date: String? = nil) async throws(TiersPayError) -> CoveragePreview {
+    public func preview(beneficiaryId: String, providerId: String, actCode: String, price: String, date: String? = nil) async throws(TiersPayError)
+        -> CoveragePreview
+    {
         try previewNow(beneficiaryId: beneficiaryId, providerId: providerId, actCode: actCode, price: price, date: date)
     }
 
     /// `preview` on the caller's thread: the core's synchronous call and the conversion, for
     /// callers already off the main thread (and the benchmark).
-    public func previewNow(beneficiaryId: String, providerId: String, actCode: String, price: String, date: String? = nil) throws(TiersPayError) -> CoveragePreview {
+    public func previewNow(beneficiaryId: String, providerId: String, actCode: String, price: String, date: String? = nil) throws(TiersPayError)
+        -> CoveragePreview
+    {
         try mapErrors {
             try CoveragePreview(try coverage.preview(beneficiaryId: beneficiaryId, providerId: providerId, actCode: actCode, price: price, date: date))
         }

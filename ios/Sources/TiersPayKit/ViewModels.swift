@@ -121,7 +121,7 @@ public final class AppModel {
                 alert = TiersPayError(kind: .sessionEnded, message: "This device was signed out. Enroll it again to continue.")
                 screen = .enrollment(contractNumber: nil)
             case .cardUpdated:
-                break // the card screen follows it itself
+                break  // the card screen follows it itself
             }
         }
     }
@@ -155,7 +155,7 @@ public final class AppModel {
         case let (.enroll(contractNumber), .enrollment), let (.enroll(contractNumber), .launching):
             screen = .enrollment(contractNumber: contractNumber)
         case (.enroll, .home):
-            break // already enrolled: enrolling again would sign this device out; stay home
+            break  // already enrolled: enrolling again would sign this device out; stay home
         case let (.provider(code), _):
             visit = VisitLaunch(providerCode: code)
             if case .launching = screen { load() }
@@ -166,7 +166,7 @@ public final class AppModel {
             load()
             if case .home = screen { showingCard = true }
         case (.card, .enrollment):
-            break // a push about the card of a member no longer signed in here
+            break  // a push about the card of a member no longer signed in here
         }
     }
 

@@ -72,13 +72,16 @@ public final class FakePassKit: PaymentPassAdding, @unchecked Sendable {
 
     /// Opens a pass as the wallet would: decrypts it with the leaf key and checks the nonce.
     public func open(_ data: PaymentPassRequestData) throws -> OpenedPass {
-        let pass = try simulator.openPass(pass: TiersPayCore.ApplePayPassData(
-            encryptedPassData: data.encryptedPassData, activationData: data.activationData, ephemeralPublicKey: data.ephemeralPublicKey
-        ))
+        let pass = try simulator.openPass(
+            pass: TiersPayCore.ApplePayPassData(
+                encryptedPassData: data.encryptedPassData, activationData: data.activationData, ephemeralPublicKey: data.ephemeralPublicKey
+            ))
         return OpenedPass(panLast4: pass.panLast4, panValid: pass.panValid, expiration: pass.expiration, name: pass.name)
     }
 
-    public func addPaymentPass(card: TiersPayKit.CardInfo, cardholderName: String, provisioning: any PaymentPassProvisioning) async throws(TiersPayError) -> PaymentPassAddOutcome {
+    public func addPaymentPass(card: TiersPayKit.CardInfo, cardholderName: String, provisioning: any PaymentPassProvisioning) async throws(TiersPayError)
+        -> PaymentPassAddOutcome
+    {
         // PassKit -> delegate -> the adapter -> the issuer; errors of the exchange as they are.
         let data = try await provisioning.applePayPassData(certificates: certificates, nonce: nonce, nonceSignature: nonceSignature)
         do {

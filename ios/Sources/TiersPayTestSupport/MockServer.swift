@@ -69,11 +69,12 @@ public final class MockServer: @unchecked Sendable {
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = [
-            "serve", "--addr", "127.0.0.1:0",
-            "--db", directory.appendingPathComponent("mock.db").path,
-            "--seed", seed,
-        ] + (Self.hasTestHelpersFlag(binary) ? ["--test-helpers"] : [])
+        process.arguments =
+            [
+                "serve", "--addr", "127.0.0.1:0",
+                "--db", directory.appendingPathComponent("mock.db").path,
+                "--seed", seed,
+            ] + (Self.hasTestHelpersFlag(binary) ? ["--test-helpers"] : [])
         let stdout = Pipe()
         process.standardOutput = stdout
         // Logs go to a file, never to a pipe nobody drains (a full pipe would block the server).

@@ -173,7 +173,10 @@ final class CoreLocalTests: XCTestCase {
     }
 
     func testForeignLinksAreRefusedAsInvalidInput() {
-        for link in ["https://evil.example/enroll?contract=TP1000001", "https://app.tierspay.fr.evil.com/", "http://app.tierspay.fr/", "tierspay://admin", "https://app.tierspay.fr/p/K7M2Q0"] {
+        for link in [
+            "https://evil.example/enroll?contract=TP1000001", "https://app.tierspay.fr.evil.com/", "http://app.tierspay.fr/", "tierspay://admin",
+            "https://app.tierspay.fr/p/K7M2Q0",
+        ] {
             XCTAssertThrowsError(try Router.route(forLink: link), link) { error in
                 XCTAssertEqual((error as? TiersPayError)?.kind, .invalidInput(field: "url"), link)
             }
@@ -181,7 +184,8 @@ final class CoreLocalTests: XCTestCase {
     }
 
     func testPushPayloadsRoute() throws {
-        XCTAssertEqual(try Router.route(forPush: ["aps": ["alert": "Hello"], "link": "tierspay://enroll?contract=TP1000001"]), .enroll(contractNumber: "TP1000001"))
+        XCTAssertEqual(
+            try Router.route(forPush: ["aps": ["alert": "Hello"], "link": "tierspay://enroll?contract=TP1000001"]), .enroll(contractNumber: "TP1000001"))
         XCTAssertEqual(try Router.route(forPush: ["aps": ["alert": "Hello"]]), .home)
         XCTAssertEqual(try Router.route(forPush: ["kind": "card_frozen", "link": "tierspay://card"]), .card)
         XCTAssertThrowsError(try Router.route(forPush: ["link": "https://evil.example/"]))
@@ -191,10 +195,12 @@ final class CoreLocalTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tierspay-core-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let store = InMemorySecureStore()
-        XCTAssertThrowsError(try TiersPayClient(
-            configuration: TiersPayConfiguration(serverURL: URL(string: "http://127.0.0.1:9")!, dataDirectory: dir, serverPublicKey: "04abcd"),
-            secureStore: store, deviceKey: SoftwareDeviceKey(store: store)
-        )) { error in
+        XCTAssertThrowsError(
+            try TiersPayClient(
+                configuration: TiersPayConfiguration(serverURL: URL(string: "http://127.0.0.1:9")!, dataDirectory: dir, serverPublicKey: "04abcd"),
+                secureStore: store, deviceKey: SoftwareDeviceKey(store: store)
+            )
+        ) { error in
             XCTAssertEqual((error as? TiersPayError)?.kind, .invalidInput(field: "server_public_key"))
         }
     }
@@ -216,8 +222,9 @@ final class CoreLocalTests: XCTestCase {
         let package = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let manifest = package.appendingPathComponent("../core/Cargo.toml").standardizedFileURL
-        let expected = try XCTUnwrap(Self.packageVersion(inCargoManifest: String(contentsOf: manifest, encoding: .utf8)),
-                                     "no [package] version in \(manifest.path)")
+        let expected = try XCTUnwrap(
+            Self.packageVersion(inCargoManifest: String(contentsOf: manifest, encoding: .utf8)),
+            "no [package] version in \(manifest.path)")
         XCTAssertEqual(TiersPayClient.coreVersion, expected)
     }
 

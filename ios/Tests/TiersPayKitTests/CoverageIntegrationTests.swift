@@ -39,8 +39,10 @@ final class CoverageIntegrationTests: XCTestCase {
     }
 
     /// A new client enrolled as `contract` (enrolling downloads the coverage data too).
-    private func enrolledClient(_ contract: String = "TP1000001", birthDate: String = "1985-04-12",
-                                dataDir: URL? = nil, store: any SecureStore = InMemorySecureStore()) async throws -> TiersPayClient {
+    private func enrolledClient(
+        _ contract: String = "TP1000001", birthDate: String = "1985-04-12",
+        dataDir: URL? = nil, store: any SecureStore = InMemorySecureStore()
+    ) async throws -> TiersPayClient {
         let client = try makeClient(dataDir: try dataDir ?? newDataDir(), store: store)
         let challenge = try await client.startEnrollment(contractNumber: contract, birthDate: birthDate)
         let code = try await server.lastCode(length: challenge.codeLength)
@@ -54,8 +56,10 @@ final class CoverageIntegrationTests: XCTestCase {
     }
 
     /// Searches the directory for `specialty` in Paris and selects the first provider of `sector`.
-    private func selectProvider(_ specialty: String, sector: Int? = 1, of client: TiersPayClient,
-                                file: StaticString = #filePath, line: UInt = #line) async throws -> Provider {
+    private func selectProvider(
+        _ specialty: String, sector: Int? = 1, of client: TiersPayClient,
+        file: StaticString = #filePath, line: UInt = #line
+    ) async throws -> Provider {
         let search = try await client.searchProviders(query: "", specialty: specialty, city: "Paris", limit: 50)
         XCTAssertFalse(search.offline, file: file, line: line)
         let found = search.providers.first { $0.specialty == specialty && (sector == nil || $0.sector == sector) }
@@ -64,7 +68,6 @@ final class CoverageIntegrationTests: XCTestCase {
         XCTAssertEqual(selected, provider, file: file, line: line)
         return selected
     }
-
 
     /// Expects `body` to throw a TiersPayError and returns it.
     private func expectError<T>(_ body: () async throws -> T, file: StaticString = #filePath, line: UInt = #line) async -> TiersPayError? {
@@ -81,8 +84,9 @@ final class CoverageIntegrationTests: XCTestCase {
     }
 
     private func assertAddsUp(_ preview: CoveragePreview, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(preview.amo.minorUnits + preview.amc.minorUnits + preview.member.minorUnits, preview.price.minorUnits,
-                       "amo + amc + member == price", file: file, line: line)
+        XCTAssertEqual(
+            preview.amo.minorUnits + preview.amc.minorUnits + preview.member.minorUnits, preview.price.minorUnits,
+            "amo + amc + member == price", file: file, line: line)
     }
 
     // MARK: Figures
@@ -160,19 +164,22 @@ final class CoverageIntegrationTests: XCTestCase {
         let gp = try await selectProvider("Médecin généraliste", of: client)
 
         // Julien already paid 49 € of participations forfaitaires this year: 1 € is left to take.
-        let julien = try await client.preview(beneficiaryId: try beneficiary("Julien", of: client).id, providerId: gp.id, actCode: "G", price: "30", date: Self.date)
+        let julien = try await client.preview(
+            beneficiaryId: try beneficiary("Julien", of: client).id, providerId: gp.id, actCode: "G", price: "30", date: Self.date)
         XCTAssertEqual(julien.deductions.first { $0.kind == .participationForfaitaire }?.amount.minorUnits, 100)
         XCTAssertEqual(julien.amo.minorUnits, 2000)
         assertAddsUp(julien)
 
         // Léa (born 2021) at the GP: the child consultation GMEG.
-        let lea = try await client.preview(beneficiaryId: try beneficiary("Léa", of: client).id, providerId: gp.id, actCode: "GMEG", price: "35", date: Self.date)
+        let lea = try await client.preview(
+            beneficiaryId: try beneficiary("Léa", of: client).id, providerId: gp.id, actCode: "GMEG", price: "35", date: Self.date)
         XCTAssertEqual(lea.amo.minorUnits, 2450)
         assertAddsUp(lea)
 
         // A dentist's consultation.
         let dentist = try await selectProvider("Chirurgien-dentiste", sector: nil, of: client)
-        let dental = try await client.preview(beneficiaryId: try beneficiary("Camille", of: client).id, providerId: dentist.id, actCode: "C", price: "23", date: Self.date)
+        let dental = try await client.preview(
+            beneficiaryId: try beneficiary("Camille", of: client).id, providerId: dentist.id, actCode: "C", price: "23", date: Self.date)
         XCTAssertEqual(dental.amo.minorUnits, 1380)
         assertAddsUp(dental)
     }
@@ -273,7 +280,9 @@ final class CoverageIntegrationTests: XCTestCase {
         let client = try await enrolledClient()
         let camille = try beneficiary("Camille", of: client)
         let gp = try await selectProvider("Médecin généraliste", of: client)
-        func preview(_ beneficiary: String = camille.id, _ provider: String = gp.id, _ act: String = "G", _ price: String = "30", _ date: String? = Self.date) async -> TiersPayError? {
+        func preview(_ beneficiary: String = camille.id, _ provider: String = gp.id, _ act: String = "G", _ price: String = "30", _ date: String? = Self.date)
+            async -> TiersPayError?
+        {
             await expectError { try await client.preview(beneficiaryId: beneficiary, providerId: provider, actCode: act, price: price, date: date) }
         }
 
@@ -389,7 +398,6 @@ final class CoverageIntegrationTests: XCTestCase {
         throw TiersPayError(kind: .internal, message: what)
     }
 
-
     func testTheCoresEnrollmentFlowPlacesErrorsAndEnrolls() async throws {
         let client = try makeClient(dataDir: try newDataDir(), store: InMemorySecureStore())
         let model = client.enrollmentFlow(contractNumber: "TP1000001")
@@ -447,18 +455,18 @@ final class CoverageIntegrationTests: XCTestCase {
 /// `quoteDocument`: the offline calculator's JSON contract, no core object and no server.
 final class QuoteDocumentTests: XCTestCase {
     static let example = """
-    {
-      "date": "2026-03-02",
-      "price": "30.00",
-      "act": {"code": "G", "category": "consultation", "base": "30.00",
-              "base_non_optam": "23.00", "amo_rate": "0.70", "pf": true, "franchise": "0.00"},
-      "provider": {"sector": 1, "optam": false, "direct_access": false},
-      "beneficiary": {"birth_date": "1985-04-12", "in_parcours": true, "ald": false, "css": false,
-                      "pregnant_6m": false, "pf_paid_this_year": "0.00",
-                      "franchise_paid_this_year": "0.00", "pf_count_today_same_provider": 0},
-      "guarantee": {"percent_br": "100", "percent_br_non_optam": "100", "includes_amo": true}
-    }
-    """
+        {
+          "date": "2026-03-02",
+          "price": "30.00",
+          "act": {"code": "G", "category": "consultation", "base": "30.00",
+                  "base_non_optam": "23.00", "amo_rate": "0.70", "pf": true, "franchise": "0.00"},
+          "provider": {"sector": 1, "optam": false, "direct_access": false},
+          "beneficiary": {"birth_date": "1985-04-12", "in_parcours": true, "ald": false, "css": false,
+                          "pregnant_6m": false, "pf_paid_this_year": "0.00",
+                          "franchise_paid_this_year": "0.00", "pf_count_today_same_provider": 0},
+          "guarantee": {"percent_br": "100", "percent_br_non_optam": "100", "includes_amo": true}
+        }
+        """
 
     func testTheExampleDocumentAnswersTheWorkedFigures() throws {
         let answer = try TiersPayClient.quoteDocument(Self.example)

@@ -12,7 +12,8 @@ let camille = Profile(
     contract: Contract(id: "ctr_1", number: "TP1000001", insurerName: "Mutuelle", productName: "Confort", startDate: "2024-01-01", status: .active),
     beneficiaries: [Beneficiary(id: "ben_1", firstName: "Camille", lastName: "Martin", birthDate: "1985-04-12", relationship: .holder)]
 )
-let challenge = EnrollmentChallenge(enrollmentId: "enr_1", phoneMasked: "+33 6 •• •• •• 42", codeLength: 6, expiresAt: Date(timeIntervalSince1970: 1_700_000_600))
+let challenge = EnrollmentChallenge(
+    enrollmentId: "enr_1", phoneMasked: "+33 6 •• •• •• 42", codeLength: 6, expiresAt: Date(timeIntervalSince1970: 1_700_000_600))
 
 /// A scripted TiersPayService that records its calls.
 final class FakeService: TiersPayService, @unchecked Sendable {
@@ -113,7 +114,7 @@ final class AppModelTests: XCTestCase {
         service.eventSink.yield(.signedOut)
         service.eventSink.yield(.ended)
         service.eventSink.finish()
-        await app.observeSession() // drains the three events, then the stream ends
+        await app.observeSession()  // drains the three events, then the stream ends
         XCTAssertEqual(app.screen, .enrollment(contractNumber: nil))
         XCTAssertEqual(app.alert?.kind, .sessionEnded)
     }
@@ -217,7 +218,7 @@ final class AppModelTests: XCTestCase {
         let service = FakeService()
         service.state = .success(.enrolled(camille))
         let app = AppModel(service: service)
-        app.open(.card) // a cold start from the notification
+        app.open(.card)  // a cold start from the notification
         XCTAssertEqual(app.screen, .home(camille))
         XCTAssertTrue(app.showingCard)
         app.dismissCard()

@@ -10,7 +10,9 @@ struct HomeView: View {
     var body: some View {
         List {
             Section {
-                Button { app.startVisit() } label: {
+                Button {
+                    app.startVisit()
+                } label: {
                     Label("How much will I pay?", systemImage: "eurosign.circle")
                 }
             } footer: {
@@ -18,7 +20,9 @@ struct HomeView: View {
             }
             if app.service is any CardService {
                 Section {
-                    Button { app.showCard() } label: {
+                    Button {
+                        app.showCard()
+                    } label: {
                         Label("My card", systemImage: "creditcard")
                     }
                 } footer: {

@@ -145,8 +145,9 @@ final class CaptureScannerController: UIViewController, AVCaptureMetadataOutputO
         super.viewDidLoad()
         view.backgroundColor = .black
         guard let camera = AVCaptureDevice.default(for: .video),
-              let input = try? AVCaptureDeviceInput(device: camera),
-              session.canAddInput(input) else { return }
+            let input = try? AVCaptureDeviceInput(device: camera),
+            session.canAddInput(input)
+        else { return }
         session.addInput(input)
         let output = AVCaptureMetadataOutput()
         guard session.canAddOutput(output) else { return }

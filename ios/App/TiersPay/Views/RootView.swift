@@ -12,7 +12,7 @@ struct RootView: View {
                 ProgressView().onAppear { app.load() }
             case let .enrollment(contractNumber):
                 EnrollmentScreen(app: app, contractNumber: contractNumber)
-                    .id(contractNumber) // a link with another contract starts a fresh form
+                    .id(contractNumber)  // a link with another contract starts a fresh form
             case let .home(profile):
                 HomeView(app: app, profile: profile)
             }

@@ -100,7 +100,9 @@ struct VisitView: View {
     @ViewBuilder private var loadingStep: some View {
         Section {
             if state.isLoading || state.isSyncing {
-                HStack { ProgressView(); Text("Reading your contract…") }
+                HStack {
+                    ProgressView(); Text("Reading your contract…")
+                }
             } else if !state.needsSync {
                 Button("Try again") { flow.sync() }
             }
@@ -123,7 +125,9 @@ struct VisitView: View {
     @ViewBuilder private var beneficiaryStep: some View {
         Section {
             ForEach(state.beneficiaries) { person in
-                Button { flow.choose(beneficiaryId: person.id) } label: {
+                Button {
+                    flow.choose(beneficiaryId: person.id)
+                } label: {
                     HStack {
                         VStack(alignment: .leading) {
                             Text(person.displayName).foregroundStyle(.primary)
@@ -158,7 +162,9 @@ struct VisitView: View {
             TextField("Name, specialty or city", text: Binding(get: { state.query }, set: { flow.edit(query: $0) }))
                 .autocorrectionDisabled()
             fieldError(.search)
-            Button { scanning = true } label: {
+            Button {
+                scanning = true
+            } label: {
                 Label("Scan the QR code on the desk", systemImage: "qrcode.viewfinder")
             }
             fieldError(.scan)
@@ -173,7 +179,11 @@ struct VisitView: View {
         if !state.results.isEmpty {
             Section(state.query.isEmpty ? "Recently used" : "Results") {
                 ForEach(state.results) { provider in
-                    Button { flow.select(providerId: provider.id) } label: { providerRow(provider) }
+                    Button {
+                        flow.select(providerId: provider.id)
+                    } label: {
+                        providerRow(provider)
+                    }
                 }
             }
         } else if state.isSearching {
@@ -206,7 +216,11 @@ struct VisitView: View {
     @ViewBuilder private var actStep: some View {
         Section {
             ForEach(state.acts) { act in
-                Button { flow.choose(actCode: act.code) } label: { actRow(act) }
+                Button {
+                    flow.choose(actCode: act.code)
+                } label: {
+                    actRow(act)
+                }
             }
             fieldError(.act)
         } header: {
@@ -252,7 +266,7 @@ struct VisitView: View {
         }
         Section {
             Button(language == .fr ? "Combien vais-je payer ?" : "How much will I pay?") { flow.price() }
-            .disabled(!state.canPrice)
+                .disabled(!state.canPrice)
         }
     }
 
@@ -294,7 +308,9 @@ struct VisitView: View {
         Section {
             switch state.check {
             case .checking?:
-                HStack { ProgressView(); Text("Your insurer is checking these figures…") }
+                HStack {
+                    ProgressView(); Text("Your insurer is checking these figures…")
+                }
             case .confirmed?:
                 Label("Checked by your insurer.", systemImage: "checkmark.seal.fill").foregroundStyle(.green)
             case let .changed(server)?:
