@@ -5,7 +5,7 @@ CARGO ?= cargo
 BINDINGS_DIR := target/bindings
 LIB := target/debug/libtierspay_core.$(if $(filter Darwin,$(shell uname -s)),dylib,so)
 
-.PHONY: help demo test test-rust test-stripe test-kotlin test-swift bindings bench size lint android ios clean
+.PHONY: help demo test test-rust test-stripe test-kotlin test-swift bindings bench size lint lint-swift android ios clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -73,9 +73,12 @@ bench: ## Benchmarks: criterion for the core, loopback journeys, release size; m
 size: ## Release cdylib size for this host (default features), stripped; fails over 4.5 MB or with a test double inside
 	@scripts/size.sh
 
-lint: ## rustfmt and clippy, as CI would want them
+lint: lint-swift ## rustfmt and clippy, as CI would want them; swift-format (lint-swift)
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+lint-swift: ## swift-format lint --strict on ios/ (ios/.swift-format; not the generated bindings)
+	@scripts/swift-env.sh lint
 
 android: ## Cross-compile the core for Android ABIs (needs the NDK and cargo-ndk) and package bindings
 	@scripts/build-android.sh
