@@ -5,7 +5,7 @@ CARGO ?= cargo
 BINDINGS_DIR := target/bindings
 LIB := target/debug/libtierspay_core.$(if $(filter Darwin,$(shell uname -s)),dylib,so)
 
-.PHONY: help demo test test-rust test-stripe test-kotlin test-swift bindings bench size lint lint-swift android ios clean
+.PHONY: help demo test test-rust test-stripe test-kotlin test-swift bindings bench size lint lint-swift lint-kotlin android ios clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -73,9 +73,20 @@ bench: ## Benchmarks: criterion for the core, loopback journeys, release size; m
 size: ## Release cdylib size for this host (default features), stripped; fails over 4.5 MB or with a test double inside
 	@scripts/size.sh
 
-lint: lint-swift ## rustfmt and clippy, as CI would want them; swift-format (lint-swift)
+lint: lint-swift lint-kotlin ## rustfmt and clippy, as CI would want them; swift-format (lint-swift), ktlint (lint-kotlin)
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+# ktlint-cli from Maven Central, fetched once into ~/.m2 by Maven; rules in android/.editorconfig.
+KTLINT_VERSION := 1.5.0
+KTLINT_JAR := $(HOME)/.m2/repository/com/pinterest/ktlint/ktlint-cli/$(KTLINT_VERSION)/ktlint-cli-$(KTLINT_VERSION)-all.jar
+KTLINT_FILES := "android/**/*.kt" "!android/**/target/**" "!android/**/build/**"
+
+$(KTLINT_JAR):
+	mvn -B -q dependency:get -Dartifact=com.pinterest.ktlint:ktlint-cli:$(KTLINT_VERSION):jar:all
+
+lint-kotlin: $(KTLINT_JAR) ## ktlint on android/ (android/.editorconfig; `make lint-kotlin KTLINT_ARGS=-F` reformats)
+	java -jar $(KTLINT_JAR) $(KTLINT_ARGS) $(KTLINT_FILES)
 
 lint-swift: ## swift-format lint --strict on ios/ (ios/.swift-format; not the generated bindings)
 	@scripts/swift-env.sh lint

@@ -2,7 +2,6 @@ package fr.tierspay.app
 
 import android.Manifest
 import android.content.Intent
-import fr.tierspay.app.wallet.GooglePayGateway
 import android.os.Build
 import android.os.Bundle
 import androidx.activity.ComponentActivity
@@ -17,6 +16,7 @@ import fr.tierspay.app.push.TiersPayMessagingService
 import fr.tierspay.app.ui.CoreUnavailableScreen
 import fr.tierspay.app.ui.TiersPayRoot
 import fr.tierspay.app.ui.TiersPayTheme
+import fr.tierspay.app.wallet.GooglePayGateway
 
 class MainActivity : ComponentActivity() {
 
@@ -41,8 +41,11 @@ class MainActivity : ComponentActivity() {
         val failure = client.exceptionOrNull()
         setContent {
             TiersPayTheme {
-                if (failure != null) CoreUnavailableScreen(failure.message.orEmpty())
-                else TiersPayRoot(viewModel.app, googlePayAvailable = viewModel.googlePay != null)
+                if (failure != null) {
+                    CoreUnavailableScreen(failure.message.orEmpty())
+                } else {
+                    TiersPayRoot(viewModel.app, googlePayAvailable = viewModel.googlePay != null)
+                }
             }
         }
         if (failure != null) return

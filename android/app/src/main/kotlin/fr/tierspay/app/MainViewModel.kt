@@ -20,4 +20,9 @@ class MainViewModel(client: TiersPayClient, val googlePay: GooglePayGateway?) : 
         // card, whose model finishes the push or resume the previous process started.
         if (googlePay?.restoredResult != null) app.openCard()
     }
+
+    /** The core's visit and enrollment flows go with the ViewModel. */
+    override fun onCleared() {
+        app.close()
+    }
 }

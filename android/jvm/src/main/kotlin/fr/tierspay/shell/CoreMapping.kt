@@ -27,8 +27,8 @@ import fr.tierspay.core.Member as CoreMember
 import fr.tierspay.core.PreviewCheck as CorePreviewCheck
 import fr.tierspay.core.Profile as CoreProfile
 import fr.tierspay.core.Provider as CoreProvider
-import fr.tierspay.core.PushService as CorePushService
 import fr.tierspay.core.ProviderSearch as CoreProviderSearch
+import fr.tierspay.core.PushService as CorePushService
 import fr.tierspay.core.PushTokenizeData as CorePushTokenizeData
 import fr.tierspay.core.SyncSummary as CoreSyncSummary
 import fr.tierspay.core.TapAndPayToken as CoreTapAndPayToken
@@ -183,9 +183,9 @@ internal fun CorePreview.toShell() = CoveragePreview(
 internal fun CoreDeduction.toShell() = Deduction(kind, amount.toShell())
 
 /** Minor units of euros; another currency is an answer this shell cannot show. */
-internal fun CoreAmount.toShell(): Money {
+internal fun CoreAmount.toShell(): Amount {
     if (currency != "EUR") throw TiersPayError.Internal("The core sent an amount in $currency")
-    return Money.ofCents(minorUnits)
+    return this
 }
 
 internal fun CoreExplanation.toShell() = Explanation(fr = fr, en = en)

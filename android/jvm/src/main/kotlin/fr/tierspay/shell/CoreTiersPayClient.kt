@@ -3,10 +3,10 @@ package fr.tierspay.shell
 import fr.tierspay.core.Card
 import fr.tierspay.core.CoreConfig
 import fr.tierspay.core.Coverage
-import fr.tierspay.core.SessionEvent
-import fr.tierspay.core.SessionListener
 import fr.tierspay.core.EnrollmentFlow
 import fr.tierspay.core.EnrollmentListener
+import fr.tierspay.core.SessionEvent
+import fr.tierspay.core.SessionListener
 import fr.tierspay.core.TiersPay
 import fr.tierspay.core.VisitFlow
 import fr.tierspay.core.VisitListener
@@ -31,10 +31,9 @@ import java.time.LocalDate
  * Sync core calls that touch the disk or secure storage run on [io]; the core's async calls run
  * on its own tokio runtime and only suspend here.
  */
-class CoreTiersPayClient private constructor(
-    private val core: TiersPay,
-    private val io: CoroutineDispatcher,
-) : TiersPayClient, AutoCloseable {
+class CoreTiersPayClient private constructor(private val core: TiersPay, private val io: CoroutineDispatcher) :
+    TiersPayClient,
+    AutoCloseable {
 
     /**
      * The coverage area, one for the client's life (closed with it): unlike the rare enrollment
@@ -85,8 +84,7 @@ class CoreTiersPayClient private constructor(
     override suspend fun confirmEnrollment(enrollmentId: String, code: String): MemberProfile =
         mapCoreErrors { core.enrollment().use { it.confirm(enrollmentId, code) }.toShell() }
 
-    override suspend fun refreshProfile(): MemberProfile =
-        mapCoreErrors { core.refreshProfile().toShell() }
+    override suspend fun refreshProfile(): MemberProfile = mapCoreErrors { core.refreshProfile().toShell() }
 
     override suspend fun signOut() = mapCoreErrors { core.signOut() }
 
@@ -107,11 +105,9 @@ class CoreTiersPayClient private constructor(
         }
     }.buffer(Channel.UNLIMITED)
 
-    override fun routeForLink(url: String): Destination =
-        mapCoreErrors { fr.tierspay.core.routeForLink(url).toShell() }
+    override fun routeForLink(url: String): Destination = mapCoreErrors { fr.tierspay.core.routeForLink(url).toShell() }
 
-    override fun routeForPush(data: Map<String, String>): Destination =
-        mapCoreErrors { fr.tierspay.core.routeForPush(data).toShell() }
+    override fun routeForPush(data: Map<String, String>): Destination = mapCoreErrors { fr.tierspay.core.routeForPush(data).toShell() }
 
     override suspend fun registerPushToken(service: PushService, token: String) =
         mapCoreErrors { core.registerPushToken(service.toCore(), token) }
@@ -131,8 +127,7 @@ class CoreTiersPayClient private constructor(
     override suspend fun searchProviders(query: String, specialty: String?, city: String?, limit: Int): ProviderSearch =
         mapCoreErrors { coverage.searchProviders(query, specialty, city, limit.coerceAtLeast(0).toUInt()).toShell() }
 
-    override suspend fun selectProvider(idCodeOrScan: String): Provider =
-        mapCoreErrors { coverage.selectProvider(idCodeOrScan).toShell() }
+    override suspend fun selectProvider(idCodeOrScan: String): Provider = mapCoreErrors { coverage.selectProvider(idCodeOrScan).toShell() }
 
     /** A sync call, but it reads SQLite (~0.1 ms in a release build): on [io] like [session]. */
     override suspend fun preview(
@@ -148,8 +143,7 @@ class CoreTiersPayClient private constructor(
     override suspend fun checkPreview(preview: CoveragePreview): PreviewCheck =
         mapCoreErrors { coverage.checkPreview(preview.id).toShell() }
 
-    override fun quoteDocument(json: String): String =
-        mapCoreErrors { fr.tierspay.core.quoteDocument(json) }
+    override fun quoteDocument(json: String): String = mapCoreErrors { fr.tierspay.core.quoteDocument(json) }
 
     override suspend fun card(): CardInfo? = withContext(io) {
         mapCoreErrors { cardArea.info()?.toShell() }
@@ -164,25 +158,22 @@ class CoreTiersPayClient private constructor(
     /** The details go straight from the core's answer to the caller; nothing here keeps them. */
     override suspend fun revealCard(): CardDetails = mapCoreErrors { cardArea.reveal().toShell() }
 
-    override suspend fun googlePay(
-        walletAccountId: String,
-        stableHardwareId: String,
-        walletTokens: List<TapAndPayToken>,
-    ): GooglePayAction = mapCoreErrors {
-        cardArea.googlePayAction(walletAccountId, stableHardwareId, walletTokens.map { it.toCore() }).toShell()
-    }
+    override suspend fun googlePay(walletAccountId: String, stableHardwareId: String, walletTokens: List<TapAndPayToken>): GooglePayAction =
+        mapCoreErrors {
+            cardArea.googlePayAction(walletAccountId, stableHardwareId, walletTokens.map { it.toCore() }).toShell()
+        }
 
     /** HTTP requests sent since this client was opened: a diagnostic for journey figures. */
     fun roundTrips(): Long = core.roundTrips().toLong()
 
-    /** Releases the core (its runtime and database) now rather than when collected. */
     /** The enrollment screens' flow, written once in the core; see [fr.tierspay.shell.state.EnrollmentFlowModel]. */
-    fun enrollmentFlow(contractNumber: String?, listener: EnrollmentListener): EnrollmentFlow =
+    override fun enrollmentFlow(contractNumber: String?, listener: EnrollmentListener): EnrollmentFlow =
         core.enrollmentFlow(contractNumber, listener)
 
     /** The visit screen's flow, written once in the core; see [fr.tierspay.shell.state.VisitFlowModel]. */
-    fun visitFlow(listener: VisitListener): VisitFlow = core.visitFlow(listener)
+    override fun visitFlow(listener: VisitListener): VisitFlow = core.visitFlow(listener)
 
+    /** Releases the core (its runtime and database) now rather than when collected. */
     override fun close() {
         cardArea.close()
         coverage.close()

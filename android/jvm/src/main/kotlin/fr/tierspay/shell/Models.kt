@@ -119,7 +119,8 @@ enum class PushService {
     FCM,
 }
 
-// Coverage: what the doctor's-desk screen shows. Amounts are [Money]; the core computed them.
+// Coverage: what the doctor's-desk screen shows. Amounts are the core's [Amount]: minor units,
+// currency and the display strings the core formatted ([display] picks one).
 
 /** A beneficiary as the coverage rules see them: who the care is for. */
 data class CoveredBeneficiary(
@@ -144,7 +145,7 @@ data class Act(
     val label: String,
     val category: CareCategory,
     /** Base de remboursement. */
-    val base: Money,
+    val base: Amount,
 )
 
 /** The care category of an act. The core's enum: the core reads the wire's strings, never the shell. */
@@ -184,17 +185,17 @@ data class CoveragePreview(
     val actCode: String,
     val actLabel: String,
     /** What the provider charges. */
-    val price: Money,
+    val price: Amount,
     /** Care date. */
     val date: LocalDate,
     /** Statutory insurance (Assurance Maladie) pays. */
-    val amo: Money,
+    val amo: Amount,
     /** The complementary insurer (mutuelle) pays. */
-    val amc: Money,
+    val amc: Amount,
     /** The member pays (reste à charge). */
-    val member: Money,
+    val member: Amount,
     /** Base de remboursement used. */
-    val base: Money,
+    val base: Amount,
     /** Statutory rate used: 0.70 for 70 %. */
     val amoRate: BigDecimal,
     /** The guarantee line applied, e.g. `150 % BR incl. SS`. */
@@ -205,10 +206,19 @@ data class CoveragePreview(
     val explanations: List<Explanation>,
 )
 
-data class Deduction(val kind: DeductionKind, val amount: Money)
+data class Deduction(val kind: DeductionKind, val amount: Amount)
 
 /** What a deduction is. The core's enum: the core reads the wire's strings, never the shell. */
 typealias DeductionKind = fr.tierspay.core.DeductionKind
+
+/**
+ * An amount as the core sent it: minor units, currency, and the strings the core formatted for
+ * a French and an English reader. The shell never formats or computes money.
+ */
+typealias Amount = fr.tierspay.core.Amount
+
+/** The core's display string for [locale]: French for a French reader, English otherwise. */
+fun Amount.display(locale: Locale): String = if (locale.language == Locale.FRENCH.language) displayFr else displayEn
 
 /** A sentence to show as it is, in French and in English. */
 data class Explanation(val fr: String, val en: String) {
@@ -222,9 +232,9 @@ data class PreviewCheck(
     val holds: Boolean,
     val serverPreviewId: String,
     /** The shares now. */
-    val amo: Money,
-    val amc: Money,
-    val member: Money,
+    val amo: Amount,
+    val amc: Amount,
+    val member: Amount,
 )
 
 /** What a coverage sync downloaded. */

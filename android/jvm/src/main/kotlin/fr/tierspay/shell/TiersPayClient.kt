@@ -1,5 +1,9 @@
 package fr.tierspay.shell
 
+import fr.tierspay.core.EnrollmentFlowInterface
+import fr.tierspay.core.EnrollmentListener
+import fr.tierspay.core.VisitFlowInterface
+import fr.tierspay.core.VisitListener
 import kotlinx.coroutines.flow.Flow
 import java.time.LocalDate
 
@@ -10,6 +14,18 @@ import java.time.LocalDate
  * Every function throws [TiersPayError] and nothing else from the core.
  */
 interface TiersPayClient {
+    /**
+     * The enrollment screens' flow, written once in the core (`core/src/app/flows/enrollment.rs`);
+     * wrapped by [fr.tierspay.shell.state.EnrollmentFlowModel].
+     */
+    fun enrollmentFlow(contractNumber: String?, listener: EnrollmentListener): EnrollmentFlowInterface
+
+    /**
+     * The visit screen's flow, written once in the core (`core/src/app/flows/visit.rs`); wrapped
+     * by [fr.tierspay.shell.state.VisitFlowModel].
+     */
+    fun visitFlow(listener: VisitListener): VisitFlowInterface
+
     /** Whether this device is enrolled, read locally (no network). */
     suspend fun session(): Session
 
@@ -64,12 +80,7 @@ interface TiersPayClient {
      * [ProviderSearch.offline] set. An empty search without filters lists the recently used.
      * [limit] is brought within 1–50.
      */
-    suspend fun searchProviders(
-        query: String,
-        specialty: String? = null,
-        city: String? = null,
-        limit: Int = 20,
-    ): ProviderSearch
+    suspend fun searchProviders(query: String, specialty: String? = null, city: String? = null, limit: Int = 20): ProviderSearch
 
     /**
      * The provider for a visit, from its id (`prv_…`), its 6-character code, or the text of its
@@ -83,13 +94,7 @@ interface TiersPayClient {
      * `30,50 €`): the core reads it. Bad input throws InvalidInput naming `price`, `act_code`,
      * `provider_id`, `beneficiary_id` or `date`.
      */
-    suspend fun preview(
-        beneficiaryId: String,
-        providerId: String,
-        actCode: String,
-        price: String,
-        date: LocalDate? = null,
-    ): CoveragePreview
+    suspend fun preview(beneficiaryId: String, providerId: String, actCode: String, price: String, date: LocalDate? = null): CoveragePreview
 
     /** Asks the server to recompute [preview] with its current data: does it still hold? */
     suspend fun checkPreview(preview: CoveragePreview): PreviewCheck
@@ -122,9 +127,5 @@ interface TiersPayClient {
      * `listTokens()`, what to do. A frozen card throws Rejected(card_inactive); an empty id
      * throws InvalidInput(wallet_account_id / device_id).
      */
-    suspend fun googlePay(
-        walletAccountId: String,
-        stableHardwareId: String,
-        walletTokens: List<TapAndPayToken>,
-    ): GooglePayAction
+    suspend fun googlePay(walletAccountId: String, stableHardwareId: String, walletTokens: List<TapAndPayToken>): GooglePayAction
 }

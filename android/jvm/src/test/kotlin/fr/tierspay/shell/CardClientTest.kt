@@ -1,12 +1,12 @@
 package fr.tierspay.shell
 
 import fr.tierspay.shell.platform.InMemorySecretStore
+import fr.tierspay.shell.platform.SavedRequest
 import fr.tierspay.shell.platform.SoftwareDeviceKey
+import fr.tierspay.shell.platform.TapAndPayResults
 import fr.tierspay.shell.state.CardWalletModel
 import fr.tierspay.shell.state.CardWalletState
 import fr.tierspay.shell.state.GooglePayStatus
-import fr.tierspay.shell.platform.SavedRequest
-import fr.tierspay.shell.platform.TapAndPayResults
 import fr.tierspay.shell.support.FakeApiException
 import fr.tierspay.shell.support.FakeTapAndPay
 import fr.tierspay.shell.support.MockServer

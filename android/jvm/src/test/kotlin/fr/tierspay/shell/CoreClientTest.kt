@@ -48,15 +48,12 @@ class CoreClientTest {
         mock.close()
     }
 
-    private fun open(
-        store: SecretStore = secrets,
-        key: DeviceSigningKey = SoftwareDeviceKey(store),
-        serverUrl: String = mock.url,
-    ) = CoreTiersPayClient.open(
-        ShellConfig(serverUrl, dataDir.toString(), mock.publicKey, deviceName = "JVM test"),
-        store,
-        key,
-    )
+    private fun open(store: SecretStore = secrets, key: DeviceSigningKey = SoftwareDeviceKey(store), serverUrl: String = mock.url) =
+        CoreTiersPayClient.open(
+            ShellConfig(serverUrl, dataDir.toString(), mock.publicKey, deviceName = "JVM test"),
+            store,
+            key,
+        )
 
     private suspend fun enroll(client: TiersPayClient): MemberProfile {
         val challenge = client.startEnrollment(DEMO_CONTRACT, DEMO_BIRTH_DATE)

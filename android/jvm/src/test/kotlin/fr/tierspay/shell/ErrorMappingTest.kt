@@ -13,8 +13,7 @@ import kotlin.coroutines.cancellation.CancellationException
 /** CoreException → TiersPayError, without loading the library (generated exceptions are plain classes). */
 class ErrorMappingTest {
 
-    private fun mapped(e: Exception): TiersPayError =
-        assertThrows(TiersPayError::class.java) { mapCoreErrors<Unit> { throw e } }
+    private fun mapped(e: Exception): TiersPayError = assertThrows(TiersPayError::class.java) { mapCoreErrors<Unit> { throw e } }
 
     @Test
     fun `every core error maps to its kind, keeping what the UI shows`() {

@@ -25,12 +25,11 @@ class KeystoreDeviceKey(context: Context) : DeviceSigningKey {
 
     override fun publicKey(): ByteArray = Sec1.encode(entry().certificate.publicKey as ECPublicKey)
 
-    override fun sign(message: ByteArray): ByteArray =
-        Signature.getInstance("SHA256withECDSA").run {
-            initSign(entry().privateKey)
-            update(message)
-            sign()
-        }
+    override fun sign(message: ByteArray): ByteArray = Signature.getInstance("SHA256withECDSA").run {
+        initSign(entry().privateKey)
+        update(message)
+        sign()
+    }
 
     @Synchronized
     override fun delete() = keyStore.deleteEntry(ALIAS)

@@ -50,19 +50,18 @@ class KeystoreSecretStore(context: Context) : SecretStore {
         if (!editor.commit()) throw IOException("secure storage write failed")
     }
 
-    private fun wrappingKey(): SecretKey =
-        (keyStore.getKey(KEY_ALIAS, null) as SecretKey?) ?: KeyGenerator
-            .getInstance(KeyProperties.KEY_ALGORITHM_AES, ANDROID_KEYSTORE)
-            .apply {
-                init(
-                    KeyGenParameterSpec.Builder(KEY_ALIAS, KeyProperties.PURPOSE_ENCRYPT or KeyProperties.PURPOSE_DECRYPT)
-                        .setBlockModes(KeyProperties.BLOCK_MODE_GCM)
-                        .setEncryptionPaddings(KeyProperties.ENCRYPTION_PADDING_NONE)
-                        .setKeySize(256)
-                        .build(),
-                )
-            }
-            .generateKey()
+    private fun wrappingKey(): SecretKey = (keyStore.getKey(KEY_ALIAS, null) as SecretKey?) ?: KeyGenerator
+        .getInstance(KeyProperties.KEY_ALGORITHM_AES, ANDROID_KEYSTORE)
+        .apply {
+            init(
+                KeyGenParameterSpec.Builder(KEY_ALIAS, KeyProperties.PURPOSE_ENCRYPT or KeyProperties.PURPOSE_DECRYPT)
+                    .setBlockModes(KeyProperties.BLOCK_MODE_GCM)
+                    .setEncryptionPaddings(KeyProperties.ENCRYPTION_PADDING_NONE)
+                    .setKeySize(256)
+                    .build(),
+            )
+        }
+        .generateKey()
 
     private companion object {
         const val ANDROID_KEYSTORE = "AndroidKeyStore"

@@ -34,7 +34,9 @@ class TiersPayMessagingService : FirebaseMessagingService() {
             .putExtra(EXTRA_PUSH, true)
             .apply { data.forEach { (k, v) -> putExtra(k, v) } }
         val pending = PendingIntent.getActivity(
-            this, message.messageId.hashCode(), open,
+            this,
+            message.messageId.hashCode(),
+            open,
             PendingIntent.FLAG_UPDATE_CURRENT or PendingIntent.FLAG_IMMUTABLE,
         )
         val notifications = getSystemService(NotificationManager::class.java)

@@ -26,15 +26,21 @@ import androidx.compose.ui.text.input.KeyboardType
 import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import fr.tierspay.app.R
-import fr.tierspay.shell.state.EnrollmentField
-import fr.tierspay.shell.state.EnrollmentModel
-import fr.tierspay.shell.state.EnrollmentState
-import fr.tierspay.shell.state.FormError
+import fr.tierspay.core.EnrollmentField
+import fr.tierspay.core.EnrollmentFlowError
+import fr.tierspay.core.EnrollmentFlowState
+import fr.tierspay.core.EnrollmentStep
+import fr.tierspay.shell.state.EnrollmentFlowModel
 import fr.tierspay.shell.state.SignedOutReason
 
+/**
+ * Contract number and birth date, then the code sent by SMS. Draws the core's `EnrollmentFlow`
+ * state ([EnrollmentFlowModel]): the step, which button is enabled and where an error shows are
+ * the core's (`core/src/app/flows/enrollment.rs`).
+ */
 @Composable
-fun EnrollmentScreen(model: EnrollmentModel, reason: SignedOutReason) {
-    val state by model.state.collectAsStateWithLifecycle()
+fun EnrollmentScreen(model: EnrollmentFlowModel, reason: SignedOutReason) {
+    val current by model.state.collectAsStateWithLifecycle()
     Column(
         Modifier.verticalScroll(rememberScrollState()).padding(24.dp).fillMaxWidth(),
         verticalArrangement = Arrangement.spacedBy(16.dp),
@@ -43,20 +49,21 @@ fun EnrollmentScreen(model: EnrollmentModel, reason: SignedOutReason) {
         if (reason == SignedOutReason.SESSION_ENDED) {
             Text(stringResource(R.string.enroll_session_ended), color = MaterialTheme.colorScheme.error)
         }
-        when (val s = state) {
-            is EnrollmentState.Details -> DetailsStep(s, model)
-            is EnrollmentState.Code -> CodeStep(s, model)
+        val state = current ?: return@Column
+        when (state.step) {
+            EnrollmentStep.DETAILS -> DetailsStep(state, model)
+            EnrollmentStep.CODE -> CodeStep(state, model)
             // The session switches to home as soon as the core reports the enrollment.
-            is EnrollmentState.Enrolled -> CircularProgressIndicator()
+            EnrollmentStep.ENROLLED -> CircularProgressIndicator()
         }
-        state.error?.takeIf { it.field == null }?.let {
-            Text(it.message, color = MaterialTheme.colorScheme.error)
+        state.error.on(EnrollmentField.FORM)?.let {
+            Text(it, color = MaterialTheme.colorScheme.error)
         }
     }
 }
 
 @Composable
-private fun DetailsStep(s: EnrollmentState.Details, model: EnrollmentModel) {
+private fun DetailsStep(s: EnrollmentFlowState, model: EnrollmentFlowModel) {
     Text(stringResource(R.string.enroll_intro))
     Field(
         value = s.contractNumber,
@@ -74,14 +81,14 @@ private fun DetailsStep(s: EnrollmentState.Details, model: EnrollmentModel) {
         error = s.error.on(EnrollmentField.BIRTH_DATE),
         enabled = !s.busy,
         keyboard = KeyboardOptions(keyboardType = KeyboardType.Number, imeAction = ImeAction.Done),
-        onDone = model::submitDetails,
+        onDone = model::submit,
     )
-    BusyButton(stringResource(R.string.enroll_send_code), busy = s.busy, enabled = s.canSubmit, onClick = model::submitDetails)
+    BusyButton(stringResource(R.string.enroll_send_code), busy = s.busy, enabled = s.canSubmit, onClick = model::submit)
 }
 
 @Composable
-private fun CodeStep(s: EnrollmentState.Code, model: EnrollmentModel) {
-    Text(stringResource(R.string.enroll_code_sent, s.challenge.codeLength, s.challenge.phoneMasked))
+private fun CodeStep(s: EnrollmentFlowState, model: EnrollmentFlowModel) {
+    s.challenge?.let { Text(stringResource(R.string.enroll_code_sent, it.codeLength.toInt(), it.phoneMasked)) }
     Field(
         value = s.code,
         onChange = model::onCodeChange,
@@ -89,9 +96,9 @@ private fun CodeStep(s: EnrollmentState.Code, model: EnrollmentModel) {
         error = s.error.on(EnrollmentField.CODE),
         enabled = !s.busy,
         keyboard = KeyboardOptions(keyboardType = KeyboardType.NumberPassword, imeAction = ImeAction.Done),
-        onDone = model::submitCode,
+        onDone = model::submit,
     )
-    BusyButton(stringResource(R.string.enroll_confirm), busy = s.busy, enabled = s.canSubmit, onClick = model::submitCode)
+    BusyButton(stringResource(R.string.enroll_confirm), busy = s.busy, enabled = s.canSubmit, onClick = model::submit)
     Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
         TextButton(onClick = model::back, enabled = !s.busy) { Text(stringResource(R.string.enroll_back)) }
         TextButton(onClick = model::resendCode, enabled = !s.busy) { Text(stringResource(R.string.enroll_resend)) }
@@ -131,4 +138,4 @@ private fun BusyButton(text: String, busy: Boolean, enabled: Boolean, onClick: (
     }
 }
 
-private fun FormError?.on(field: EnrollmentField): String? = this?.takeIf { it.field == field }?.message
+private fun EnrollmentFlowError?.on(field: EnrollmentField): String? = this?.takeIf { it.field == field }?.message

@@ -34,13 +34,7 @@ import java.time.format.DateTimeFormatter
 import java.time.format.FormatStyle
 
 @Composable
-fun HomeScreen(
-    state: SessionState.SignedIn,
-    onRefresh: () -> Unit,
-    onSignOut: () -> Unit,
-    onVisit: () -> Unit,
-    onCard: () -> Unit = {},
-) {
+fun HomeScreen(state: SessionState.SignedIn, onRefresh: () -> Unit, onSignOut: () -> Unit, onVisit: () -> Unit, onCard: () -> Unit = {}) {
     val profile = state.profile
     LazyColumn(
         Modifier.fillMaxWidth(),
@@ -114,7 +108,14 @@ private fun HomeScreenPreview() = TiersPayTheme {
                 deviceId = "dev_preview",
                 enrolledAt = Instant.EPOCH,
                 member = Member("mem_1", "Camille", "Martin", "+33 6 •• •• •• 78", "c•••@example.fr"),
-                contract = Contract("ctr_1", "TP1000001", "Mutuelle Exemple", "Santé Plus", LocalDate.of(2024, 1, 1), ContractStatus.ACTIVE),
+                contract = Contract(
+                    "ctr_1",
+                    "TP1000001",
+                    "Mutuelle Exemple",
+                    "Santé Plus",
+                    LocalDate.of(2024, 1, 1),
+                    ContractStatus.ACTIVE,
+                ),
                 beneficiaries = listOf(
                     Beneficiary("b1", "Camille", "Martin", LocalDate.of(1985, 4, 12), Relationship.HOLDER),
                     Beneficiary("b2", "Léa", "Martin", LocalDate.of(2015, 9, 3), Relationship.CHILD),

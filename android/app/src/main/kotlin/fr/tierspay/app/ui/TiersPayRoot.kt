@@ -43,11 +43,7 @@ fun TiersPayRoot(app: AppModel, googlePayAvailable: Boolean = false) {
  * a desk QR link).
  */
 @Composable
-private fun SignedIn(
-    app: AppModel,
-    session: SessionState.SignedIn,
-    googlePayAvailable: Boolean,
-) {
+private fun SignedIn(app: AppModel, session: SessionState.SignedIn, googlePayAvailable: Boolean) {
     val screen by app.screen.collectAsStateWithLifecycle()
     when (screen) {
         Screen.HOME -> HomeScreen(
@@ -58,8 +54,10 @@ private fun SignedIn(
             onCard = app::openCard,
         )
         Screen.VISIT -> {
+            // A fresh flow after a sign-out: follow the model AppModel holds now.
+            val visit by app.visit.collectAsStateWithLifecycle()
             BackHandler(onBack = app::closeVisit)
-            VisitScreen(app.visit, onBack = app::closeVisit)
+            VisitScreen(visit, onBack = app::closeVisit)
         }
         // The card model is the ViewModel's (AppModel.card), not this composition's: a Google
         // Pay request under way goes on while the activity is recreated.

@@ -51,16 +51,18 @@ import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import fr.tierspay.app.R
 import fr.tierspay.app.scan.rememberQrScan
-import fr.tierspay.shell.CoveragePreview
-import fr.tierspay.shell.DeductionKind
-import fr.tierspay.shell.Money
-import fr.tierspay.shell.Provider
-import fr.tierspay.shell.TiersPayError
-import fr.tierspay.shell.state.ServerCheck
-import fr.tierspay.shell.state.VisitError
-import fr.tierspay.shell.state.VisitField
-import fr.tierspay.shell.state.VisitModel
-import fr.tierspay.shell.state.VisitState
+import fr.tierspay.core.Amount
+import fr.tierspay.core.CoveragePreview
+import fr.tierspay.core.DeductionKind
+import fr.tierspay.core.FailureKind
+import fr.tierspay.core.Provider
+import fr.tierspay.core.VisitCheck
+import fr.tierspay.core.VisitField
+import fr.tierspay.core.VisitFlowError
+import fr.tierspay.core.VisitFlowState
+import fr.tierspay.shell.display
+import fr.tierspay.shell.state.VisitFlowModel
+import java.math.BigDecimal
 import java.text.NumberFormat
 import java.time.Instant
 import java.time.LocalDate
@@ -71,17 +73,23 @@ import java.util.Locale
 
 /**
  * At the doctor's desk: who the care is for, the provider (searched or scanned from the desk QR
- * code), the act and the amount charged, then who pays what. Draws [VisitModel]'s state; every
- * figure, sentence and check comes from the core.
+ * code), the act and the amount charged, then who pays what. Draws the core's `VisitFlow`
+ * state ([VisitFlowModel]); every step, figure, sentence, check and error placement is the
+ * core's (`core/src/app/flows/visit.rs`). Only the locale's pick of the core's French or English
+ * strings, and date and percent formatting, happen here.
  */
 @Composable
-fun VisitScreen(model: VisitModel, onBack: () -> Unit) {
-    val state by model.state.collectAsStateWithLifecycle()
+fun VisitScreen(model: VisitFlowModel, onBack: () -> Unit) {
+    val current by model.state.collectAsStateWithLifecycle()
     val locale = LocalConfiguration.current.locales[0]
-    LaunchedEffect(locale) { model.onLocaleChange(locale) }
+    // Reads the data and lists the recent providers; the core ignores a second start.
+    LaunchedEffect(model) { model.start() }
     var scanFailed by remember { mutableStateOf(false) }
     val scan = rememberQrScan(
-        onText = { scanFailed = false; model.onScanned(it) },
+        onText = {
+            scanFailed = false
+            model.onScanned(it)
+        },
         onFailure = { scanFailed = true },
     )
 
@@ -94,11 +102,12 @@ fun VisitScreen(model: VisitModel, onBack: () -> Unit) {
             TextButton(onClick = onBack) { Text(stringResource(R.string.visit_back)) }
             Text(stringResource(R.string.visit_title), style = MaterialTheme.typography.headlineMedium)
         }
-        if (state.loading) {
+        val state = current
+        if (state == null || (state.loading && state.beneficiaries.isEmpty())) {
             item { CircularProgressIndicator() }
             return@LazyColumn
         }
-        if (state.notSynced) {
+        if (state.needsSync) {
             item { NotSynced(state, onSync = model::sync) }
             return@LazyColumn
         }
@@ -109,37 +118,51 @@ fun VisitScreen(model: VisitModel, onBack: () -> Unit) {
             val provider = state.provider
             if (provider != null) {
                 ProviderCard(provider, onChange = model::changeProvider)
+                state.error.on(VisitField.PROVIDER)?.let { Text(it, color = MaterialTheme.colorScheme.error) }
             } else {
-                ProviderSearchField(state, model, onScan = { scanFailed = false; scan() })
+                ProviderSearchField(state, model, onScan = {
+                    scanFailed = false
+                    scan()
+                })
+                state.error.on(VisitField.SCAN)?.let { Text(it, color = MaterialTheme.colorScheme.error) }
                 if (scanFailed) Text(stringResource(R.string.visit_scan_unavailable), color = MaterialTheme.colorScheme.error)
             }
         }
         if (state.provider == null) {
-            if (state.providersOffline) {
+            if (state.resultsOffline) {
                 item { Text(stringResource(R.string.visit_offline_recent), style = MaterialTheme.typography.bodySmall) }
             }
-            items(state.providers, key = { it.id }) { p ->
+            items(state.results, key = { it.id }) { p ->
                 ListItem(
                     headlineContent = { Text(p.name) },
-                    supportingContent = { Text(stringResource(R.string.visit_provider_line, p.specialty, p.city, p.sector)) },
-                    modifier = Modifier.clickable(enabled = !state.selectingProvider) { model.chooseProvider(p) },
+                    supportingContent = { Text(stringResource(R.string.visit_provider_line, p.specialty, p.city, p.sector.toInt())) },
+                    modifier = Modifier.clickable(enabled = !state.selectingProvider) { model.chooseProvider(p.id) },
                 )
             }
             return@LazyColumn
         }
 
         item { ActField(state, model) }
-        item { DateRow(state, locale, onChange = model::onDateChange) }
+        item { DateRow(state, locale, onChange = { model.onDateChange(it?.toString()) }) }
         item { AmountField(state, model) }
         item {
-            Button(onClick = model::estimate, enabled = state.canEstimate, modifier = Modifier.fillMaxWidth()) {
-                if (state.pricing) CircularProgressIndicator(Modifier.size(20.dp), strokeWidth = 2.dp)
-                else Text(stringResource(R.string.visit_estimate))
+            Button(onClick = model::estimate, enabled = state.canPrice, modifier = Modifier.fillMaxWidth()) {
+                if (state.pricing) {
+                    CircularProgressIndicator(Modifier.size(20.dp), strokeWidth = 2.dp)
+                } else {
+                    Text(stringResource(R.string.visit_estimate))
+                }
             }
         }
-        state.error?.takeIf { it.field == null }?.let { item { Text(it.message, color = MaterialTheme.colorScheme.error) } }
+        state.error.on(VisitField.FORM)?.let { item { Text(it, color = MaterialTheme.colorScheme.error) } }
         state.preview?.let { preview ->
             item { Result(preview, state, locale, onSync = model::sync, onRecheck = model::recheck) }
+            item {
+                Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
+                    TextButton(onClick = model::changeAmount) { Text(stringResource(R.string.visit_change_amount)) }
+                    TextButton(onClick = model::newVisit) { Text(stringResource(R.string.visit_new)) }
+                }
+            }
         }
     }
 }
@@ -150,23 +173,26 @@ private fun Section(title: String) {
 }
 
 @Composable
-private fun NotSynced(state: VisitState, onSync: () -> Unit) {
+private fun NotSynced(state: VisitFlowState, onSync: () -> Unit) {
     Column(verticalArrangement = Arrangement.spacedBy(8.dp)) {
         state.error?.let { Text(it.message, color = MaterialTheme.colorScheme.error) }
         Button(onClick = onSync, enabled = !state.syncing) {
-            if (state.syncing) CircularProgressIndicator(Modifier.size(20.dp), strokeWidth = 2.dp)
-            else Text(stringResource(R.string.visit_download))
+            if (state.syncing) {
+                CircularProgressIndicator(Modifier.size(20.dp), strokeWidth = 2.dp)
+            } else {
+                Text(stringResource(R.string.visit_download))
+            }
         }
     }
 }
 
 @Composable
-private fun Beneficiaries(state: VisitState, model: VisitModel) {
+private fun Beneficiaries(state: VisitFlowState, model: VisitFlowModel) {
     Section(stringResource(R.string.visit_who))
     Row(Modifier.horizontalScroll(rememberScrollState()), horizontalArrangement = Arrangement.spacedBy(8.dp)) {
         for (b in state.beneficiaries) {
             FilterChip(
-                selected = b.id == state.beneficiaryId,
+                selected = b.id == state.beneficiary?.id,
                 onClick = { model.chooseBeneficiary(b.id) },
                 label = { Text(b.firstName) },
             )
@@ -176,17 +202,21 @@ private fun Beneficiaries(state: VisitState, model: VisitModel) {
 }
 
 @Composable
-private fun ProviderSearchField(state: VisitState, model: VisitModel, onScan: () -> Unit) {
+private fun ProviderSearchField(state: VisitFlowState, model: VisitFlowModel, onScan: () -> Unit) {
+    // The core places a search failure on the search, a refused provider on the provider.
+    val error = state.error.on(VisitField.SEARCH) ?: state.error.on(VisitField.PROVIDER)
     OutlinedTextField(
         value = state.query,
         onValueChange = model::onQueryChange,
         label = { Text(stringResource(R.string.visit_search)) },
         placeholder = { Text(stringResource(R.string.visit_search_hint)) },
-        isError = state.error.on(VisitField.PROVIDER) != null,
-        supportingText = state.error.on(VisitField.PROVIDER)?.let { { Text(it) } },
+        isError = error != null,
+        supportingText = error?.let { { Text(it) } },
         trailingIcon = if (state.searching || state.selectingProvider) {
             { CircularProgressIndicator(Modifier.size(20.dp), strokeWidth = 2.dp) }
-        } else null,
+        } else {
+            null
+        },
         singleLine = true,
         keyboardOptions = KeyboardOptions(imeAction = ImeAction.Search),
         modifier = Modifier.fillMaxWidth(),
@@ -202,7 +232,7 @@ private fun ProviderCard(provider: Provider, onChange: () -> Unit) {
         Row(Modifier.padding(16.dp), verticalAlignment = Alignment.CenterVertically) {
             Column(Modifier.weight(1f)) {
                 Text(provider.name, style = MaterialTheme.typography.titleMedium)
-                Text(stringResource(R.string.visit_provider_line, provider.specialty, provider.city, provider.sector))
+                Text(stringResource(R.string.visit_provider_line, provider.specialty, provider.city, provider.sector.toInt()))
             }
             TextButton(onClick = onChange) { Text(stringResource(R.string.visit_change)) }
         }
@@ -211,7 +241,7 @@ private fun ProviderCard(provider: Provider, onChange: () -> Unit) {
 
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
-private fun ActField(state: VisitState, model: VisitModel) {
+private fun ActField(state: VisitFlowState, model: VisitFlowModel) {
     var expanded by remember { mutableStateOf(false) }
     val error = state.error.on(VisitField.ACT)
     ExposedDropdownMenuBox(expanded = expanded, onExpandedChange = { expanded = it }) {
@@ -242,13 +272,17 @@ private fun ActField(state: VisitState, model: VisitModel) {
 /** The care date: today unless the member picks another day (a bill from last week). */
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
-private fun DateRow(state: VisitState, locale: Locale, onChange: (LocalDate?) -> Unit) {
+private fun DateRow(state: VisitFlowState, locale: Locale, onChange: (LocalDate?) -> Unit) {
     var picking by rememberSaveable { mutableStateOf(false) }
+    // The core keeps the care date as `YYYY-MM-DD`; null is today in France.
+    val date = state.date?.let(LocalDate::parse)
     Row(verticalAlignment = Alignment.CenterVertically) {
-        val date = state.date
         Text(
-            if (date == null) stringResource(R.string.visit_date_today)
-            else stringResource(R.string.visit_date_on, date.format(DateTimeFormatter.ofLocalizedDate(FormatStyle.LONG).withLocale(locale))),
+            if (date == null) {
+                stringResource(R.string.visit_date_today)
+            } else {
+                stringResource(R.string.visit_date_on, date.format(DateTimeFormatter.ofLocalizedDate(FormatStyle.LONG).withLocale(locale)))
+            },
             modifier = Modifier.weight(1f),
         )
         TextButton(onClick = { picking = true }) { Text(stringResource(R.string.visit_change)) }
@@ -256,7 +290,7 @@ private fun DateRow(state: VisitState, locale: Locale, onChange: (LocalDate?) ->
     state.error.on(VisitField.DATE)?.let { Text(it, color = MaterialTheme.colorScheme.error) }
     if (picking) {
         val picker = rememberDatePickerState(
-            initialSelectedDateMillis = state.date?.atStartOfDay(ZoneOffset.UTC)?.toInstant()?.toEpochMilli(),
+            initialSelectedDateMillis = date?.atStartOfDay(ZoneOffset.UTC)?.toInstant()?.toEpochMilli(),
         )
         DatePickerDialog(
             onDismissRequest = { picking = false },
@@ -268,14 +302,17 @@ private fun DateRow(state: VisitState, locale: Locale, onChange: (LocalDate?) ->
                 }) { Text(stringResource(R.string.visit_ok)) }
             },
             dismissButton = {
-                TextButton(onClick = { picking = false; onChange(null) }) { Text(stringResource(R.string.visit_date_today_button)) }
+                TextButton(onClick = {
+                    picking = false
+                    onChange(null)
+                }) { Text(stringResource(R.string.visit_date_today_button)) }
             },
         ) { DatePicker(picker) }
     }
 }
 
 @Composable
-private fun AmountField(state: VisitState, model: VisitModel) {
+private fun AmountField(state: VisitFlowState, model: VisitFlowModel) {
     val error = state.error.on(VisitField.PRICE)
     OutlinedTextField(
         value = state.price,
@@ -292,14 +329,8 @@ private fun AmountField(state: VisitState, model: VisitModel) {
 }
 
 @Composable
-private fun Result(
-    preview: CoveragePreview,
-    state: VisitState,
-    locale: Locale,
-    onSync: () -> Unit,
-    onRecheck: () -> Unit,
-) {
-    fun Money.text() = format(locale)
+private fun Result(preview: CoveragePreview, state: VisitFlowState, locale: Locale, onSync: () -> Unit, onRecheck: () -> Unit) {
+    fun Amount.text() = display(locale)
     Card(Modifier.fillMaxWidth()) {
         Column(Modifier.padding(16.dp), verticalArrangement = Arrangement.spacedBy(6.dp)) {
             Text(preview.actLabel, style = MaterialTheme.typography.titleMedium)
@@ -311,34 +342,46 @@ private fun Result(
                 stringResource(
                     R.string.visit_base,
                     preview.base.text(),
-                    NumberFormat.getPercentInstance(locale).format(preview.amoRate),
+                    NumberFormat.getPercentInstance(locale).format(BigDecimal(preview.amoRate)),
                     preview.guarantee,
                 ),
                 style = MaterialTheme.typography.bodySmall,
             )
             for (d in preview.deductions) {
-                Text(stringResource(R.string.visit_deduction, stringResource(d.kind.label()), d.amount.text()), style = MaterialTheme.typography.bodySmall)
+                Text(
+                    stringResource(R.string.visit_deduction, stringResource(d.kind.label()), d.amount.text()),
+                    style = MaterialTheme.typography.bodySmall,
+                )
             }
-            for (sentence in state.explanations) Text("• $sentence", style = MaterialTheme.typography.bodyMedium)
+            for (sentence in preview.explanations) {
+                val text = if (locale.language == Locale.FRENCH.language) sentence.fr else sentence.en
+                Text("• $text", style = MaterialTheme.typography.bodyMedium)
+            }
             HorizontalDivider()
             when (val check = state.check) {
                 null -> Unit
-                ServerCheck.Checking -> Row(verticalAlignment = Alignment.CenterVertically, horizontalArrangement = Arrangement.spacedBy(8.dp)) {
+                VisitCheck.Checking -> Row(
+                    verticalAlignment = Alignment.CenterVertically,
+                    horizontalArrangement = Arrangement.spacedBy(8.dp),
+                ) {
                     CircularProgressIndicator(Modifier.size(16.dp), strokeWidth = 2.dp)
                     Text(stringResource(R.string.visit_checking))
                 }
-                is ServerCheck.Confirmed -> Text(stringResource(R.string.visit_confirmed), color = MaterialTheme.colorScheme.primary)
-                is ServerCheck.Changed -> {
+                is VisitCheck.Confirmed -> Text(stringResource(R.string.visit_confirmed), color = MaterialTheme.colorScheme.primary)
+                is VisitCheck.Changed -> {
                     Text(
-                        stringResource(R.string.visit_changed, check.amo.text(), check.amc.text(), check.member.text()),
+                        stringResource(R.string.visit_changed, check.check.amo.text(), check.check.amc.text(), check.check.member.text()),
                         color = MaterialTheme.colorScheme.error,
                     )
                     Button(onClick = onSync, enabled = !state.syncing) { Text(stringResource(R.string.visit_update)) }
                 }
-                is ServerCheck.Unchecked -> {
+                is VisitCheck.Unavailable -> {
                     Text(
-                        if (check.kind == TiersPayError.Kind.NETWORK) stringResource(R.string.visit_unchecked_offline)
-                        else stringResource(R.string.visit_unchecked, check.message),
+                        if (check.kind == FailureKind.NETWORK) {
+                            stringResource(R.string.visit_unchecked_offline)
+                        } else {
+                            stringResource(R.string.visit_unchecked, check.message)
+                        },
                     )
                     TextButton(onClick = onRecheck) { Text(stringResource(R.string.visit_retry)) }
                 }
@@ -364,4 +407,4 @@ private fun DeductionKind.label(): Int = when (this) {
     DeductionKind.OTHER -> R.string.deduction_other
 }
 
-private fun VisitError?.on(field: VisitField): String? = this?.takeIf { it.field == field }?.message
+private fun VisitFlowError?.on(field: VisitField): String? = this?.takeIf { it.field == field }?.message

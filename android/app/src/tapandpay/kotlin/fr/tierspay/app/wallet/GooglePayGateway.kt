@@ -109,8 +109,12 @@ class GooglePayGateway private constructor(context: Context, saved: SavedStateHa
     override suspend fun tokenize(tokenId: String): TokenizeResult = call("tokenize") {
         results.await(REQUEST_TOKENIZE, remember = true) {
             client.tokenize(
-                requireActivity(), tokenId, TapAndPay.TOKEN_PROVIDER_VISA, DISPLAY_NAME,
-                TapAndPay.CARD_NETWORK_VISA, REQUEST_TOKENIZE,
+                requireActivity(),
+                tokenId,
+                TapAndPay.TOKEN_PROVIDER_VISA,
+                DISPLAY_NAME,
+                TapAndPay.CARD_NETWORK_VISA,
+                REQUEST_TOKENIZE,
             )
         }
     }
@@ -128,11 +132,9 @@ class GooglePayGateway private constructor(context: Context, saved: SavedStateHa
         return true
     }
 
-    private fun requireActivity(): Activity =
-        activity ?: throw TiersPayError.Platform("Google Pay needs the app in front. Try again.")
+    private fun requireActivity(): Activity = activity ?: throw TiersPayError.Platform("Google Pay needs the app in front. Try again.")
 
-    private suspend inline fun <T> call(what: String, block: () -> T): T =
-        tapAndPayCall(what, { (it as? ApiException)?.statusCode }, block)
+    private suspend inline fun <T> call(what: String, block: () -> T): T = tapAndPayCall(what, { (it as? ApiException)?.statusCode }, block)
 
     companion object {
         private const val REQUEST_PUSH = 7001

@@ -115,11 +115,7 @@ class TapAndPayResults(private val saved: SavedRequest) {
  * propagates, but a cancellation that is not the caller's (a cancelled Play services task) is a
  * failure like the others, so the screen never waits for an answer that will not come.
  */
-suspend inline fun <T> tapAndPayCall(
-    what: String,
-    statusCode: (Exception) -> Int?,
-    call: () -> T,
-): T = try {
+suspend inline fun <T> tapAndPayCall(what: String, statusCode: (Exception) -> Int?, call: () -> T): T = try {
     call()
 } catch (e: TiersPayError) {
     throw e

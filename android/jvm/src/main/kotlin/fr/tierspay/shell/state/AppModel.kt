@@ -1,5 +1,6 @@
 package fr.tierspay.shell.state
 
+import fr.tierspay.core.EnrollmentStep
 import fr.tierspay.shell.Destination
 import fr.tierspay.shell.TiersPayClient
 import fr.tierspay.shell.TiersPayError
@@ -19,17 +20,23 @@ enum class Screen { HOME, VISIT, CARD }
  * The app's view-state root: the session (which half of the app to show), the enrollment form,
  * the visit (doctor's desk) screen, the card, and where links and push messages lead. The Android
  * app holds one in a ViewModel, so that none of it (a Google Pay request under way included) is
- * lost when the activity is recreated.
+ * lost when the activity is recreated. The enrollment and visit screens are the core's flows
+ * ([EnrollmentFlowModel], [VisitFlowModel]); this only opens, routes and closes them.
  */
 class AppModel(
     private val client: TiersPayClient,
     private val scope: CoroutineScope,
     locale: Locale = Locale.getDefault(),
     tapAndPay: TapAndPayGateway = UnavailableTapAndPay,
-) {
+) : AutoCloseable {
     val session = SessionModel(client, scope)
-    val enrollment = EnrollmentModel(client, scope)
-    val visit = VisitModel(client, scope, locale)
+    val enrollment = EnrollmentFlowModel(client)
+
+    private val _visit = MutableStateFlow(VisitFlowModel(client))
+
+    /** The visit screen's flow: a fresh one after a sign-out, so nothing of the last member remains. */
+    val visit: StateFlow<VisitFlowModel> = _visit.asStateFlow()
+
     val card = CardWalletModel(client, tapAndPay, scope, locale)
 
     private val _screen = MutableStateFlow(Screen.HOME)
@@ -55,8 +62,8 @@ class AppModel(
                     is SessionState.SignedOut -> {
                         // After a sign-out the form must start over, not show the last enrollment,
                         // and nothing of the last member's visit or card may remain.
-                        if (enrollment.state.value is EnrollmentState.Enrolled) enrollment.reset()
-                        visit.clear()
+                        if (enrollment.state.value?.step == EnrollmentStep.ENROLLED) enrollment.reset()
+                        newVisit()
                         card.clear()
                         pendingCard = false
                         _screen.value = Screen.HOME
@@ -74,7 +81,7 @@ class AppModel(
     /** The visit screen: beneficiaries, acts and recently used providers are read on first use. */
     fun openVisit() {
         if (session.state.value !is SessionState.SignedIn) return
-        visit.start()
+        _visit.value.start()
         _screen.value = Screen.VISIT
     }
 
@@ -144,6 +151,18 @@ class AppModel(
         if (session.state.value !is SessionState.SignedIn) return
         pendingProvider = null
         openVisit()
-        visit.openProvider(code)
+        _visit.value.openProvider(code)
+    }
+
+    private fun newVisit() {
+        val old = _visit.value
+        _visit.value = VisitFlowModel(client)
+        old.close()
+    }
+
+    /** Releases the core's flows (the ViewModel is cleared). */
+    override fun close() {
+        _visit.value.close()
+        enrollment.close()
     }
 }

@@ -1,9 +1,9 @@
 package fr.tierspay.shell.state
 
-import fr.tierspay.core.EnrollmentFlow
+import fr.tierspay.core.EnrollmentFlowInterface
 import fr.tierspay.core.EnrollmentFlowState
 import fr.tierspay.core.EnrollmentListener
-import fr.tierspay.shell.CoreTiersPayClient
+import fr.tierspay.shell.TiersPayClient
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
@@ -14,13 +14,13 @@ import kotlinx.coroutines.flow.update
  * details → code → enrolled, errors on their field, resend, back, links' contract numbers. This
  * exposes the core's state as a [StateFlow] and forwards intents; it decides nothing.
  */
-class EnrollmentFlowModel(client: CoreTiersPayClient, contractNumber: String? = null) : AutoCloseable {
+class EnrollmentFlowModel(client: TiersPayClient, contractNumber: String? = null) : AutoCloseable {
     private val _state = MutableStateFlow<EnrollmentFlowState?>(null)
 
     /** Every state the core sends, the newest revision kept; null before the first intent. */
     val state: StateFlow<EnrollmentFlowState?> = _state.asStateFlow()
 
-    private val flow: EnrollmentFlow = client.enrollmentFlow(
+    private val flow: EnrollmentFlowInterface = client.enrollmentFlow(
         contractNumber,
         object : EnrollmentListener {
             override fun onState(state: EnrollmentFlowState) {
@@ -50,5 +50,8 @@ class EnrollmentFlowModel(client: CoreTiersPayClient, contractNumber: String? = 
 
     fun reset(contractNumber: String? = null) = flow.reset(contractNumber)
 
-    override fun close() = flow.close()
+    /** Releases the core's flow (a fake in tests may have nothing to release). */
+    override fun close() {
+        (flow as? AutoCloseable)?.close()
+    }
 }

@@ -39,10 +39,7 @@ sealed interface SessionState {
  * The session as the screens see it: read locally at start (works offline), then kept current
  * by the core's session events. Pure Kotlin, hosted by an Android ViewModel.
  */
-class SessionModel(
-    private val client: TiersPayClient,
-    private val scope: CoroutineScope,
-) {
+class SessionModel(private val client: TiersPayClient, private val scope: CoroutineScope) {
     private val _state = MutableStateFlow<SessionState>(SessionState.Loading)
     val state: StateFlow<SessionState> = _state.asStateFlow()
     private var started = false

@@ -1,9 +1,9 @@
 package fr.tierspay.shell.state
 
-import fr.tierspay.core.VisitFlow
+import fr.tierspay.core.VisitFlowInterface
 import fr.tierspay.core.VisitFlowState
 import fr.tierspay.core.VisitListener
-import fr.tierspay.shell.CoreTiersPayClient
+import fr.tierspay.shell.TiersPayClient
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
@@ -15,13 +15,13 @@ import kotlinx.coroutines.flow.update
  * core, in `core/src/app/flows/visit.rs`. This exposes its state as a [StateFlow] and forwards
  * the member's intents; it decides nothing.
  */
-class VisitFlowModel(client: CoreTiersPayClient, private val providerCode: String? = null) : AutoCloseable {
+class VisitFlowModel(client: TiersPayClient, private val providerCode: String? = null) : AutoCloseable {
     private val _state = MutableStateFlow<VisitFlowState?>(null)
 
     /** Null until [start]; then every state the core sends, the newest revision kept. */
     val state: StateFlow<VisitFlowState?> = _state.asStateFlow()
 
-    private val flow: VisitFlow = client.visitFlow(
+    private val flow: VisitFlowInterface = client.visitFlow(
         object : VisitListener {
             override fun onState(state: VisitFlowState) {
                 _state.update { old -> if (old == null || state.revision > old.revision) state else old }
@@ -71,5 +71,8 @@ class VisitFlowModel(client: CoreTiersPayClient, private val providerCode: Strin
 
     fun dismissError() = flow.dismissError()
 
-    override fun close() = flow.close()
+    /** Releases the core's flow (a fake in tests may have nothing to release). */
+    override fun close() {
+        (flow as? AutoCloseable)?.close()
+    }
 }

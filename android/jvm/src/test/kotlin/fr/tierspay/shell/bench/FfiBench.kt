@@ -127,8 +127,7 @@ private fun report(name: String, sorted: LongArray) {
     println("%-50s %9s %9s %9s %9s".format(name, us(pct(0.10)), us(pct(0.50)), us(pct(0.90)), us(pct(0.99))))
 }
 
-private fun dummyServerKey(): String =
-    SoftwareDeviceKey(InMemorySecretStore()).publicKey().joinToString("") { "%02x".format(it) }
+private fun dummyServerKey(): String = SoftwareDeviceKey(InMemorySecretStore()).publicKey().joinToString("") { "%02x".format(it) }
 
 /** The quote document of docs/coverage.md: the GP visit the preview rows price (19.00 / 9.00 / 2.00). */
 private const val QUOTE = """{"date": "2026-03-02", "price": "30.00",

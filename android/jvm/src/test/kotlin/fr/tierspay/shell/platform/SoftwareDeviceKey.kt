@@ -15,20 +15,16 @@ import java.security.spec.X509EncodedKeySpec
  * restart: for JVM tests and tools only, never in the app (which uses the Android Keystore).
  * Signatures are DER (`SHA256withECDSA`), which the core accepts.
  */
-class SoftwareDeviceKey(
-    private val store: SecretStore,
-    private val storageKey: String = "tierspay.device_key.jca",
-) : DeviceSigningKey {
+class SoftwareDeviceKey(private val store: SecretStore, private val storageKey: String = "tierspay.device_key.jca") : DeviceSigningKey {
     private var cached: KeyPair? = null
 
     override fun publicKey(): ByteArray = Sec1.encode(keyPair().public as ECPublicKey)
 
-    override fun sign(message: ByteArray): ByteArray =
-        Signature.getInstance("SHA256withECDSA").run {
-            initSign(keyPair().private)
-            update(message)
-            sign()
-        }
+    override fun sign(message: ByteArray): ByteArray = Signature.getInstance("SHA256withECDSA").run {
+        initSign(keyPair().private)
+        update(message)
+        sign()
+    }
 
     @Synchronized
     override fun delete() {

@@ -100,9 +100,12 @@ class TapAndPayResultsTest {
         assertFalse(other.message.contains("Play services"), "the SDK's text is not the member's")
 
         val ours = TiersPayError.InvalidInput("device_id", "empty")
-        assertSame(ours, assertThrows<TiersPayError.InvalidInput> {
-            kotlinx.coroutines.runBlocking { tapAndPayCall("x", status) { throw ours } }
-        })
+        assertSame(
+            ours,
+            assertThrows<TiersPayError.InvalidInput> {
+                kotlinx.coroutines.runBlocking { tapAndPayCall("x", status) { throw ours } }
+            },
+        )
 
         // A task cancelled under the SDK, the caller still active: a failure, not a silent stop.
         assertThrows<TiersPayError.Platform> {

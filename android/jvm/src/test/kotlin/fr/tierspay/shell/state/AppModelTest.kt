@@ -1,9 +1,13 @@
 package fr.tierspay.shell.state
 
+import fr.tierspay.core.EnrollmentStep
+import fr.tierspay.core.VisitStep
 import fr.tierspay.shell.Session
 import fr.tierspay.shell.SessionChange
 import fr.tierspay.shell.support.FakeClient
+import fr.tierspay.shell.support.enrollmentState
 import fr.tierspay.shell.support.sampleProfile
+import fr.tierspay.shell.support.visitState
 import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.test.TestScope
 import kotlinx.coroutines.test.runCurrent
@@ -18,45 +22,56 @@ import org.junit.jupiter.api.Test
 class AppModelTest {
     private val client = FakeClient()
 
-    private fun TestScope.started() = AppModel(client, backgroundScope).also { it.start(); runCurrent() }
+    private fun TestScope.started() = AppModel(client, backgroundScope).also {
+        it.start()
+        runCurrent()
+    }
 
     @Test
     fun `an enroll link pre-fills the form when signed out, foreign links are refused`() = runTest {
         val app = started()
         assertTrue(app.openLink("tierspay://enroll?contract=TP1000001"))
-        assertEquals(EnrollmentState.Details("TP1000001"), app.enrollment.state.value)
+        assertTrue("enrollment.prefill(TP1000001)" in client.calls)
 
+        client.calls.clear()
         assertFalse(app.openLink("https://evil.example/enroll?contract=X"))
         assertTrue(app.openPush(mapOf("link" to "tierspay://home")))
         assertTrue(app.openPush(emptyMap()))
-        assertEquals(EnrollmentState.Details("TP1000001"), app.enrollment.state.value)
+        assertFalse(client.calls.any { it.startsWith("enrollment.") }, "${client.calls}")
     }
 
     @Test
-    fun `enrollment leads home, and sign-out brings back an empty form`() = runTest {
+    fun `the core's enrollment states reach the screen, and sign-out after an enrollment starts the form over`() = runTest {
         val app = started()
+        val flow = client.enrollmentFlows.single()
         app.enrollment.onContractNumberChange("TP1000001")
-        app.enrollment.onBirthDateChange("1985-04-12")
-        app.enrollment.submitDetails()
-        runCurrent()
-        app.enrollment.onCodeChange("123456")
-        app.enrollment.submitCode()
+        app.enrollment.submit()
+        assertEquals(
+            listOf("enrollment.editContractNumber(TP1000001)", "enrollment.submit()"),
+            client.calls.filter {
+                it.startsWith("enrollment.")
+            },
+        )
+        flow.emit(enrollmentState(revision = 2, step = EnrollmentStep.CODE))
+        flow.emit(enrollmentState(revision = 1, step = EnrollmentStep.DETAILS))
+        assertEquals(EnrollmentStep.CODE, app.enrollment.state.value?.step, "an older revision is dropped")
+
+        flow.emit(enrollmentState(revision = 3, step = EnrollmentStep.ENROLLED))
         client.session = Session.Enrolled(sampleProfile())
-        runCurrent()
         client.events.emit(SessionChange.ENROLLED)
         runCurrent()
         assertInstanceOf(SessionState.SignedIn::class.java, app.session.state.value)
-        assertInstanceOf(EnrollmentState.Enrolled::class.java, app.enrollment.state.value)
 
         // Signed in, an enroll link changes nothing.
+        client.calls.clear()
         app.openLink("tierspay://enroll?contract=TP2000002")
-        assertInstanceOf(EnrollmentState.Enrolled::class.java, app.enrollment.state.value)
+        assertFalse(client.calls.any { it.startsWith("enrollment.") })
 
         client.session = Session.NotEnrolled
         app.session.signOut()
         runCurrent()
         assertEquals(SessionState.SignedOut(), app.session.state.value)
-        assertEquals(EnrollmentState.Details(), app.enrollment.state.value)
+        assertTrue("enrollment.reset(null)" in client.calls, "${client.calls}")
     }
 
     @Test
@@ -67,33 +82,37 @@ class AppModelTest {
         assertTrue(app.openLink("https://app.tierspay.fr/p/K7M2QX"))
         runCurrent()
         assertEquals(Screen.VISIT, app.screen.value)
-        assertTrue("select(K7M2QX)" in client.calls)
-        assertEquals("prv_gp", app.visit.state.value.provider?.id)
+        assertEquals(listOf("visit.start(null)", "visit.selectProvider(K7M2QX)"), client.calls.filter { it.startsWith("visit.") })
+        val first = client.visitFlows.last()
+        first.emit(visitState(revision = 5, step = VisitStep.ACT))
+        assertEquals(VisitStep.ACT, app.visit.value.state.value?.step)
 
         app.closeVisit()
         assertEquals(Screen.HOME, app.screen.value)
         app.openVisit()
         assertEquals(Screen.VISIT, app.screen.value)
+        assertEquals(VisitStep.ACT, app.visit.value.state.value?.step, "the visit keeps what was chosen")
         app.openLink("tierspay://home")
         assertEquals(Screen.HOME, app.screen.value)
 
-        // Signed out, the link waits for the enrollment.
+        // Signed out: a fresh flow, nothing of the last member; the link waits for the enrollment.
         client.session = Session.NotEnrolled
         app.session.signOut()
         runCurrent()
-        assertEquals(VisitState(locale = app.visit.state.value.locale), app.visit.state.value, "nothing of the last member")
+        assertTrue(first.closed)
+        assertEquals(null, app.visit.value.state.value, "nothing of the last member")
         client.calls.clear()
         assertTrue(app.openLink("https://app.tierspay.fr/p/ABC234"))
         app.openVisit()
         runCurrent()
         assertEquals(Screen.HOME, app.screen.value)
-        assertFalse(client.calls.any { it.startsWith("select") })
+        assertFalse(client.calls.any { it.startsWith("visit.") })
 
         client.session = Session.Enrolled(sampleProfile())
         client.events.emit(SessionChange.ENROLLED)
         runCurrent()
         assertEquals(Screen.VISIT, app.screen.value)
-        assertTrue("select(ABC234)" in client.calls)
+        assertTrue("visit.selectProvider(ABC234)" in client.calls, "${client.calls}")
     }
 
     @Test

@@ -36,7 +36,10 @@ class CardWalletModelTest {
     private val gateway = ScriptedTapAndPay()
 
     private fun TestScope.started(locale: Locale = Locale.FRANCE): CardWalletModel =
-        CardWalletModel(client, gateway, backgroundScope, locale).also { it.start(); runCurrent() }
+        CardWalletModel(client, gateway, backgroundScope, locale).also {
+            it.start()
+            runCurrent()
+        }
 
     @Test
     fun `reads the card, shows controls in the locale's language, and follows CARD_UPDATED`() = runTest {
@@ -197,7 +200,10 @@ class CardWalletModelTest {
     fun `clear forgets the card and stops the work under way`() = runTest {
         val m = started()
         val release = CompletableDeferred<Unit>()
-        client.onGooglePay = { _, _, _ -> release.await(); GooglePayAction.Push(samplePush()) }
+        client.onGooglePay = { _, _, _ ->
+            release.await()
+            GooglePayAction.Push(samplePush())
+        }
         m.addToGooglePay()
         runCurrent()
         m.clear()
@@ -231,8 +237,11 @@ fun sampleCard() = CardInfo(
 )
 
 fun samplePush() = PushTokenizeData(
-    opaquePaymentCard = byteArrayOf(1, 2, 3), network = 4, tokenServiceProvider = 4,
-    displayName = "TiersPay Visa", lastDigits = "4242",
+    opaquePaymentCard = byteArrayOf(1, 2, 3),
+    network = 4,
+    tokenServiceProvider = 4,
+    displayName = "TiersPay Visa",
+    lastDigits = "4242",
     address = UserAddress("Camille Martin", "1 rue de la Paix", "Paris", "75002", "FR", "+33600000078"),
 )
 

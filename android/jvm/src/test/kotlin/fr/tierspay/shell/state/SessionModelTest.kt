@@ -17,8 +17,10 @@ class SessionModelTest {
     private val client = FakeClient()
 
     /** Started in backgroundScope: it follows events until the test ends. */
-    private fun TestScope.started(): SessionModel =
-        SessionModel(client, backgroundScope).also { it.start(); runCurrent() }
+    private fun TestScope.started(): SessionModel = SessionModel(client, backgroundScope).also {
+        it.start()
+        runCurrent()
+    }
 
     @Test
     fun `starts from the local session`() = runTest {

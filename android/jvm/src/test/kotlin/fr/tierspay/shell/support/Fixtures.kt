@@ -1,9 +1,14 @@
 package fr.tierspay.shell.support
 
+import fr.tierspay.core.EnrollmentFlowInterface
+import fr.tierspay.core.EnrollmentListener
+import fr.tierspay.core.VisitFlowInterface
+import fr.tierspay.core.VisitListener
 import fr.tierspay.shell.Act
+import fr.tierspay.shell.Amount
+import fr.tierspay.shell.Beneficiary
 import fr.tierspay.shell.CardDetails
 import fr.tierspay.shell.CardInfo
-import fr.tierspay.shell.Beneficiary
 import fr.tierspay.shell.CareCategory
 import fr.tierspay.shell.CodeChallenge
 import fr.tierspay.shell.Contract
@@ -17,7 +22,6 @@ import fr.tierspay.shell.Explanation
 import fr.tierspay.shell.GooglePayAction
 import fr.tierspay.shell.Member
 import fr.tierspay.shell.MemberProfile
-import fr.tierspay.shell.Money
 import fr.tierspay.shell.PreviewCheck
 import fr.tierspay.shell.Provider
 import fr.tierspay.shell.ProviderSearch
@@ -36,6 +40,13 @@ import org.junit.jupiter.api.Assertions.fail
 import java.math.BigDecimal
 import java.time.Instant
 import java.time.LocalDate
+
+/** Euros as the core would send them (`eur("30.00")`), display strings included. */
+fun eur(text: String): Amount {
+    val euros = BigDecimal(text).setScale(2)
+    val cents = euros.movePointRight(2).longValueExact()
+    return Amount(cents, "EUR", euros.toPlainString().replace('.', ',') + " €", "€" + euros.toPlainString())
+}
 
 /** Runs [block] and returns the [TiersPayError] of type [E] it must throw. */
 suspend inline fun <reified E : TiersPayError> expectError(block: suspend () -> Unit): E {
@@ -71,8 +82,8 @@ fun sampleBeneficiaries() = listOf(
 )
 
 fun sampleActs() = listOf(
-    Act("G", "Consultation de médecine générale", CareCategory.CONSULTATION, Money.parse("30.00")),
-    Act("C", "Consultation de chirurgien-dentiste", CareCategory.DENTAL, Money.parse("23.00")),
+    Act("G", "Consultation de médecine générale", CareCategory.CONSULTATION, eur("30.00")),
+    Act("C", "Consultation de chirurgien-dentiste", CareCategory.DENTAL, eur("23.00")),
 )
 
 fun sampleProvider(id: String = "prv_gp", code: String = "K7M2QX") = Provider(
@@ -88,11 +99,11 @@ fun samplePreview(
     id: String = "pv_1",
 ) = CoveragePreview(
     id = id, beneficiaryId = beneficiaryId, providerId = providerId, actCode = actCode,
-    actLabel = "Consultation de médecine générale", price = Money.parse(price),
+    actLabel = "Consultation de médecine générale", price = eur(price),
     date = LocalDate.of(2026, 3, 2),
-    amo = Money.parse("19.00"), amc = Money.parse("9.00"), member = Money.parse("2.00"),
-    base = Money.parse("30.00"), amoRate = BigDecimal("0.70"), guarantee = "150 % BR incl. SS",
-    deductions = listOf(Deduction(DeductionKind.PARTICIPATION_FORFAITAIRE, Money.parse("2.00"))),
+    amo = eur("19.00"), amc = eur("9.00"), member = eur("2.00"),
+    base = eur("30.00"), amoRate = BigDecimal("0.70"), guarantee = "150 % BR incl. SS",
+    deductions = listOf(Deduction(DeductionKind.PARTICIPATION_FORFAITAIRE, eur("2.00"))),
     explanations = listOf(Explanation("Base de remboursement : 30,00 €.", "Reimbursement base: €30.00.")),
 )
 
@@ -112,10 +123,25 @@ class FakeClient : TiersPayClient {
     var onActs: suspend (date: LocalDate?) -> List<Act> = { sampleActs() }
     var onSearch: suspend (query: String) -> ProviderSearch = { ProviderSearch(listOf(sampleProvider()), offline = false) }
     var onSelect: suspend (idCodeOrScan: String) -> Provider = { sampleProvider() }
-    var onPreview: suspend (beneficiaryId: String, providerId: String, actCode: String, price: String, date: LocalDate?) -> CoveragePreview =
+    var onPreview: suspend (
+        beneficiaryId: String,
+        providerId: String,
+        actCode: String,
+        price: String,
+        date: LocalDate?,
+    ) -> CoveragePreview =
         { b, p, a, price, _ -> samplePreview(b, p, a, price.replace(',', '.')) }
     var onCheck: suspend (CoveragePreview) -> PreviewCheck =
         { PreviewCheck(holds = true, serverPreviewId = it.id, amo = it.amo, amc = it.amc, member = it.member) }
+
+    /** The flows the models asked for, newest last. */
+    val visitFlows = mutableListOf<FakeVisitFlow>()
+    val enrollmentFlows = mutableListOf<FakeEnrollmentFlow>()
+
+    override fun visitFlow(listener: VisitListener): VisitFlowInterface = FakeVisitFlow(listener, calls).also { visitFlows += it }
+
+    override fun enrollmentFlow(contractNumber: String?, listener: EnrollmentListener): EnrollmentFlowInterface =
+        FakeEnrollmentFlow(contractNumber, listener, calls).also { enrollmentFlows += it }
 
     override suspend fun session(): Session = session.also { calls += "session" }
 
@@ -147,8 +173,7 @@ class FakeClient : TiersPayClient {
         else -> throw TiersPayError.InvalidInput("url", "the link is not a TiersPay link")
     }
 
-    override fun routeForPush(data: Map<String, String>): Destination =
-        data["link"]?.let(::routeForLink) ?: Destination.Home
+    override fun routeForPush(data: Map<String, String>): Destination = data["link"]?.let(::routeForLink) ?: Destination.Home
 
     override suspend fun registerPushToken(service: PushService, token: String) {
         calls += "registerPushToken($service,$token)"
@@ -219,11 +244,7 @@ class FakeClient : TiersPayClient {
 
     override suspend fun revealCard(): CardDetails = throw TiersPayError.Internal("not faked")
 
-    override suspend fun googlePay(
-        walletAccountId: String,
-        stableHardwareId: String,
-        walletTokens: List<TapAndPayToken>,
-    ): GooglePayAction {
+    override suspend fun googlePay(walletAccountId: String, stableHardwareId: String, walletTokens: List<TapAndPayToken>): GooglePayAction {
         calls += "googlePay($walletAccountId,$stableHardwareId,${walletTokens.size})"
         return onGooglePay(walletAccountId, stableHardwareId, walletTokens)
     }

@@ -5,7 +5,12 @@ package fr.tierspay.shell.support
  * test classpath: objects become maps, arrays lists, numbers Double, plus String, Boolean, null.
  */
 object Json {
-    fun parse(text: String): Any? = Parser(text).run { value().also { skipSpace(); check(at == text.length) { "trailing text at $at" } } }
+    fun parse(text: String): Any? = Parser(text).run {
+        value().also {
+            skipSpace()
+            check(at == text.length) { "trailing text at $at" }
+        }
+    }
 
     private class Parser(val s: String) {
         var at = 0

@@ -64,10 +64,14 @@ class MockServer private constructor(
         private fun launch(dir: Path, addr: String): Triple<Process, String, String> {
             val log = dir.resolve("mock.log").toFile()
             val args = mutableListOf(
-                binary.path, "serve",
-                "--addr", addr,
-                "--db", dir.resolve("mock.db").toString(),
-                "--seed", "demo",
+                binary.path,
+                "serve",
+                "--addr",
+                addr,
+                "--db",
+                dir.resolve("mock.db").toString(),
+                "--seed",
+                "demo",
             )
             if (testHelpersFlag) args += "--test-helpers"
             val process = ProcessBuilder(args).redirectError(ProcessBuilder.Redirect.appendTo(log)).start()
@@ -92,10 +96,9 @@ class MockServer private constructor(
     /** A push the platform sent: to whom (the APNs / FCM token), its title and its data payload. */
     data class SentPush(val recipient: String, val title: String?, val data: Map<String, String>)
 
-    private fun helper(path: String): HttpRequest.Builder =
-        HttpRequest.newBuilder(URI.create("$url$path"))
-            .timeout(Duration.ofSeconds(10))
-            .header("Authorization", "Bearer $TEST_SECRET_KEY")
+    private fun helper(path: String): HttpRequest.Builder = HttpRequest.newBuilder(URI.create("$url$path"))
+        .timeout(Duration.ofSeconds(10))
+        .header("Authorization", "Bearer $TEST_SECRET_KEY")
 
     private fun getHelper(path: String): String {
         val response = http.send(helper(path).GET().build(), HttpResponse.BodyHandlers.ofString())

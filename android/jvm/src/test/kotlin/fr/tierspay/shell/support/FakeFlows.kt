@@ -1,0 +1,100 @@
+package fr.tierspay.shell.support
+
+import fr.tierspay.core.EnrollmentFlowInterface
+import fr.tierspay.core.EnrollmentFlowState
+import fr.tierspay.core.EnrollmentListener
+import fr.tierspay.core.EnrollmentStep
+import fr.tierspay.core.VisitFlowInterface
+import fr.tierspay.core.VisitFlowState
+import fr.tierspay.core.VisitListener
+import fr.tierspay.core.VisitStep
+
+/**
+ * The core's visit flow as [fr.tierspay.shell.state.AppModel]'s tests need it: intents recorded
+ * in [calls] (`visit.start(K7M2QX)`, …), states sent by the test with [emit]. The machine itself
+ * is tested in Rust (`core/src/app/flows/visit.rs`) and through the real core in CoverageClientTest.
+ */
+class FakeVisitFlow(private val listener: VisitListener, private val calls: MutableList<String>) :
+    VisitFlowInterface,
+    AutoCloseable {
+    var state: VisitFlowState = visitState()
+        private set
+    var closed = false
+        private set
+
+    fun emit(state: VisitFlowState) {
+        this.state = state
+        listener.onState(state)
+    }
+
+    private fun call(name: String) {
+        calls += "visit.$name"
+    }
+
+    override fun back() = call("back()")
+    override fun changeAct() = call("changeAct()")
+    override fun changeAmount() = call("changeAmount()")
+    override fun changeBeneficiary() = call("changeBeneficiary()")
+    override fun changeProvider() = call("changeProvider()")
+    override fun chooseAct(code: String) = call("chooseAct($code)")
+    override fun chooseBeneficiary(beneficiaryId: String) = call("chooseBeneficiary($beneficiaryId)")
+    override fun dismissError() = call("dismissError()")
+    override fun editDate(date: String?) = call("editDate($date)")
+    override fun editPrice(price: String) = call("editPrice($price)")
+    override fun editQuery(query: String) = call("editQuery($query)")
+    override fun filter(specialty: String?, city: String?) = call("filter($specialty,$city)")
+    override fun newVisit() = call("newVisit()")
+    override fun price() = call("price()")
+    override fun recheck() = call("recheck()")
+    override fun scanned(text: String) = call("scanned($text)")
+    override fun selectProvider(idOrCode: String) = call("selectProvider($idOrCode)")
+    override fun start(providerCode: String?) = call("start($providerCode)")
+    override fun state(): VisitFlowState = state
+    override fun sync() = call("sync()")
+
+    override fun close() {
+        closed = true
+    }
+}
+
+/** The core's enrollment flow for AppModel's tests, as [FakeVisitFlow]. */
+class FakeEnrollmentFlow(val contractNumber: String?, private val listener: EnrollmentListener, private val calls: MutableList<String>) :
+    EnrollmentFlowInterface,
+    AutoCloseable {
+    var state: EnrollmentFlowState = enrollmentState(contractNumber = contractNumber.orEmpty())
+        private set
+
+    fun emit(state: EnrollmentFlowState) {
+        this.state = state
+        listener.onState(state)
+    }
+
+    private fun call(name: String) {
+        calls += "enrollment.$name"
+    }
+
+    override fun back() = call("back()")
+    override fun editBirthDate(value: String) = call("editBirthDate($value)")
+    override fun editCode(value: String) = call("editCode($value)")
+    override fun editContractNumber(value: String) = call("editContractNumber($value)")
+    override fun prefill(contractNumber: String) = call("prefill($contractNumber)")
+    override fun resend() = call("resend()")
+    override fun reset(contractNumber: String?) = call("reset($contractNumber)")
+    override fun state(): EnrollmentFlowState = state
+    override fun submit() = call("submit()")
+
+    override fun close() = Unit
+}
+
+fun visitState(revision: Long = 0, step: VisitStep = VisitStep.LOADING) = VisitFlowState(
+    revision = revision.toULong(), step = step, busy = false, canPrice = false, loading = false,
+    needsSync = false, syncing = false, beneficiaries = emptyList(), acts = emptyList(),
+    beneficiary = null, query = "", specialty = null, city = null, results = emptyList(),
+    resultsOffline = false, searching = false, selectingProvider = false, provider = null,
+    act = null, price = "", date = null, pricing = false, preview = null, check = null, error = null,
+)
+
+fun enrollmentState(revision: Long = 0, step: EnrollmentStep = EnrollmentStep.DETAILS, contractNumber: String = "") = EnrollmentFlowState(
+    revision = revision.toULong(), step = step, canSubmit = false, busy = false,
+    contractNumber = contractNumber, birthDate = "", code = "", challenge = null, profile = null, error = null,
+)
