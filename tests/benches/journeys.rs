@@ -167,7 +167,7 @@ fn main() {
                     gp.id.clone(),
                     "G".into(),
                     "30".into(),
-                    None,
+                    Some("2026-03-02".into()),
                 )
                 .unwrap();
             samples.push(t.elapsed());
