@@ -420,3 +420,21 @@ pub fn raw_proof(
     let input = dpop::signing_input(&ecdsa::public_key_sec1(key), &claims).expect("claims");
     dpop::assemble(&input, &ecdsa::sign(key, input.as_bytes())).expect("proof")
 }
+
+/// Waits until `read()` gives a value that satisfies `done`, polling every 10 ms for at most
+/// 10 s (a flow's answers arrive from the core's runtime, not from the call that asked); then
+/// fails the test naming `what` and the last value.
+pub async fn wait_for<S: std::fmt::Debug>(
+    what: &str,
+    read: impl Fn() -> S,
+    done: impl Fn(&S) -> bool,
+) -> S {
+    for _ in 0..1000 {
+        let value = read();
+        if done(&value) {
+            return value;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{what}: {:?}", read());
+}

@@ -2,7 +2,6 @@
 //! draws (contract and birth date → the code sent by SMS → enrolled).
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tierspay_core::{
     EnrollmentField, EnrollmentFlow, EnrollmentFlowState, EnrollmentListener, EnrollmentStep,
@@ -24,14 +23,7 @@ async fn until(
     what: &str,
     done: impl Fn(&EnrollmentFlowState) -> bool,
 ) -> EnrollmentFlowState {
-    for _ in 0..1000 {
-        let state = flow.state().unwrap();
-        if done(&state) {
-            return state;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{what}: {:?}", flow.state());
+    tierspay_tests::wait_for(what, || flow.state().unwrap(), done).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -2,7 +2,6 @@
 //! draws (beneficiary → provider → act → amount → figures → the server's word).
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tierspay_core::{VisitCheck, VisitField, VisitFlow, VisitFlowState, VisitListener, VisitStep};
 use tierspay_tests::{Mock, Phone};
@@ -22,14 +21,7 @@ async fn until(
     what: &str,
     done: impl Fn(&VisitFlowState) -> bool,
 ) -> VisitFlowState {
-    for _ in 0..1000 {
-        let state = flow.state().unwrap();
-        if done(&state) {
-            return state;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{what}: {:?}", flow.state());
+    tierspay_tests::wait_for(what, || flow.state().unwrap(), done).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -38,14 +38,7 @@ async fn until(
     what: &str,
     done: impl Fn(&WalletFlowState) -> bool,
 ) -> WalletFlowState {
-    for _ in 0..1000 {
-        let state = flow.state().unwrap();
-        if done(&state) {
-            return state;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{what}: {:?}", flow.state());
+    tierspay_tests::wait_for(what, || flow.state().unwrap(), done).await
 }
 
 async fn request_until(
