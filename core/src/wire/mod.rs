@@ -7,6 +7,7 @@ pub mod enrollment;
 pub mod error;
 pub mod push;
 pub mod session;
+pub mod visit;
 
 pub use card::*;
 pub use coverage::*;
@@ -14,3 +15,4 @@ pub use enrollment::*;
 pub use error::*;
 pub use push::*;
 pub use session::*;
+pub use visit::*;
