@@ -86,6 +86,8 @@ def test_virtual_card_with_spending_controls_expand_list_and_status():
     assert controls.spending_limits[2].categories == ["doctors"]
     assert card.wallets.apple_pay.eligible is True
     assert "number" not in card
+    # Stripe embeds the cardholder in every card, as the library types it.
+    assert isinstance(card.cardholder, stripe.issuing.Cardholder)
 
     expanded = stripe.issuing.Card.retrieve(card.id, expand=["cardholder"])
     assert isinstance(expanded.cardholder, stripe.issuing.Cardholder)

@@ -106,9 +106,11 @@ async fn cardholders_and_cards_over_form_encoded_http_with_expand_lists_and_even
     assert_eq!(card["wallets"]["apple_pay"]["eligible"], true);
     assert_eq!(card["wallets"]["primary_account_identifier"], Value::Null);
 
-    // Retrieve: the cardholder is an id unless expanded; number and cvc only on request.
+    // Retrieve: the cardholder is embedded, as Stripe does; number and cvc only on request.
     let plain = psp.ok_get(&format!("/v1/issuing/cards/{ic}"), &[]).await;
-    assert_eq!(plain["cardholder"], ich.as_str());
+    assert_eq!(plain["cardholder"]["id"], ich.as_str());
+    assert_eq!(plain["cardholder"]["object"], "issuing.cardholder");
+    assert!(plain.get("number").is_none() && plain.get("cvc").is_none());
     let full = psp
         .ok_get(
             &format!("/v1/issuing/cards/{ic}"),

@@ -38,6 +38,7 @@ async fn apple_pay_provisioning_end_to_end() {
     )
     .await;
     assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["card"], ic, "the answer names its card");
     let contents = B64.decode(a.body["contents"].as_str().unwrap()).unwrap();
     let ephemeral = B64
         .decode(a.body["ephemeral_public_key"].as_str().unwrap())
@@ -372,6 +373,7 @@ async fn google_pay_provisioning_binding_identity_verification_and_expiry() {
     let first = google_push(&psp, ic, "wallet-1", "device-1").await;
     assert_eq!(first.status, 200, "{}", first.body);
     let b = &first.body;
+    assert_eq!(b["card"], ic, "the answer names its card");
     assert_eq!(b["network"], 4);
     assert_eq!(b["token_service_provider"], 4);
     assert_eq!(b["network_name"], "VISA");

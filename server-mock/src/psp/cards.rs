@@ -458,7 +458,8 @@ pub fn card_json(conn: &Connection, card: &CardRow, expand: &[String]) -> Result
         "object": "issuing.card",
         "brand": card.brand,
         "cancellation_reason": card.cancellation_reason,
-        "cardholder": card.cardholder_id,
+        // Stripe embeds the whole cardholder in a card (it is not expandable).
+        "cardholder": cardholder_json(conn, &card.cardholder_id)?,
         "created": card.created,
         "currency": card.currency,
         "exp_month": card.exp_month,
@@ -481,7 +482,8 @@ pub fn card_json(conn: &Connection, card: &CardRow, expand: &[String]) -> Result
     });
     for field in expand {
         match field.as_str() {
-            "cardholder" => doc["cardholder"] = cardholder_json(conn, &card.cardholder_id)?,
+            // Accepted for clients written against older API versions: already embedded.
+            "cardholder" => {}
             "number" | "cvc" => {
                 let (number, cvc) = card_secret(conn, &card.id)?;
                 doc[field.as_str()] = Value::String(if field == "number" { number } else { cvc });

@@ -445,12 +445,14 @@ async fn push_provisioning_details(
     f.expand()?;
     f.finish()?;
     let ctx = psp.ctx;
+    let card = id.clone();
     let payload = state
         .db
         .transaction(move |tx| apple(tx, &ctx, &id, &certificates, &nonce, &nonce_signature))
         .await?;
     Ok(Json(json!({
         "object": "issuing.push_provisioning_details",
+        "card": card,
         "contents": payload.contents,
         "activation_data": payload.activation_data,
         "ephemeral_public_key": payload.ephemeral_public_key,
@@ -470,12 +472,14 @@ async fn google_pay_provisioning(
     let device_id = f.required("device_id")?;
     f.finish()?;
     let ctx = psp.ctx;
+    let card = id.clone();
     let p = state
         .db
         .transaction(move |tx| google(tx, &ctx, &id, &wallet_account_id, &device_id))
         .await?;
     Ok(Json(json!({
         "object": "issuing.google_pay_provisioning",
+        "card": card,
         "opaque_payment_card": p.opc,
         "network": p.network,
         "network_name": "VISA",
