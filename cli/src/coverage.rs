@@ -5,7 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use tierspay_core::{quote_document, CoveragePreview, Provider, TiersPay};
+use tierspay_core::{
+    quote_document, CoveragePreview, Language, PreviewRequest, Provider, TiersPay,
+};
 
 use crate::output::{Failure, Output};
 
@@ -129,23 +131,29 @@ pub struct PreviewArgs<'a> {
     pub check: bool,
 }
 
-fn preview_json(p: &CoveragePreview) -> Value {
+/// The explanations of a preview, in French and in English.
+struct Explained {
+    fr: Vec<String>,
+    en: Vec<String>,
+}
+
+fn preview_json(p: &CoveragePreview, why: &Explained) -> Value {
     json!({
         "id": p.id, "beneficiary_id": p.beneficiary_id, "provider_id": p.provider_id, "act_code": p.act_code,
         "act_label": p.act_label, "price": p.price, "date": p.date, "amo": p.amo, "amc": p.amc, "member": p.member,
         "base": p.base, "amo_rate": p.amo_rate, "guarantee": p.guarantee,
         "deductions": p.deductions.iter().map(|d| json!({"kind": d.kind, "amount": d.amount})).collect::<Vec<_>>(),
-        "explanations": p.explanations.iter().map(|e| json!({"fr": e.fr, "en": e.en})).collect::<Vec<_>>(),
+        "explanations": why.fr.iter().zip(&why.en).map(|(fr, en)| json!({"fr": fr, "en": en})).collect::<Vec<_>>(),
     })
 }
 
-pub fn preview_text(p: &CoveragePreview) -> String {
+fn preview_text(p: &CoveragePreview, why: &Explained) -> String {
     let mut text = format!(
         "{} — {} €\n  Sécurité sociale   {:>8} €\n  Mutuelle           {:>8} €\n  You pay            {:>8} €\n  ({}; BR {} € at {})",
         p.act_label, p.price, p.amo, p.amc, p.member, p.guarantee, p.base, p.amo_rate
     );
-    for e in &p.explanations {
-        text.push_str(&format!("\n  · {}", e.en));
+    for e in &why.en {
+        text.push_str(&format!("\n  · {e}"));
     }
     text
 }
@@ -185,15 +193,21 @@ pub async fn preview(
         }
     };
     let provider = coverage.select_provider(args.provider.into()).await?;
-    let p = coverage.preview(
-        beneficiary,
-        provider.id,
-        args.act.into(),
-        args.price.into(),
-        args.date.map(Into::into),
-    )?;
-    let mut doc = preview_json(&p);
-    let mut text = preview_text(&p);
+    // The terminal prints its figures in English and its JSON explanations in both languages.
+    let p = coverage.preview(PreviewRequest {
+        beneficiary_id: beneficiary,
+        provider_id: provider.id,
+        act_code: args.act.into(),
+        price: args.price.into(),
+        date: args.date.map(Into::into),
+        language: Language::En,
+    })?;
+    let why = Explained {
+        fr: coverage.explain(p.id.clone(), Language::Fr)?,
+        en: coverage.explain(p.id.clone(), Language::En)?,
+    };
+    let mut doc = preview_json(&p, &why);
+    let mut text = preview_text(&p, &why);
     if args.check {
         let check = coverage.check_preview(p.id.clone()).await?;
         doc["check"] = json!({"holds": check.holds, "server_preview_id": check.server_preview_id,

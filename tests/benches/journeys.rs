@@ -8,8 +8,27 @@
 
 use std::time::{Duration, Instant};
 
+use tierspay_core::{Language, PreviewRequest};
 use tierspay_server_mock::Limits;
 use tierspay_tests::{Mock, Phone, DEMO_BIRTH_DATE, DEMO_CONTRACT, DEMO_PHONE};
+
+/// A preview request with its figures' text in English.
+fn ask(
+    beneficiary_id: String,
+    provider_id: String,
+    act_code: String,
+    price: String,
+    date: Option<String>,
+) -> PreviewRequest {
+    PreviewRequest {
+        beneficiary_id,
+        provider_id,
+        act_code,
+        price,
+        date,
+        language: Language::En,
+    }
+}
 
 fn report(name: &str, mut samples: Vec<Duration>, extra: &str) {
     samples.sort();
@@ -162,13 +181,13 @@ fn main() {
         for _ in 0..n {
             let t = Instant::now();
             let p = coverage
-                .preview(
+                .preview(ask(
                     camille.clone(),
                     gp.id.clone(),
                     "G".into(),
                     "30".into(),
                     Some("2026-03-02".into()),
-                )
+                ))
                 .unwrap();
             samples.push(t.elapsed());
             assert_eq!(p.member, "2.00");

@@ -2,7 +2,7 @@
 //! offline to the cent, and the server's recomputation with the same code.
 
 use serde_json::json;
-use tierspay_core::{CoreError, Coverage, DeductionKind, Provider};
+use tierspay_core::{CoreError, Coverage, DeductionKind, Language, PreviewRequest, Provider};
 use tierspay_tests::{Mock, Phone};
 
 async fn provider(
@@ -37,6 +37,24 @@ fn id_of(coverage: &Coverage, first_name: &str) -> String {
         .id
 }
 
+/// A preview request with its figures' text in English.
+fn ask(
+    beneficiary_id: String,
+    provider_id: String,
+    act_code: String,
+    price: String,
+    date: Option<String>,
+) -> PreviewRequest {
+    PreviewRequest {
+        beneficiary_id,
+        provider_id,
+        act_code,
+        price,
+        date,
+        language: Language::En,
+    }
+}
+
 fn figures(p: &tierspay_core::CoveragePreview) -> (String, String, String) {
     (p.amo.to_string(), p.amc.to_string(), p.member.to_string())
 }
@@ -56,13 +74,13 @@ async fn previews_are_exact_offline_and_confirmed_by_the_server() {
     mock.stop().await;
     let camille = id_of(&coverage, "Camille");
     let adult = coverage
-        .preview(
+        .preview(ask(
             camille.clone(),
             gp.id.clone(),
             "G".into(),
             "30".into(),
             Some("2026-03-02".into()),
-        )
+        ))
         .unwrap();
     assert_eq!(
         figures(&adult),
@@ -73,43 +91,56 @@ async fn previews_are_exact_offline_and_confirmed_by_the_server() {
         .deductions
         .iter()
         .any(|d| d.kind == DeductionKind::ParticipationForfaitaire && d.amount == "2.00"));
-    assert!(
-        !adult.explanations.is_empty()
-            && adult
-                .explanations
-                .iter()
-                .all(|e| !e.fr.is_empty() && !e.en.is_empty())
+    assert_eq!(
+        (
+            adult.member.display.as_str(),
+            adult.member.currency.as_str()
+        ),
+        ("€2.00", "EUR")
     );
+    // The explanations come apart, one language at a time, for a preview the phone priced.
+    let fr = coverage.explain(adult.id.clone(), Language::Fr).unwrap();
+    let en = coverage.explain(adult.id.clone(), Language::En).unwrap();
+    assert!(!fr.is_empty() && fr.len() == en.len() && fr != en);
+    assert!(fr.iter().chain(&en).all(|e| !e.is_empty()));
+    assert!(
+        en.iter().any(|e| e.contains("€2.00")),
+        "the participation forfaitaire is told: {en:?}"
+    );
+    match coverage.explain(format!("{}x", adult.id), Language::Fr) {
+        Err(CoreError::InvalidInput { field, .. }) => assert_eq!(field, "preview_id"),
+        other => panic!("{other:?}"),
+    }
     let lea = id_of(&coverage, "Léa");
     let child = coverage
-        .preview(
+        .preview(ask(
             lea,
             gp.id.clone(),
             "GMEG".into(),
             "35.00".into(),
             Some("2026-03-02".into()),
-        )
+        ))
         .unwrap();
     assert_eq!(child.amo, "24.50", "child under 6: no PF");
     let tooth = coverage
-        .preview(
+        .preview(ask(
             camille.clone(),
             dentist.id.clone(),
             "C".into(),
             "23,00".into(),
             Some("2026-03-02".into()),
-        )
+        ))
         .unwrap();
     assert_eq!(tooth.amo, "13.80");
     // Same inputs, same id: previews are deterministic.
     let again = coverage
-        .preview(
+        .preview(ask(
             camille.clone(),
             gp.id.clone(),
             "G".into(),
             "30.00".into(),
             Some("2026-03-02".into()),
-        )
+        ))
         .unwrap();
     assert_eq!(again.id, adult.id);
 
@@ -133,13 +164,13 @@ async fn out_of_parcours_costs_the_member_not_the_insurer() {
     let gp = provider(&coverage, "Médecin généraliste", |p| p.sector == 1).await;
     let sofia = id_of(&coverage, "Sofia");
     let p = coverage
-        .preview(
+        .preview(ask(
             sofia,
             gp.id,
             "G".into(),
             "30".into(),
             Some("2026-03-02".into()),
-        )
+        ))
         .unwrap();
     assert_eq!(
         figures(&p),
@@ -162,13 +193,13 @@ async fn a_preview_no_longer_holds_once_a_ceiling_is_consumed() {
     let camille = id_of(&coverage, "Camille");
     let date = "2026-03-02".to_owned();
     let before = coverage
-        .preview(
+        .preview(ask(
             camille.clone(),
             optician.id.clone(),
             "OPT-MONTURE".into(),
             "250".into(),
             Some(date.clone()),
-        )
+        ))
         .unwrap();
     assert_eq!(before.amc, "200.00", "Santé Confort: 200 € per item");
     let (status, _) = mock
@@ -185,13 +216,13 @@ async fn a_preview_no_longer_holds_once_a_ceiling_is_consumed() {
     let sync = coverage.sync().await.unwrap();
     assert!(sync.contract_updated && !sync.tariffs_updated);
     let after = coverage
-        .preview(
+        .preview(ask(
             camille,
             optician.id,
             "OPT-MONTURE".into(),
             "250".into(),
             Some(date),
-        )
+        ))
         .unwrap();
     assert_eq!(after.amc, "50.00");
     assert!(after
@@ -280,7 +311,7 @@ async fn bad_preview_input_names_the_field_and_gives_no_figure() {
         other => panic!("expected InvalidInput, got {other:?}"),
     };
     let p = |ben: &str, prv: &str, act: &str, price: &str| {
-        coverage.preview(ben.into(), prv.into(), act.into(), price.into(), None)
+        coverage.preview(ask(ben.into(), prv.into(), act.into(), price.into(), None))
     };
     assert_eq!(field(p(&camille, &gp.id, "G", "-30")), "price");
     assert_eq!(field(p(&camille, &gp.id, "G", "9999999")), "price");
@@ -292,13 +323,13 @@ async fn bad_preview_input_names_the_field_and_gives_no_figure() {
         "beneficiary_id"
     );
     assert_eq!(
-        field(coverage.preview(
+        field(coverage.preview(ask(
             camille.clone(),
             gp.id.clone(),
             "G".into(),
             "30".into(),
             Some("2026-02-30".into())
-        )),
+        ))),
         "date"
     );
 
@@ -309,7 +340,7 @@ async fn bad_preview_input_names_the_field_and_gives_no_figure() {
         .await;
     let bernard = id_of(&other.app.coverage(), "Bernard");
     let priced = coverage
-        .preview(camille, gp.id.clone(), "G".into(), "30".into(), None)
+        .preview(ask(camille, gp.id.clone(), "G".into(), "30".into(), None))
         .unwrap();
     // The phone checks only what it priced: a preview id it never made is refused before any
     // request.

@@ -10,6 +10,8 @@ use rust_decimal::Decimal;
 use time::Date;
 
 use super::Core;
+use crate::domain::coverage::Explanation;
+use crate::domain::coverage::Language;
 use crate::domain::preview::{self, Preview, PreviewInput};
 use crate::domain::{calendar, enrollment, links, money, provider_code, search};
 use crate::error::{Error, Result};
@@ -31,7 +33,14 @@ pub struct CoverageCache {
     contract: Option<Arc<ContractData>>,
     tariffs: Option<Arc<TariffCatalogue>>,
     providers: HashMap<String, Provider>,
-    previews: VecDeque<PreviewRequest>,
+    previews: VecDeque<Remembered>,
+}
+
+/// A preview priced on this phone: what the server's check sends, and the explanations,
+/// kept here so the preview itself crosses the FFI with its figures only.
+struct Remembered {
+    request: PreviewRequest,
+    explanations: Vec<Explanation>,
 }
 
 /// What a sync changed.
@@ -55,7 +64,7 @@ pub struct ProviderResults {
 
 /// A priced preview with what it was priced for.
 pub struct PricedPreview {
-    /// The preview.
+    /// The preview; its quote's explanations are left with the core (see [`Core::explain`]).
     pub preview: Preview,
     /// Who.
     pub beneficiary_id: String,
@@ -306,18 +315,23 @@ impl Core {
             price,
             date,
         };
-        let preview = preview::preview(&input).map_err(|e| Error::invalid(e.field, e.message))?;
+        let mut preview =
+            preview::preview(&input).map_err(|e| Error::invalid(e.field, e.message))?;
+        let explanations = std::mem::take(&mut preview.quote.explanations);
         let mut cache = self.coverage_cache()?;
         if cache.previews.len() >= REMEMBERED_PREVIEWS {
             cache.previews.pop_front();
         }
-        cache.previews.push_back(PreviewRequest {
-            beneficiary_id: beneficiary_id.to_owned(),
-            provider_id: provider.id.clone(),
-            act_code: act_code.to_ascii_uppercase(),
-            price,
-            date: date.to_string(),
-            preview_id: preview.id.clone(),
+        cache.previews.push_back(Remembered {
+            request: PreviewRequest {
+                beneficiary_id: beneficiary_id.to_owned(),
+                provider_id: provider.id.clone(),
+                act_code: act_code.to_ascii_uppercase(),
+                price,
+                date: date.to_string(),
+                preview_id: preview.id.clone(),
+            },
+            explanations,
         });
         drop(cache);
         Ok(PricedPreview {
@@ -328,6 +342,23 @@ impl Core {
             price,
             date,
         })
+    }
+
+    /// Why a preview priced on this phone comes to its figures, sentence by sentence, for a
+    /// `language` reader. (An id the core did not price, or forgot, names `preview_id`.)
+    pub fn explain(&self, preview_id: &str, language: Language) -> Result<Vec<String>> {
+        self.coverage_cache()?
+            .previews
+            .iter()
+            .rev()
+            .find(|r| r.request.preview_id == preview_id)
+            .map(|r| {
+                r.explanations
+                    .iter()
+                    .map(|e| language.pick(e).to_owned())
+                    .collect()
+            })
+            .ok_or_else(|| Error::invalid("preview_id", "price the visit again, then explain it"))
     }
 
     /// A selected provider, from memory when a preview already read it.
@@ -352,8 +383,8 @@ impl Core {
             .previews
             .iter()
             .rev()
-            .find(|r| r.preview_id == preview_id)
-            .cloned()
+            .find(|r| r.request.preview_id == preview_id)
+            .map(|r| r.request.clone())
             .ok_or_else(|| Error::invalid("preview_id", "price the visit again, then check it"))?;
         self.send_preview_check(request).await
     }

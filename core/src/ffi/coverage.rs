@@ -75,13 +75,95 @@ pub struct ProviderSearch {
     pub offline: bool,
 }
 
+/// The language a reader wants the core's text in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum Language {
+    /// French: `19,00 €`.
+    Fr,
+    /// English (any reader who is not French): `€19.00`.
+    En,
+}
+
+impl From<Language> for engine::Language {
+    fn from(l: Language) -> Self {
+        match l {
+            Language::Fr => Self::Fr,
+            Language::En => Self::En,
+        }
+    }
+}
+
+/// What to price. One record rather than five arguments: each argument that is a string costs
+/// the foreign side a buffer of its own (from Kotlin, one more FFI call per argument).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PreviewRequest {
+    /// Who ([`CoveredBeneficiary::id`]).
+    pub beneficiary_id: String,
+    /// Where ([`Provider::id`], selected before).
+    pub provider_id: String,
+    /// Which act (`G`, `CS`, …).
+    pub act_code: String,
+    /// What the provider charges, in euros as typed: `30`, `30.50`, `30,50`.
+    pub price: String,
+    /// Care date `YYYY-MM-DD`; `None` for today in France.
+    pub date: Option<String>,
+    /// The language of the amounts' text.
+    pub language: Language,
+}
+
+/// An amount of a preview: integer minor units and the currency, with the text the core
+/// formatted for the reader who asked. Shells never compute or format money.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Money {
+    /// Minor units (cents): 1900 for 19.00 €.
+    pub minor_units: i64,
+    /// ISO 4217 code, `EUR`.
+    pub currency: String,
+    /// For the reader who asked: `19,00 €` or `€19.00`.
+    pub display: String,
+}
+
+impl Money {
+    /// Euros, rounded once to the cent, for a `language` reader.
+    pub fn euros(amount: rust_decimal::Decimal, language: engine::Language) -> Self {
+        let cents = crate::domain::money::to_cents(amount);
+        Self {
+            minor_units: cents,
+            currency: "EUR".into(),
+            display: language.amount(cents),
+        }
+    }
+}
+
+impl std::fmt::Display for Money {
+    /// The amount's decimal form, `19.00` (what the terminal prints and the tests compare).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.minor_units < 0 { "-" } else { "" };
+        let c = self.minor_units.unsigned_abs();
+        write!(f, "{sign}{}.{:02}", c / 100, c % 100)
+    }
+}
+
+impl serde::Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl PartialEq<&str> for Money {
+    #[allow(clippy::cmp_owned)]
+    fn eq(&self, other: &&str) -> bool {
+        self.to_string() == *other
+    }
+}
+
 /// An amount the member's share includes or a cover stops at.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Deduction {
     /// What it is.
     pub kind: DeductionKind,
     /// How much.
-    pub amount: Amount,
+    pub amount: Money,
 }
 
 /// A sentence the shells show as it is.
@@ -93,7 +175,8 @@ pub struct Explanation {
     pub en: String,
 }
 
-/// Who pays what for one visit, computed on the phone.
+/// Who pays what for one visit, computed on the phone: the figures only, amounts in the language
+/// asked; why they come out so is [`Coverage::explain`].
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct CoveragePreview {
     /// `pv_…`: commits to the inputs and the figures.
@@ -107,25 +190,23 @@ pub struct CoveragePreview {
     /// The act's label.
     pub act_label: String,
     /// What the provider charges.
-    pub price: Amount,
+    pub price: Money,
     /// Care date, `YYYY-MM-DD`.
     pub date: String,
     /// Statutory insurance pays.
-    pub amo: Amount,
+    pub amo: Money,
     /// The complementary insurer pays.
-    pub amc: Amount,
+    pub amc: Money,
     /// The member pays (reste à charge).
-    pub member: Amount,
+    pub member: Money,
     /// Base de remboursement used.
-    pub base: Amount,
+    pub base: Money,
     /// Statutory rate used ("0.70").
     pub amo_rate: String,
     /// The guarantee line applied.
     pub guarantee: String,
     /// Named deductions.
     pub deductions: Vec<Deduction>,
-    /// Explanations, in order.
-    pub explanations: Vec<Explanation>,
 }
 
 /// The server's recomputation of a preview.
@@ -195,9 +276,11 @@ impl From<wire::Tariff> for Act {
     }
 }
 
-impl From<PricedPreview> for CoveragePreview {
-    fn from(p: PricedPreview) -> Self {
+impl CoveragePreview {
+    /// The record of a priced preview, its amounts for a `language` reader.
+    pub(crate) fn new(p: PricedPreview, language: engine::Language) -> Self {
         let q = p.preview.quote;
+        let money = |amount| Money::euros(amount, language);
         Self {
             id: p.preview.id,
             beneficiary_id: p.beneficiary_id,
@@ -224,11 +307,32 @@ impl From<PricedPreview> for CoveragePreview {
                     amount: money(d.amount),
                 })
                 .collect(),
-            explanations: q
-                .explanations
-                .into_iter()
-                .map(|e| Explanation { fr: e.fr, en: e.en })
+        }
+    }
+}
+
+impl CoveragePreview {
+    /// The same preview, its amounts' text for a `language` reader.
+    pub(crate) fn in_language(&self, language: engine::Language) -> Self {
+        let text = |m: &Money| Money {
+            display: language.amount(m.minor_units),
+            ..m.clone()
+        };
+        Self {
+            price: text(&self.price),
+            amo: text(&self.amo),
+            amc: text(&self.amc),
+            member: text(&self.member),
+            base: text(&self.base),
+            deductions: self
+                .deductions
+                .iter()
+                .map(|d| Deduction {
+                    kind: d.kind,
+                    amount: text(&d.amount),
+                })
                 .collect(),
+            ..self.clone()
         }
     }
 }
@@ -328,25 +432,27 @@ impl Coverage {
     }
 
     /// Who pays what: statutory insurance, the complementary insurer, the member. Offline.
-    /// `price` is in euros ("30", "30.50", "30,50"); `date` defaults to today in France.
-    pub fn preview(
+    /// The figures only; [`Coverage::explain`] says why, in the reader's language.
+    pub fn preview(&self, request: PreviewRequest) -> Result<CoveragePreview, CoreError> {
+        let priced = self.core.preview(
+            &request.beneficiary_id,
+            &request.provider_id,
+            &request.act_code,
+            &request.price,
+            request.date.as_deref(),
+        )?;
+        Ok(CoveragePreview::new(priced, request.language.into()))
+    }
+
+    /// Why a preview priced on this phone comes to its figures, sentence by sentence in the
+    /// order the rules apply, for a `language` reader. Offline. (An id the core did not price,
+    /// or no longer remembers, is `InvalidInput` naming `preview_id`: price the visit again.)
+    pub fn explain(
         &self,
-        beneficiary_id: String,
-        provider_id: String,
-        act_code: String,
-        price: String,
-        date: Option<String>,
-    ) -> Result<CoveragePreview, CoreError> {
-        Ok(self
-            .core
-            .preview(
-                &beneficiary_id,
-                &provider_id,
-                &act_code,
-                &price,
-                date.as_deref(),
-            )?
-            .into())
+        preview_id: String,
+        language: Language,
+    ) -> Result<Vec<String>, CoreError> {
+        Ok(self.core.explain(&preview_id, language.into())?)
     }
 
     /// Asks the server to recompute a preview priced on this phone, by its id, with the

@@ -29,6 +29,7 @@ mod amc;
 mod amo;
 mod document;
 mod explain;
+mod language;
 mod model;
 pub mod money;
 mod statutory;
@@ -40,6 +41,7 @@ mod proptests;
 mod tests;
 
 pub use document::{answer_document, parse_document, quote_document, request_document};
+pub use language::Language;
 pub use model::{
     Act, BeneficiaryTerms, CareCategory, Deduction, DeductionKind, Explanation, GuaranteeLine,
     ProviderTerms, Quote, QuoteError, QuoteRequest, UnknownCategory,
