@@ -23,6 +23,8 @@ pub enum Error {
         detail: Box<ApiErrorDetail>,
         /// `Retry-After`, in seconds, when the server sent one.
         retry_after: Option<u64>,
+        /// The document's members beside `error`, if any (boxed, as `detail`).
+        extra: Option<Box<serde_json::Map<String, serde_json::Value>>>,
     },
     /// The server could not be reached or the connection broke.
     #[error("network: {0}")]

@@ -6,8 +6,10 @@ mod coverage;
 mod enrollment;
 mod events;
 pub mod flows;
+mod payment_method;
 mod push;
 mod session;
+mod visits;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,6 +18,7 @@ use std::time::Duration;
 pub use card::GooglePayPlan;
 pub use coverage::PricedPreview;
 pub use events::{CoreEvent, Events};
+pub use visits::AuthorizeRefusal;
 
 use crate::error::{Error, Result};
 use crate::net::{auth::Auth, http::Api};

@@ -99,8 +99,23 @@ impl Core {
         path: &str,
         body: Option<Vec<u8>>,
     ) -> Result<crate::net::http::Response> {
+        self.authed_keyed(method, path, body, None).await
+    }
+
+    /// [`Core::authed`] with the caller's `Idempotency-Key` (kept in the store before sending).
+    pub(crate) async fn authed_keyed(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        idempotency_key: Option<String>,
+    ) -> Result<crate::net::http::Response> {
         self.check_server()?;
-        match self.auth.send(method, path, body).await {
+        match self
+            .auth
+            .send_keyed(method, path, body, idempotency_key)
+            .await
+        {
             Err(Error::SessionRevoked) => {
                 tracing::info!("the server ended this device's session");
                 self.wipe_local().await?;

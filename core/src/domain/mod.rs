@@ -7,6 +7,7 @@ pub mod enrollment;
 pub mod links;
 pub mod masking;
 pub mod money;
+pub mod payment;
 pub mod preview;
 pub mod provider_code;
 pub mod push;

@@ -73,6 +73,7 @@ impl From<Error> for CoreError {
                 status,
                 detail,
                 retry_after,
+                ..
             } => {
                 let detail = *detail;
                 if status == 429 || detail.code == codes::RATE_LIMITED {

@@ -93,17 +93,25 @@ impl Auth {
         Ok(())
     }
 
-    /// Sends an authenticated request: access token plus DPoP proof; refreshes the token when it
-    /// is about to expire or the server says it has, then retries once.
-    pub async fn send(
+    /// Sends an authenticated request, refreshing the access token once if it expired; a POST
+    /// carries the caller's `Idempotency-Key` when given (the same key on the request sent again
+    /// after a refresh), a fresh one otherwise.
+    pub async fn send_keyed(
         &self,
         method: Method,
         path: &str,
         body: Option<Vec<u8>>,
+        idempotency_key: Option<String>,
     ) -> Result<Response> {
         let tokens = self.current().await?;
         match self
-            .send_with(&tokens.access, method.clone(), path, body.clone())
+            .send_with(
+                &tokens.access,
+                method.clone(),
+                path,
+                body.clone(),
+                idempotency_key.clone(),
+            )
             .await
         {
             Err(Error::Api {
@@ -112,7 +120,8 @@ impl Auth {
                 ..
             }) if detail.code == codes::TOKEN_EXPIRED => {
                 let tokens = self.refresh(&tokens.access).await?;
-                self.send_with(&tokens.access, method, path, body).await
+                self.send_with(&tokens.access, method, path, body, idempotency_key)
+                    .await
             }
             other => other,
         }
@@ -124,8 +133,12 @@ impl Auth {
         method: Method,
         path: &str,
         body: Option<Vec<u8>>,
+        idempotency_key: Option<String>,
     ) -> Result<Response> {
-        let mut req = Request::new(method, path).token(access).proof(&self.key);
+        let mut req = Request::new(method, path)
+            .token(access)
+            .proof(&self.key)
+            .idempotency_key(idempotency_key);
         req.body = body;
         self.api.send(req).await.map_err(revoked)
     }

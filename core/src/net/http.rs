@@ -55,6 +55,9 @@ pub struct Request<'a> {
     pub access_token: Option<&'a str>,
     /// The key that signs the DPoP proof, if one is sent.
     pub proof_key: Option<&'a Arc<dyn DeviceKey>>,
+    /// The `Idempotency-Key` of a POST, when the caller keeps it (written to the store before
+    /// sending, so a retry after a restart reuses it); a fresh one otherwise.
+    pub idempotency_key: Option<String>,
 }
 
 impl<'a> Request<'a> {
@@ -66,6 +69,7 @@ impl<'a> Request<'a> {
             body: None,
             access_token: None,
             proof_key: None,
+            idempotency_key: None,
         }
     }
 
@@ -78,6 +82,12 @@ impl<'a> Request<'a> {
     /// Signs a DPoP proof with `key`.
     pub fn proof(mut self, key: &'a Arc<dyn DeviceKey>) -> Self {
         self.proof_key = Some(key);
+        self
+    }
+
+    /// Sends a POST with this `Idempotency-Key` rather than a fresh one.
+    pub fn idempotency_key(mut self, key: Option<String>) -> Self {
+        self.idempotency_key = key;
         self
     }
 
@@ -149,7 +159,11 @@ impl Api {
     /// rather than runs twice), and maps error answers to [`Error::Api`].
     pub async fn send(&self, req: Request<'_>) -> Result<Response> {
         let url = format!("{}{}", self.base_url, req.path);
-        let idempotency_key = (req.method == Method::POST).then(|| random::id("idk"));
+        let idempotency_key = (req.method == Method::POST).then(|| {
+            req.idempotency_key
+                .clone()
+                .unwrap_or_else(|| random::id("idk"))
+        });
         let mut attempt = 0;
         loop {
             match self.send_once(&req, &url, idempotency_key.as_deref()).await {
@@ -213,6 +227,7 @@ impl Api {
                 status: status.as_u16(),
                 detail: Box::new(err.error),
                 retry_after,
+                extra: extra_members(&body),
             }),
             Err(_) if status == StatusCode::BAD_GATEWAY || status.is_server_error() => {
                 Err(Error::Network(format!("server unavailable ({status})")))
@@ -222,6 +237,16 @@ impl Api {
             ))),
         }
     }
+}
+
+/// The members of an error document beside `error` (a 409 `preview_stale` carries the server's
+/// `quote` there), or `None` when there are none.
+fn extra_members(body: &[u8]) -> Option<Box<serde_json::Map<String, serde_json::Value>>> {
+    let serde_json::Value::Object(mut members) = serde_json::from_slice(body).ok()? else {
+        return None;
+    };
+    members.remove("error");
+    (!members.is_empty()).then(|| Box::new(members))
 }
 
 fn retryable(e: &Error) -> bool {

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod http;
+pub mod psp;
 
 /// Current Unix time in seconds. The only clock read of the core's network layer: proofs need
 /// the real time, while domain code takes time as a parameter.

@@ -80,6 +80,39 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE session ADD COLUMN server_url TEXT;
     "#,
+    // 6: paying at the doctor. The member's own card as public facts only (no column could
+    // hold a number or a code); every visit the phone learned of, for the history offline;
+    // and the idempotency keys of requests that must not run twice, written before they are
+    // sent so a retry after a crash reuses them.
+    r#"
+    CREATE TABLE payment_method (
+        id              INTEGER PRIMARY KEY CHECK (id = 1),
+        payment_method  TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        brand           TEXT NOT NULL,
+        last4           TEXT NOT NULL CHECK (length(last4) = 4),
+        exp_month       INTEGER NOT NULL,
+        exp_year        INTEGER NOT NULL,
+        setup_intent    TEXT NOT NULL,
+        next_action_url TEXT,
+        decline_code    TEXT,
+        synced_at       INTEGER NOT NULL
+    );
+    CREATE TABLE visit (
+        id        TEXT PRIMARY KEY,
+        created   INTEGER NOT NULL,
+        status    TEXT NOT NULL,
+        body      TEXT NOT NULL,
+        synced_at INTEGER NOT NULL
+    );
+    CREATE INDEX visit_newest ON visit (created DESC, id DESC);
+    CREATE TABLE pending_request (
+        purpose         TEXT PRIMARY KEY,
+        idempotency_key TEXT NOT NULL,
+        body            TEXT NOT NULL,
+        created_at      INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// Brings the schema to the latest version, each step in its own transaction.

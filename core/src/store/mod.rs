@@ -4,6 +4,8 @@
 mod card;
 pub mod coverage;
 mod migrations;
+mod payment;
+mod pending;
 mod push;
 mod session;
 
@@ -137,7 +139,8 @@ impl Store {
         tx.execute_batch(
             "DELETE FROM session; DELETE FROM beneficiary; DELETE FROM contract; DELETE FROM member;
              DELETE FROM coverage_cache; DELETE FROM provider; DELETE FROM card;
-             DELETE FROM push_token;",
+             DELETE FROM push_token; DELETE FROM payment_method; DELETE FROM visit;
+             DELETE FROM pending_request;",
         )?;
         tx.commit()?;
         // Reclaim the pages so deleted personal data does not linger in the file.
