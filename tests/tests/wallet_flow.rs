@@ -153,13 +153,16 @@ async fn google_pay_read_decide_push_backing_out_and_freeze() {
         unreachable!()
     };
     assert_eq!(data.last_digits, last4);
+    let trips = phone.app.round_trips();
     flow.clone()
         .wallet_finished(request, WalletResult::Canceled);
-    let s = flow.state().unwrap();
+    // Backing out is a result like the others: the card is read again, then the outcome shows.
+    let s = until(&flow, "canceled", |s| !s.busy).await;
     assert_eq!(
-        (s.outcome, s.can_add),
-        (Some(WalletOutcome::Canceled), true)
+        (s.outcome, s.can_add, s.shows_add),
+        (Some(WalletOutcome::Canceled), true, true)
     );
+    assert_eq!(phone.app.round_trips(), trips + 1, "the card fetched again");
 
     // The wallet already holds an active token for this card: nothing pushed.
     flow.clone().add();
@@ -192,7 +195,7 @@ async fn google_pay_read_decide_push_backing_out_and_freeze() {
     flow.clone().set_frozen(true);
     let s = until(&flow, "frozen", |s| !s.freezing).await;
     assert_eq!(
-        (s.availability, s.can_add, s.outcome, s.error),
-        (Availability::Inactive, false, None, None)
+        (s.availability, s.shows_add, s.can_add, s.outcome, s.error),
+        (Availability::Inactive, false, false, None, None)
     );
 }

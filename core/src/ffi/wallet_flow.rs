@@ -75,6 +75,9 @@ pub struct WalletFlowState {
     pub freezing: bool,
     /// Whether the wallet may add the card, and why not.
     pub availability: Availability,
+    /// The add button shows (`availability` is `Ready`): hidden for a frozen, ineligible or
+    /// already added card.
+    pub shows_add: bool,
     /// The add button is enabled.
     pub can_add: bool,
     /// An attempt is under way (the wallet's screens may be up).
@@ -158,6 +161,7 @@ fn snapshot(m: &WalletMachine<FfiWallet>, revision: u64) -> WalletFlowState {
         refreshing: s.refreshing,
         freezing: s.freezing,
         availability: m.availability(),
+        shows_add: m.shows_add(),
         can_add: m.can_add(),
         busy: m.busy(),
         step: s.step,
@@ -444,5 +448,107 @@ impl WalletFlow {
     /// The member signed out: nothing read, every answer under way dropped; call `start`.
     pub fn reset(self: Arc<Self>) {
         self.change(|m| m.reset());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::card::CardToken;
+    use super::*;
+
+    fn card(status: CardStatus, frozen: bool, tokens: Vec<(Wallet, TokenStatus)>) -> CardInfo {
+        CardInfo {
+            id: "ic_1".into(),
+            last4: "4242".into(),
+            expiry: "04/29".into(),
+            brand: "visa".into(),
+            status,
+            frozen,
+            apple_pay_eligible: true,
+            google_pay_eligible: false,
+            controls: Vec::new(),
+            tokens: tokens
+                .into_iter()
+                .enumerate()
+                .map(|(i, (wallet, status))| CardToken {
+                    id: format!("t{i}"),
+                    wallet,
+                    device_id: None,
+                    last4: "1234".into(),
+                    status,
+                })
+                .collect(),
+        }
+    }
+
+    /// What the shells showed from the card before the flow (the Swift phase test): only an
+    /// Apple Pay token that is not deleted counts, a frozen or inactive card is not active.
+    #[test]
+    fn the_facts_read_of_the_card() {
+        let facts = FfiWallet::facts(&card(CardStatus::Active, false, Vec::new()));
+        assert_eq!(
+            facts,
+            CardFacts {
+                active: true,
+                apple_pay_eligible: true,
+                google_pay_eligible: false,
+                apple_pay_token: None,
+            }
+        );
+        assert!(!FfiWallet::facts(&card(CardStatus::Active, true, Vec::new())).active);
+        assert!(!FfiWallet::facts(&card(CardStatus::Inactive, false, Vec::new())).active);
+        assert!(!FfiWallet::facts(&card(CardStatus::Canceled, false, Vec::new())).active);
+        let token =
+            |tokens| FfiWallet::facts(&card(CardStatus::Active, false, tokens)).apple_pay_token;
+        assert_eq!(
+            token(vec![(Wallet::GooglePay, TokenStatus::Active)]),
+            None,
+            "Google Pay is another wallet"
+        );
+        assert_eq!(token(vec![(Wallet::ApplePay, TokenStatus::Deleted)]), None);
+        assert_eq!(
+            token(vec![
+                (Wallet::ApplePay, TokenStatus::Deleted),
+                (Wallet::ApplePay, TokenStatus::Requested)
+            ]),
+            Some(InWalletStatus::Requested)
+        );
+        assert_eq!(
+            token(vec![(Wallet::ApplePay, TokenStatus::Suspended)]),
+            Some(InWalletStatus::Suspended)
+        );
+        assert_eq!(
+            token(vec![(Wallet::ApplePay, TokenStatus::Unknown)]),
+            Some(InWalletStatus::Unknown)
+        );
+    }
+
+    /// The state record carries the machine's answers as they are.
+    #[test]
+    fn the_snapshot_says_whether_the_button_shows() {
+        let mut m = WalletMachine::<FfiWallet>::new(WalletKind::GooglePay);
+        let s = snapshot(&m, 3);
+        assert_eq!(
+            (s.revision, s.availability, s.shows_add, s.can_add, s.busy),
+            (3, Availability::NoCard, false, false, false)
+        );
+        let effects = m.start();
+        let Some(Effect::LoadCard { request }) = effects.first().cloned() else {
+            panic!("{effects:?}")
+        };
+        let mut frozen = card(CardStatus::Inactive, true, Vec::new());
+        frozen.google_pay_eligible = true;
+        m.card_received(request, Some(frozen.clone()));
+        let s = snapshot(&m, 4);
+        assert_eq!(
+            (s.availability, s.shows_add, s.can_add),
+            (Availability::Inactive, false, false),
+            "no Google Pay button for a frozen card"
+        );
+        frozen.frozen = false;
+        frozen.status = CardStatus::Active;
+        m.card_received(request + 1, Some(frozen));
+        let s = snapshot(&m, 5);
+        assert_eq!((s.shows_add, s.can_add), (true, true));
     }
 }

@@ -75,6 +75,9 @@ public protocol TiersPayService: EnrollmentService, CoverageService {
     func enrollmentFlow(contractNumber: String?) -> EnrollmentFlowModel
     /// The visit screen's flow, written once in the core.
     func visitFlow(providerCode: String?) -> VisitFlowModel
+    /// The card screen's Apple Pay flow, written once in the core (`core/src/app/flows/wallet.rs`):
+    /// `wallet` is PassKit's sheet, which the flow asks for.
+    func walletFlow(wallet: any PaymentPassAdding, cardholderName: String) -> AddToWalletModel
     /// Hands the push token the OS gave the app to the core, which registers it with the
     /// platform for this device (an authenticated request): now when enrolled, right after
     /// enrollment otherwise. A new token replaces the old one, the same token again sends
@@ -151,6 +154,11 @@ public final class TiersPayClient: TiersPayService, CardService, @unchecked Send
     /// The visit screen's flow, written once in the core (see `VisitFlowModel`).
     public func visitFlow(providerCode: String? = nil) -> VisitFlowModel {
         VisitFlowModel(core: core, providerCode: providerCode)
+    }
+
+    /// The card screen's Apple Pay flow, written once in the core (see `AddToWalletModel`).
+    public func walletFlow(wallet: any PaymentPassAdding, cardholderName: String) -> AddToWalletModel {
+        AddToWalletModel(core: core, wallet: wallet, cardholderName: cardholderName)
     }
 
     public func sessionEvents() -> AsyncStream<SessionEvent> {

@@ -38,6 +38,8 @@ public final class FakePassKit: PaymentPassAdding, @unchecked Sendable {
     private let issuer: any CardService
     /// Activate the requested token after opening the pass (the wallet's activation step).
     public var activates = true
+    /// The member closes the sheet once the exchange is done, before the pass is added.
+    public var cancels = false
     private let lock = NSLock()
     private var _opened: [OpenedPass] = []
 
@@ -84,6 +86,7 @@ public final class FakePassKit: PaymentPassAdding, @unchecked Sendable {
     {
         // PassKit -> delegate -> the adapter -> the issuer; errors of the exchange as they are.
         let data = try await provisioning.applePayPassData(certificates: certificates, nonce: nonce, nonceSignature: nonceSignature)
+        if cancels { return .cancelled }
         do {
             let pass = try open(data)
             record(pass)

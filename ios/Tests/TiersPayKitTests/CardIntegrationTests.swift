@@ -113,7 +113,23 @@ final class CardIntegrationTests: XCTestCase {
         XCTAssertTrue(seen, "cardUpdated was sent")
     }
 
-    @MainActor
+    /// The model's newest state once `done` holds (the core's flow answers on its own threads).
+    private func until(
+        _ model: AddToWalletModel, _ what: String, file: StaticString = #filePath, line: UInt = #line, _ done: (WalletFlowSnapshot) -> Bool
+    ) async throws -> WalletFlowSnapshot {
+        for _ in 0..<1000 {
+            if let state = model.state, done(state) { return state }
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+        XCTFail("\(what): \(String(describing: model.state))", file: file, line: line)
+        throw TiersPayError(kind: .internal, message: what)
+    }
+
+    private func loaded(_ model: AddToWalletModel) async throws -> WalletFlowSnapshot {
+        model.start()
+        return try await until(model, "card read") { !$0.isLoading && !$0.isRefreshing && $0.card != nil }
+    }
+
     func testAddToWalletModelRunsTheWholeFlowWithTheFakeWallet() async throws {
         let client = try await enrolledClient()
         let card = try XCTUnwrap(try client.card())
@@ -121,39 +137,71 @@ final class CardIntegrationTests: XCTestCase {
         try await passKit.registerRoot()
         let events = client.sessionEvents()
 
-        let model = AddToWalletModel(service: client, wallet: passKit, cardholderName: "Camille Martin")
-        model.load()
-        XCTAssertEqual(model.state.phase, .ready)
-        XCTAssertTrue(model.state.canAdd)
+        let model = client.walletFlow(wallet: passKit, cardholderName: "Camille Martin")
+        var s = try await loaded(model)
+        XCTAssertEqual(s.availability, .ready)
+        XCTAssertTrue(s.showsAdd && s.canAdd)
 
-        await model.add()
-        XCTAssertEqual(model.state.phase, .inWallet(.active), "\(model.state)")
+        model.add()
+        // The card is read again after the sheet: its token, activated by the wallet.
+        s = try await until(model, "added") { !$0.isBusy && $0.outcome == .added }
+        XCTAssertEqual(s.availability, .inWallet(.active), "\(s)")
         XCTAssertEqual(passKit.opened.count, 1)
         XCTAssertEqual(passKit.opened.first?.panLast4, card.last4)
         XCTAssertEqual(passKit.opened.first?.panValid, true)
         XCTAssertEqual(passKit.opened.first?.expiration, card.expiry)
-        XCTAssertFalse(model.state.canAdd, "already in Apple Pay")
+        XCTAssertFalse(s.canAdd, "already in Apple Pay")
+        XCTAssertFalse(s.showsAdd)
         let seen = await waitFor(.cardUpdated, in: events)
         XCTAssertTrue(seen, "cardUpdated was sent")
     }
 
-    @MainActor
+    func testACanceledSheetReadsTheCardAgain() async throws {
+        let client = try await enrolledClient()
+        let passKit = try FakePassKit(server: server, issuer: client)
+        try await passKit.registerRoot()
+        passKit.cancels = true
+        let model = client.walletFlow(wallet: passKit, cardholderName: "Camille Martin")
+        let steps = Task {
+            var seen: [WalletFlowSnapshot.Step] = []
+            for await state in model.states {
+                if seen.last != state.step { seen.append(state.step) }
+                if state.outcome == .canceled && !state.isBusy { break }
+            }
+            return seen
+        }
+        _ = try await loaded(model)
+        let before = client.roundTrips
+        model.add()
+        let s = try await until(model, "canceled") { !$0.isBusy && $0.outcome == .canceled }
+        let seen = await steps.value
+        XCTAssertEqual(
+            Array(seen.drop { $0 == .idle }), [.presentingSheet, .callingIssuer, .handingToWallet, .refreshing, .idle],
+            "the card read again after the sheet closed"
+        )
+        XCTAssertGreaterThan(client.roundTrips, before + 1, "the exchange, then the card")
+        XCTAssertNil(s.error)
+        XCTAssertEqual(s.card, try client.card(), "the card as the issuer now has it")
+    }
+
     func testFrozenCardRefusesProvisioningAndSuspendsTheTokenUntilUnfrozen() async throws {
         let client = try await enrolledClient()
         let passKit = try FakePassKit(server: server, issuer: client)
         try await passKit.registerRoot()
-        let model = AddToWalletModel(service: client, wallet: passKit, cardholderName: "Camille Martin")
-        model.load()
-        await model.add()
-        XCTAssertEqual(model.state.phase, .inWallet(.active))
+        let model = client.walletFlow(wallet: passKit, cardholderName: "Camille Martin")
+        _ = try await loaded(model)
+        model.add()
+        var s = try await until(model, "added") { !$0.isBusy && $0.outcome == .added }
+        XCTAssertEqual(s.availability, .inWallet(.active))
 
         let frozen = try await client.freezeCard()
         XCTAssertTrue(frozen.frozen)
         XCTAssertEqual(frozen.status, .inactive)
         XCTAssertEqual(frozen.tokens(in: .applePay).map(\.status), [.suspended])
         XCTAssertEqual(try client.card(), frozen, "the local copy follows")
-        model.load()
-        XCTAssertEqual(model.state.phase, .inWallet(.suspended))
+        model.reload()
+        s = try await until(model, "suspended") { $0.availability == .inWallet(.suspended) }
+        XCTAssertEqual(s.card, frozen)
 
         let refused = await expectError {
             try await client.applePayPassData(certificates: passKit.certificates, nonce: passKit.nonce, nonceSignature: passKit.nonceSignature)
@@ -168,17 +216,26 @@ final class CardIntegrationTests: XCTestCase {
         XCTAssertEqual(try passKit.open(again).panLast4, unfrozen.last4, "provisioning works again")
     }
 
-    @MainActor
     func testFrozenCardIsNotOfferedToTheWallet() async throws {
         let client = try await enrolledClient()
         let passKit = try FakePassKit(server: server, issuer: client)
         _ = try await client.freezeCard()
-        let model = AddToWalletModel(service: client, wallet: passKit, cardholderName: "Camille Martin")
-        model.load()
-        XCTAssertEqual(model.state.phase, .frozen)
-        XCTAssertFalse(model.state.canAdd)
-        await model.add()
+        let model = client.walletFlow(wallet: passKit, cardholderName: "Camille Martin")
+        var s = try await loaded(model)
+        XCTAssertEqual(s.availability, .inactive)
+        XCTAssertFalse(s.showsAdd, "no button for a frozen card")
+        XCTAssertFalse(s.canAdd)
+        model.add()
+        XCTAssertEqual(model.state?.isBusy, false, "the core starts nothing")
         XCTAssertEqual(passKit.opened.count, 0, "the wallet was not asked")
+
+        // Unfrozen through the model: the button comes back; frozen again, it goes.
+        model.setFrozen(false)
+        s = try await until(model, "unfrozen") { !$0.isFreezing && $0.card?.frozen == false }
+        XCTAssertTrue(s.showsAdd && s.canAdd)
+        model.setFrozen(true)
+        s = try await until(model, "frozen") { !$0.isFreezing && $0.card?.frozen == true }
+        XCTAssertFalse(s.showsAdd)
     }
 
     func testRevealGivesTheNumberEndingWithLast4AndNeverPrintsIt() async throws {
@@ -200,7 +257,6 @@ final class CardIntegrationTests: XCTestCase {
         XCTAssertEqual(try client.card(), card, "revealing changes nothing stored")
     }
 
-    @MainActor
     func testAChainFromAnUntrustedSimulatorIsRefused() async throws {
         let client = try await enrolledClient()
         let trusted = try FakePassKit(server: server, issuer: client)
@@ -214,12 +270,18 @@ final class CardIntegrationTests: XCTestCase {
         XCTAssertEqual(error?.kind, .rejected(code: "certificate_chain_invalid"))
         XCTAssertTrue(try client.card()?.tokens(in: .applePay).isEmpty ?? false, "no token was requested")
 
-        let model = AddToWalletModel(service: client, wallet: untrusted, cardholderName: "Camille Martin")
-        model.load()
-        await model.add()
-        XCTAssertEqual(model.state.phase, .failed(error!))
-        XCTAssertTrue(model.state.canAdd, "the button shows again")
+        let model = client.walletFlow(wallet: untrusted, cardholderName: "Camille Martin")
+        _ = try await loaded(model)
+        model.add()
+        let s = try await until(model, "refused") { !$0.isBusy && $0.error != nil }
+        XCTAssertEqual(s.error?.kind, .rejected)
+        XCTAssertEqual(s.error?.code, "certificate_chain_invalid")
+        XCTAssertEqual(s.error?.message, error?.message)
+        XCTAssertEqual(s.error?.isPlatform, false)
+        XCTAssertTrue(s.canAdd, "the button shows again")
         XCTAssertEqual(untrusted.opened.count, 0)
+        model.dismissError()
+        XCTAssertNil(model.state?.error)
     }
 
     func testAnEmptyChainIsInvalidInputOnCertificates() async throws {

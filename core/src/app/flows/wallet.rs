@@ -11,7 +11,9 @@
 //! ([`WalletMachine::pass_requested`]) → the issuer ([`Effect::ApplePassData`]) → the pass to
 //! PassKit ([`Effect::HandPassToWallet`], or [`Effect::CloseWallet`] when the issuer refused) →
 //! added or cancelled → the card read again (its new token waits for activation:
-//! [`Availability::InWallet`] with [`InWalletStatus::Requested`]).
+//! [`Availability::InWallet`] with [`InWalletStatus::Requested`]). The card is read again after
+//! every result the wallet reports, a cancel or no answer included: the issuer may have
+//! requested a token before the member backed out.
 //!
 //! Google: `add` → wallet id, hardware id and tokens ([`Effect::ReadGoogleWallet`]) → the core's
 //! decision ([`Effect::GooglePayDecision`]) → push ([`Effect::PushTokenize`]), resume
@@ -346,6 +348,14 @@ impl<T: WalletTypes> WalletMachine<T> {
         self.state.step != WalletStep::Idle
     }
 
+    /// The add button shows at all: only for a card this wallet may add now. Hidden for no
+    /// card, a card the issuer does not allow in this wallet, a frozen or canceled card, one
+    /// already in Apple Pay. While an attempt is under way it still shows ([`Self::can_add`]
+    /// says whether it is enabled).
+    pub fn shows_add(&self) -> bool {
+        self.availability() == Availability::Ready
+    }
+
     /// The add button is enabled (again after an error or a cancel).
     pub fn can_add(&self) -> bool {
         !self.busy() && !self.state.freezing && self.availability() == Availability::Ready
@@ -523,9 +533,9 @@ impl<T: WalletTypes> WalletMachine<T> {
                 self.state.step = WalletStep::HandingToWallet;
                 vec![Effect::ResumeToken { request, token_id }]
             }
-            GoogleDecision::AlreadyAdded => self.finish(WalletOutcome::AlreadyAdded),
-            GoogleDecision::InProgress => self.finish(WalletOutcome::InProgress),
-            GoogleDecision::Suspended => self.finish(WalletOutcome::Suspended),
+            GoogleDecision::AlreadyAdded => self.finish(Some(WalletOutcome::AlreadyAdded)),
+            GoogleDecision::InProgress => self.finish(Some(WalletOutcome::InProgress)),
+            GoogleDecision::Suspended => self.finish(Some(WalletOutcome::Suspended)),
         }
     }
 
@@ -534,31 +544,24 @@ impl<T: WalletTypes> WalletMachine<T> {
         if !self.is_attempt(request, WalletStep::HandingToWallet) {
             return Vec::new();
         }
+        // Whatever the result, the card is read again: a cancelled attempt may have left a
+        // requested token at the issuer, and a result that never came may have added the card.
         match result {
-            WalletResult::Added => self.finish(WalletOutcome::Added),
-            WalletResult::Canceled => {
-                self.attempt = None;
-                self.state.step = WalletStep::Idle;
-                self.state.outcome = Some(WalletOutcome::Canceled);
-                Vec::new()
-            }
-            WalletResult::Gone => {
-                self.attempt = None;
-                self.state.step = WalletStep::Idle;
-                Vec::new()
-            }
+            WalletResult::Added => self.finish(Some(WalletOutcome::Added)),
+            WalletResult::Canceled => self.finish(Some(WalletOutcome::Canceled)),
+            WalletResult::Gone => self.finish(None),
         }
     }
 
-    /// The wallet changed: read the card (its tokens) again, then show `outcome`.
-    fn finish(&mut self, outcome: WalletOutcome) -> Vec<Effect<T>> {
+    /// The wallet changed (or may have): read the card (its tokens) again, then show `outcome`.
+    fn finish(&mut self, outcome: Option<WalletOutcome>) -> Vec<Effect<T>> {
         if self.attempt.is_none() {
             return Vec::new();
         }
         // A request of its own: the card read now is newer than any read asked before.
         let request = self.next();
         self.attempt = Some(request);
-        self.finishing = Some(outcome);
+        self.finishing = outcome;
         self.state.step = WalletStep::Refreshing;
         vec![Effect::RefreshCard { request }]
     }
@@ -789,9 +792,11 @@ mod tests {
         );
         let frozen = with(|f| f.active = false);
         for wallet in [WalletKind::ApplePay, WalletKind::GooglePay] {
-            assert_eq!(
-                loaded(wallet, frozen.clone()).availability(),
-                Availability::Inactive
+            let m = loaded(wallet, frozen.clone());
+            assert_eq!(m.availability(), Availability::Inactive);
+            assert!(
+                !m.shows_add(),
+                "no button for a frozen card, in either wallet"
             );
         }
         let requested = with(|f| f.apple_pay_token = Some(InWalletStatus::Requested));
@@ -805,6 +810,25 @@ mod tests {
             loaded(WalletKind::GooglePay, requested).can_add(),
             "an Apple token says nothing of Google Pay on this device"
         );
+    }
+
+    #[test]
+    fn the_button_shows_when_ready_and_stays_during_an_attempt() {
+        assert!(!M::new(WalletKind::GooglePay).shows_add(), "no card yet");
+        let mut m = loaded(WalletKind::GooglePay, card());
+        assert!(m.shows_add() && m.can_add());
+        m.add();
+        assert!(m.shows_add() && !m.can_add(), "shown, disabled while busy");
+        let not = with(|f| f.google_pay_eligible = false);
+        assert!(!loaded(WalletKind::GooglePay, not).shows_add());
+        let inside = with(|f| f.apple_pay_token = Some(InWalletStatus::Active));
+        assert!(!loaded(WalletKind::ApplePay, inside.clone()).shows_add());
+        assert!(loaded(WalletKind::GooglePay, inside).shows_add());
+        // Freezing hides it once the issuer answered.
+        let mut m = loaded(WalletKind::GooglePay, card());
+        let f = request(&m.set_frozen(true));
+        m.frozen_set(f, with(|f| f.active = false));
+        assert!(!m.shows_add());
     }
 
     #[test]
@@ -886,7 +910,14 @@ mod tests {
         let r = request(&m.add());
         m.pass_requested(r, vec![], vec![], vec![]);
         m.pass_data_received(r, "pass");
-        assert!(m.wallet_finished(r, WalletResult::Canceled).is_empty());
+        // Backing out is a result like the others: the card is read again first.
+        let f = request(&m.wallet_finished(r, WalletResult::Canceled));
+        assert_eq!(
+            (m.state().step, m.state().outcome),
+            (WalletStep::Refreshing, None)
+        );
+        assert!(f > r, "a read newer than any asked before");
+        m.card_received(f, Some(card()));
         assert_eq!(
             (m.state().step, m.state().outcome),
             (WalletStep::Idle, Some(WalletOutcome::Canceled))
@@ -1061,10 +1092,14 @@ mod tests {
         let mut m = M::new(WalletKind::GooglePay);
         let r = request(&m.await_restored());
         assert!(m.await_restored().is_empty(), "once");
-        m.wallet_finished(r, WalletResult::Gone);
+        // No answer will come: the card is read again all the same (it may have been added).
+        let f = request(&m.wallet_finished(r, WalletResult::Gone));
+        assert!(m.wallet_finished(r, WalletResult::Gone).is_empty(), "once");
+        assert_eq!(m.state().step, WalletStep::Refreshing);
+        m.card_failed(f, platform("offline"));
         assert_eq!(
-            (m.state().step, m.state().outcome),
-            (WalletStep::Idle, None)
+            (m.state().step, m.state().outcome, m.state().error.clone()),
+            (WalletStep::Idle, None, None)
         );
         assert!(M::new(WalletKind::ApplePay).await_restored().is_empty());
 

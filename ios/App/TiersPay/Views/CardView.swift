@@ -2,33 +2,34 @@ import SwiftUI
 import TiersPayKit
 
 /// The virtual card: its public facts (offline), freeze, a one-time reveal for manual entry,
-/// and "Add to Apple Wallet". The full number only lives in `revealed`, dropped when the
-/// screen goes away or after 60 s.
+/// and "Add to Apple Wallet". The card, freeze and the wallet are the core's flow
+/// (`AddToWalletModel`, `core/src/app/flows/wallet.rs`): whether the button shows (not for a
+/// frozen card), the steps, the card read again after the sheet. The full number only lives in
+/// `revealed`, dropped when the screen goes away or after 60 s.
 struct CardScreen: View {
     let service: any CardService
     let events: () -> AsyncStream<SessionEvent>
-    @StateObject private var wallet: AddToWalletModel
-    @State private var card: CardInfo?
+    @StateObject private var wallet: ScreenFlow<AddToWalletModel>
     @State private var revealed: CardDetails?
-    @State private var busy = false
+    @State private var revealing = false
     @State private var error: TiersPayError?
     private let language = Language.preferred()
 
-    init(service: any CardService, cardholderName: String, events: @escaping () -> AsyncStream<SessionEvent>) {
+    init(service: any CardService, wallet: @escaping () -> AddToWalletModel, events: @escaping () -> AsyncStream<SessionEvent>) {
         self.service = service
         self.events = events
-        _wallet = StateObject(wrappedValue: AddToWalletModel(service: service, wallet: PassKitWallet(), cardholderName: cardholderName))
+        _wallet = StateObject(wrappedValue: ScreenFlow(wallet()))
     }
 
     var body: some View {
         List {
-            if let card {
+            if let state = wallet.state, let card = state.card {
                 Section {
                     LabeledContent("Card", value: "\(card.brand.uppercased()) \(card.maskedNumber)")
                     LabeledContent("Expires", value: card.expiry)
                     LabeledContent("Status", value: card.frozen ? "Frozen" : Self.label(card.status))
-                    Toggle("Frozen", isOn: Binding(get: { card.frozen }, set: { freeze in Task { await setFrozen(freeze) } }))
-                        .disabled(busy)
+                    Toggle("Frozen", isOn: Binding(get: { card.frozen }, set: { freeze in setFrozen(freeze) }))
+                        .disabled(state.isFreezing || revealing)
                 }
                 Section("Details") {
                     if let revealed {
@@ -37,30 +38,38 @@ struct CardScreen: View {
                         LabeledContent("Security code", value: revealed.cvc)
                         Button("Hide") { self.revealed = nil }
                     } else {
-                        Button("Show number") { Task { await reveal() } }.disabled(busy)
+                        Button("Show number") { Task { await reveal() } }.disabled(revealing)
                     }
                 }
-                Section("Apple Pay") { walletRow }
+                Section("Apple Pay") { walletRow(state) }
                 if !card.controls.isEmpty {
                     Section("Where it works") {
                         ForEach(card.controls, id: \.self) { Text($0.text(in: language)) }
                     }
                 }
+            } else if wallet.state?.isLoading ?? true {
+                ProgressView()
             } else {
                 Text("Your card will appear here once it is issued.")
             }
-            if let error {
-                Text(error.message).foregroundStyle(.red)
+            if let message = error?.message ?? wallet.state?.error?.message {
+                Text(message).foregroundStyle(.red)
             }
         }
         .navigationTitle("Card")
         .privacySensitive()
-        .onAppear { load() }
-        .onDisappear { revealed = nil }
-        .refreshable { await refresh() }
+        .onDisappear {
+            revealed = nil
+            wallet.flow.cancel()
+        }
+        .refreshable { wallet.flow.refresh() }
+        .task {
+            wallet.flow.start()
+            await wallet.follow()
+        }
         .task {
             // Refreshes from elsewhere (a token activated, the card frozen) redraw the screen.
-            for await event in events() where event == .cardUpdated { load() }
+            await wallet.flow.observe(events())
         }
         .task(id: revealed) {
             guard revealed != nil else { return }
@@ -69,56 +78,37 @@ struct CardScreen: View {
         }
     }
 
-    @ViewBuilder private var walletRow: some View {
-        switch wallet.state.phase {
-        case .noCard, .notEligible:
-            Text("This card cannot be added to Apple Wallet.")
-        case .frozen:
-            Text("Unfreeze the card to add it to Apple Wallet.")
-        case .ready, .failed:
-            if PassKitWallet.isAvailable {
-                AddToAppleWalletButton { Task { await wallet.add() } }.frame(height: 48)
+    /// What the core says of the wallet: the button when it shows, else why not.
+    @ViewBuilder private func walletRow(_ state: WalletFlowSnapshot) -> some View {
+        if state.showsAdd {
+            if state.isBusy {
+                ProgressView()
+            } else if PassKitWallet.isAvailable {
+                AddToAppleWalletButton { wallet.flow.add() }.frame(height: 48).disabled(!state.canAdd)
             } else {
                 Text("This iPhone cannot add cards to Apple Wallet.")
             }
-            if case let .failed(error) = wallet.state.phase { Text(error.message).foregroundStyle(.red) }
-        case .adding:
-            ProgressView()
-        case let .inWallet(status):
-            LabeledContent("In Apple Wallet", value: Self.label(status))
-        }
-    }
-
-    private func load() {
-        do { card = try service.card() } catch { self.error = error }
-        wallet.load()
-    }
-
-    private func refresh() async {
-        do { card = try await service.refreshCard(); error = nil } catch { self.error = error }
-        wallet.load()
-    }
-
-    private func setFrozen(_ freeze: Bool) async {
-        busy = true
-        defer { busy = false }
-        do {
-            if freeze {
-                card = try await service.freezeCard()
-                revealed = nil
-            } else {
-                card = try await service.unfreezeCard()
+        } else {
+            switch state.availability {
+            case .noCard, .notEligible, .ready:
+                Text("This card cannot be added to Apple Wallet.")
+            case .inactive:
+                Text("Unfreeze the card to add it to Apple Wallet.")
+            case let .inWallet(status):
+                LabeledContent("In Apple Wallet", value: Self.label(status))
             }
-            error = nil
-        } catch {
-            self.error = error
         }
-        wallet.load()
+    }
+
+    private func setFrozen(_ freeze: Bool) {
+        if freeze { revealed = nil }
+        error = nil
+        wallet.flow.setFrozen(freeze)
     }
 
     private func reveal() async {
-        busy = true
-        defer { busy = false }
+        revealing = true
+        defer { revealing = false }
         do { revealed = try await service.revealCard(); error = nil } catch { self.error = error }
     }
 

@@ -62,7 +62,9 @@ struct HomeView: View {
         // The card: from its button, or a push about it (`tierspay://card`, routed by the core).
         .navigationDestination(isPresented: Binding(get: { app.showingCard }, set: { if !$0 { app.dismissCard() } })) {
             if let cards = app.service as? any CardService {
-                CardScreen(service: cards, cardholderName: profile.member.displayName) { app.service.sessionEvents() }
+                CardScreen(service: cards, wallet: { app.service.walletFlow(wallet: PassKitWallet(), cardholderName: profile.member.displayName) }) {
+                    app.service.sessionEvents()
+                }
             }
         }
     }

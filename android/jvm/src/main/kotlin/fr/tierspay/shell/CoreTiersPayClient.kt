@@ -10,6 +10,9 @@ import fr.tierspay.core.SessionListener
 import fr.tierspay.core.TiersPay
 import fr.tierspay.core.VisitFlow
 import fr.tierspay.core.VisitListener
+import fr.tierspay.core.WalletFlow
+import fr.tierspay.core.WalletKind
+import fr.tierspay.core.WalletListener
 import fr.tierspay.core.coreVersion
 import fr.tierspay.shell.platform.DeviceSigningKey
 import fr.tierspay.shell.platform.SecretStore
@@ -172,6 +175,9 @@ class CoreTiersPayClient private constructor(private val core: TiersPay, private
 
     /** The visit screen's flow, written once in the core; see [fr.tierspay.shell.state.VisitFlowModel]. */
     override fun visitFlow(listener: VisitListener): VisitFlow = core.visitFlow(listener)
+
+    /** The card screen's wallet flow, written once in the core; see [fr.tierspay.shell.state.CardWalletModel]. */
+    override fun walletFlow(kind: WalletKind, listener: WalletListener): WalletFlow = core.walletFlow(kind, listener)
 
     /** Releases the core (its runtime and database) now rather than when collected. */
     override fun close() {

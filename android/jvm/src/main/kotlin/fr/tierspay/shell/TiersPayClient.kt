@@ -4,6 +4,9 @@ import fr.tierspay.core.EnrollmentFlowInterface
 import fr.tierspay.core.EnrollmentListener
 import fr.tierspay.core.VisitFlowInterface
 import fr.tierspay.core.VisitListener
+import fr.tierspay.core.WalletFlowInterface
+import fr.tierspay.core.WalletKind
+import fr.tierspay.core.WalletListener
 import kotlinx.coroutines.flow.Flow
 import java.time.LocalDate
 
@@ -25,6 +28,13 @@ interface TiersPayClient {
      * by [fr.tierspay.shell.state.VisitFlowModel].
      */
     fun visitFlow(listener: VisitListener): VisitFlowInterface
+
+    /**
+     * The card screen's wallet flow (Google Pay here), written once in the core
+     * (`core/src/app/flows/wallet.rs`): its states and the TapAndPay calls it asks for go to
+     * [listener]; wrapped by [fr.tierspay.shell.state.CardWalletModel].
+     */
+    fun walletFlow(kind: WalletKind, listener: WalletListener): WalletFlowInterface
 
     /** Whether this device is enrolled, read locally (no network). */
     suspend fun session(): Session

@@ -1,12 +1,14 @@
 package fr.tierspay.shell
 
+import fr.tierspay.core.Availability
+import fr.tierspay.core.WalletFlowState
+import fr.tierspay.core.WalletOutcome
 import fr.tierspay.shell.platform.InMemorySecretStore
 import fr.tierspay.shell.platform.SavedRequest
 import fr.tierspay.shell.platform.SoftwareDeviceKey
 import fr.tierspay.shell.platform.TapAndPayResults
 import fr.tierspay.shell.state.CardWalletModel
-import fr.tierspay.shell.state.CardWalletState
-import fr.tierspay.shell.state.GooglePayStatus
+import fr.tierspay.shell.state.controls
 import fr.tierspay.shell.support.FakeApiException
 import fr.tierspay.shell.support.FakeTapAndPay
 import fr.tierspay.shell.support.MockServer
@@ -81,10 +83,17 @@ class CardClientTest {
             client.card()!!.tokens.last { it.wallet == Wallet.GOOGLE_PAY && it.status == WalletTokenStatus.REQUESTED }.id
         }, walletId = walletId, hardwareId = hardwareId)
 
-    private suspend fun CardWalletModel.awaitState(predicate: (CardWalletState) -> Boolean): CardWalletState =
-        withTimeout(30_000) { state.first(predicate) }
+    private suspend fun CardWalletModel.awaitState(predicate: (WalletFlowState) -> Boolean): WalletFlowState =
+        withTimeout(30_000) { state.filterNotNull().first(predicate) }
+
+    /** An attempt's end: nothing under way, and [outcome] shown. */
+    private suspend fun CardWalletModel.awaitOutcome(outcome: WalletOutcome): WalletFlowState =
+        awaitState { !it.busy && it.outcome == outcome }
 
     private fun CardInfo.googleTokens() = tokens.filter { it.wallet == Wallet.GOOGLE_PAY }
+
+    /** The card of a core state, in the shell's model. */
+    private val WalletFlowState.shellCard: CardInfo get() = card!!.toShell()
 
     @Test
     fun `the card is issued at enrollment and read offline`() = runBlocking {
@@ -170,43 +179,47 @@ class CardClientTest {
             open().use { client ->
                 client.enroll()
                 val wallet = fakeWallet(client)
-                val model = CardWalletModel(client, wallet, scope, Locale.ENGLISH)
+                val model = CardWalletModel(client, wallet, scope)
                 model.start()
                 val loaded = model.awaitState { !it.loading && it.card != null && !it.refreshing }
-                assertTrue(loaded.canAddToGooglePay)
-                assertTrue(loaded.controls.isNotEmpty())
+                assertTrue(loaded.showsAdd && loaded.canAdd)
+                assertTrue(loaded.controls(Locale.ENGLISH).isNotEmpty())
 
                 // First time: the core says push, the wallet pushes, the network activates the token.
                 model.addToGooglePay()
-                var s = model.awaitState { it.googlePay == GooglePayStatus.ADDED }
+                var s = model.awaitOutcome(WalletOutcome.ADDED)
                 assertEquals(null, s.error)
                 assertEquals(1, wallet.pushed.size)
-                val token = s.card!!.googleTokens().single()
-                assertEquals(WalletTokenStatus.ACTIVE, token.status)
+                val token = s.shellCard.googleTokens().single()
+                assertEquals(WalletTokenStatus.ACTIVE, token.status, "the card read again after the push")
                 assertEquals(token.id, wallet.tokens().single().tokenId)
 
                 // Second time: the wallet lists an active token for the card.
                 model.addToGooglePay()
-                model.awaitState { it.googlePay == GooglePayStatus.ALREADY_ADDED }
+                model.awaitOutcome(WalletOutcome.ALREADY_ADDED)
                 assertEquals(1, wallet.pushed.size, "nothing pushed again")
 
                 // Verification pending in the wallet: resume that token, no push.
                 wallet.setState(token.id, TapAndPayToken.State.NEEDS_IDENTITY_VERIFICATION)
                 model.addToGooglePay()
-                model.awaitState { it.googlePay == GooglePayStatus.ADDED }
+                model.awaitOutcome(WalletOutcome.ADDED)
                 assertEquals(listOf(token.id), wallet.resumed)
                 assertEquals(1, wallet.pushed.size)
 
                 // Suspended in the wallet.
                 wallet.setState(token.id, TapAndPayToken.State.SUSPENDED)
                 model.addToGooglePay()
-                model.awaitState { it.googlePay == GooglePayStatus.SUSPENDED }
+                model.awaitOutcome(WalletOutcome.SUSPENDED)
                 wallet.setState(token.id, TapAndPayToken.State.ACTIVE)
 
-                // Frozen: a new phone's wallet cannot get the card.
+                // Frozen: the button is hidden, so a new phone's wallet is not even asked; the
+                // issuer would refuse anyway.
                 model.setFrozen(true)
-                s = model.awaitState { it.frozen && !it.freezing }
-                assertEquals(WalletTokenStatus.SUSPENDED, s.card!!.googleTokens().single().status)
+                s = model.awaitState { it.card?.frozen == true && !it.freezing }
+                assertEquals(WalletTokenStatus.SUSPENDED, s.shellCard.googleTokens().single().status)
+                assertEquals(Availability.Inactive, s.availability)
+                assertFalse(s.showsAdd, "no Google Pay button for a frozen card")
+                assertFalse(s.canAdd)
                 val other = fakeWallet(client, walletId = "wallet_fake_2", hardwareId = "hw_fake_2")
                 val e = expectError<TiersPayError.Rejected> {
                     client.googlePay(other.walletId, other.hardwareId, other.listTokens())
@@ -214,18 +227,20 @@ class CardClientTest {
                 assertEquals(TiersPayError.Codes.CARD_INACTIVE, e.code)
                 CardWalletModel(client, other, scope).run {
                     start()
-                    awaitState { !it.loading && it.card != null }
+                    val frozen = awaitState { !it.loading && it.card != null && !it.refreshing }
+                    assertFalse(frozen.showsAdd)
                     addToGooglePay()
-                    val failed = awaitState { it.error != null }
-                    assertEquals(TiersPayError.Kind.REJECTED, failed.error!!.kind)
-                    assertEquals(TiersPayError.Codes.CARD_INACTIVE, failed.error!!.code)
-                    assertEquals(GooglePayStatus.IDLE, failed.googlePay)
+                    assertFalse(state.value!!.busy, "the core starts nothing for a hidden button")
+                    assertEquals(null, state.value!!.error)
+                    close()
                 }
                 assertTrue(other.pushed.isEmpty())
 
                 model.setFrozen(false)
-                s = model.awaitState { !it.frozen && !it.freezing }
-                assertEquals(WalletTokenStatus.ACTIVE, s.card!!.googleTokens().single().status)
+                s = model.awaitState { it.card?.frozen == false && !it.freezing }
+                assertEquals(WalletTokenStatus.ACTIVE, s.shellCard.googleTokens().single().status)
+                assertTrue(s.showsAdd, "back once unfrozen")
+                model.close()
             }
         } finally {
             scope.cancel()
@@ -254,22 +269,51 @@ class CardClientTest {
     }
 
     @Test
+    fun `the card is read again after every wallet result, a canceled push included`() = runBlocking {
+        val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
+        try {
+            open().use { client ->
+                client.enroll()
+                val wallet = fakeWallet(client)
+                // What the core's decision costs alone.
+                var before = client.roundTrips()
+                client.googlePay(wallet.walletId, wallet.hardwareId, wallet.listTokens())
+                val decision = client.roundTrips() - before
+
+                val model = CardWalletModel(client, wallet, scope)
+                model.start()
+                model.awaitState { !it.loading && it.card != null && !it.refreshing }
+                wallet.cancel = true
+                before = client.roundTrips()
+                model.addToGooglePay()
+                val canceled = model.awaitOutcome(WalletOutcome.CANCELED)
+                assertEquals(before + decision + 1, client.roundTrips(), "the decision, then the card fetched again")
+                assertEquals(1, wallet.pushed.size)
+                assertTrue(canceled.canAdd, "the button again")
+                model.close()
+            }
+        } finally {
+            scope.cancel()
+        }
+    }
+
+    @Test
     fun `a TapAndPay failure is an error on the card screen, not a crash, and the next try works`() = runBlocking {
         val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
         try {
             open().use { client ->
                 client.enroll()
                 val wallet = fakeWallet(client)
-                val model = CardWalletModel(client, wallet, scope, Locale.ENGLISH)
+                val model = CardWalletModel(client, wallet, scope)
                 model.start()
                 model.awaitState { !it.loading && it.card != null && !it.refreshing }
 
                 // Play services fails the way it does: an ApiException with a status code.
                 wallet.failure = FakeApiException(FakeApiException.NETWORK_ERROR)
                 model.addToGooglePay()
-                val failed = model.awaitState { it.error != null }
-                assertEquals(TiersPayError.Kind.PLATFORM, failed.error!!.kind)
-                assertEquals(GooglePayStatus.IDLE, failed.googlePay)
+                val failed = model.awaitState { it.error != null && !it.busy }
+                assertTrue(failed.error!!.platform, "${failed.error}")
+                assertEquals(null, failed.outcome)
                 assertFalse(failed.error!!.message.contains("7:"), "the SDK's text is not shown: ${failed.error}")
                 assertTrue(wallet.pushed.isEmpty())
                 assertTrue(scope.isActive, "the model's scope survived")
@@ -279,14 +323,20 @@ class CardClientTest {
                 wallet.activationWalletId = "someone_elses_wallet"
                 model.dismissError()
                 model.addToGooglePay()
-                assertEquals(TiersPayError.Kind.PLATFORM, model.awaitState { it.error != null }.error!!.kind)
+                assertTrue(model.awaitState { it.error != null && !it.busy }.error!!.platform)
 
                 wallet.activationWalletId = wallet.walletId
                 model.dismissError()
                 model.addToGooglePay()
-                val added = model.awaitState { it.googlePay == GooglePayStatus.ADDED }
+                val added = model.awaitOutcome(WalletOutcome.ADDED)
                 assertEquals(null, added.error)
-                assertEquals(WalletTokenStatus.ACTIVE, added.card!!.googleTokens().single { it.status == WalletTokenStatus.ACTIVE }.status)
+                assertEquals(
+                    WalletTokenStatus.ACTIVE,
+                    added.shellCard.googleTokens().single {
+                        it.status == WalletTokenStatus.ACTIVE
+                    }.status,
+                )
+                model.close()
             }
         } finally {
             scope.cancel()
@@ -303,7 +353,7 @@ class CardClientTest {
         val client = open()
         client.enroll()
         val wallet = fakeWallet(client).apply { activityResults = TapAndPayResults(saved) }
-        val model = CardWalletModel(client, wallet, first, Locale.ENGLISH)
+        val model = CardWalletModel(client, wallet, first)
         model.start()
         model.awaitState { !it.loading && it.card != null && !it.refreshing }
         model.addToGooglePay()
@@ -325,14 +375,15 @@ class CardClientTest {
             open().use { restarted ->
                 val results = TapAndPayResults(bundle)
                 wallet.activityResults = results
-                val model2 = CardWalletModel(restarted, wallet, second, Locale.ENGLISH)
-                assertEquals(GooglePayStatus.WORKING, model2.state.value.googlePay, "no second push while Google Pay is open")
+                val model2 = CardWalletModel(restarted, wallet, second)
+                assertTrue(model2.state.value!!.busy, "no second push while Google Pay is open")
+                assertFalse(model2.state.value!!.canAdd)
                 model2.start()
                 assertFalse(results.deliver(requestCode + 100, result), "not a request of ours")
                 // onActivityResult in the recreated activity.
                 assertTrue(results.deliver(requestCode, result))
-                val s = model2.awaitState { it.googlePay == GooglePayStatus.ADDED }
-                assertEquals(WalletTokenStatus.ACTIVE, s.card!!.googleTokens().single().status, "the card read again")
+                val s = model2.awaitOutcome(WalletOutcome.ADDED)
+                assertEquals(WalletTokenStatus.ACTIVE, s.shellCard.googleTokens().single().status, "the card read again")
                 assertEquals(null, bundle.requestCode)
                 assertEquals(1, wallet.pushed.size)
             }

@@ -16,24 +16,32 @@ import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
 import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
+import androidx.compose.ui.platform.LocalConfiguration
 import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
+import fr.tierspay.core.Availability
+import fr.tierspay.core.WalletOutcome
 import fr.tierspay.shell.state.CardWalletModel
-import fr.tierspay.shell.state.GooglePayStatus
+import fr.tierspay.shell.state.controls
 
 /**
  * The virtual card: last digits, frozen switch, where it works, wallet tokens, and "Add to
- * Google Pay" when this build has TapAndPay. Draws [CardWalletModel]'s state; decides nothing.
+ * Google Pay" when this build has TapAndPay. Draws the core's wallet flow ([CardWalletModel],
+ * `core/src/app/flows/wallet.rs`): whether the button shows (not for a frozen card) and is
+ * enabled, what the last attempt ended with, the error. Only the locale's pick of the core's
+ * French or English is made here.
  */
 @Composable
 fun CardScreen(model: CardWalletModel, googlePayAvailable: Boolean, onBack: () -> Unit) {
     LaunchedEffect(model) { model.start() }
     val state by model.state.collectAsStateWithLifecycle()
+    val locale = LocalConfiguration.current.locales[0]
     Column(Modifier.fillMaxWidth().padding(16.dp), verticalArrangement = Arrangement.spacedBy(12.dp)) {
         TextButton(onClick = onBack) { Text("←") }
-        val card = state.card
-        if (card == null) {
-            Text(if (state.loading) "…" else "No card yet.", style = MaterialTheme.typography.bodyLarge)
+        val s = state
+        val card = s?.card
+        if (s == null || card == null) {
+            Text(if (s == null || s.loading) "…" else "No card yet.", style = MaterialTheme.typography.bodyLarge)
             return@Column
         }
         Card(Modifier.fillMaxWidth()) {
@@ -44,20 +52,33 @@ fun CardScreen(model: CardWalletModel, googlePayAvailable: Boolean, onBack: () -
         }
         Row(verticalAlignment = Alignment.CenterVertically) {
             Text("Frozen", Modifier.weight(1f))
-            Switch(checked = state.frozen, enabled = !state.freezing, onCheckedChange = model::setFrozen)
+            Switch(checked = card.frozen, enabled = !s.freezing, onCheckedChange = model::setFrozen)
         }
-        state.controls.forEach { Text(it, style = MaterialTheme.typography.bodyMedium) }
+        s.controls(locale).forEach { Text(it, style = MaterialTheme.typography.bodyMedium) }
         card.tokens.forEach { token ->
             Text("${token.wallet.name.lowercase().replace('_', ' ')} •••• ${token.last4}: ${token.status.name.lowercase()}")
         }
         if (googlePayAvailable) {
-            Button(onClick = model::addToGooglePay, enabled = state.canAddToGooglePay) {
-                Text(if (state.googlePay == GooglePayStatus.WORKING) "…" else "Add to Google Pay")
+            if (s.showsAdd) {
+                Button(onClick = model::addToGooglePay, enabled = s.canAdd) {
+                    Text(if (s.busy) "…" else "Add to Google Pay")
+                }
+            } else if (s.availability == Availability.Inactive) {
+                Text("Unfreeze the card to add it to Google Pay.", style = MaterialTheme.typography.bodyMedium)
             }
+            s.outcome?.let { Text(it.label(), style = MaterialTheme.typography.bodyMedium) }
         }
-        state.error?.let { error ->
+        s.error?.let { error ->
             Text(error.message, color = MaterialTheme.colorScheme.error)
             TextButton(onClick = model::dismissError) { Text("OK") }
         }
     }
+}
+
+private fun WalletOutcome.label(): String = when (this) {
+    WalletOutcome.ADDED -> "Added to Google Pay."
+    WalletOutcome.ALREADY_ADDED -> "Already in Google Pay on this phone."
+    WalletOutcome.IN_PROGRESS -> "Google Pay is still setting up the card. Look again later."
+    WalletOutcome.SUSPENDED -> "Paused in Google Pay: unfreeze the card."
+    WalletOutcome.CANCELED -> "Not added."
 }

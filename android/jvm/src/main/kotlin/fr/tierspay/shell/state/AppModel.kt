@@ -11,7 +11,6 @@ import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.launch
-import java.util.Locale
 
 /** The signed-in screen shown. */
 enum class Screen { HOME, VISIT, CARD }
@@ -20,15 +19,12 @@ enum class Screen { HOME, VISIT, CARD }
  * The app's view-state root: the session (which half of the app to show), the enrollment form,
  * the visit (doctor's desk) screen, the card, and where links and push messages lead. The Android
  * app holds one in a ViewModel, so that none of it (a Google Pay request under way included) is
- * lost when the activity is recreated. The enrollment and visit screens are the core's flows
- * ([EnrollmentFlowModel], [VisitFlowModel]); this only opens, routes and closes them.
+ * lost when the activity is recreated. The enrollment, visit and card screens are the core's
+ * flows ([EnrollmentFlowModel], [VisitFlowModel], [CardWalletModel]); this only opens, routes and
+ * closes them.
  */
-class AppModel(
-    private val client: TiersPayClient,
-    private val scope: CoroutineScope,
-    locale: Locale = Locale.getDefault(),
-    tapAndPay: TapAndPayGateway = UnavailableTapAndPay,
-) : AutoCloseable {
+class AppModel(private val client: TiersPayClient, private val scope: CoroutineScope, tapAndPay: TapAndPayGateway = UnavailableTapAndPay) :
+    AutoCloseable {
     val session = SessionModel(client, scope)
     val enrollment = EnrollmentFlowModel(client)
 
@@ -37,7 +33,7 @@ class AppModel(
     /** The visit screen's flow: a fresh one after a sign-out, so nothing of the last member remains. */
     val visit: StateFlow<VisitFlowModel> = _visit.asStateFlow()
 
-    val card = CardWalletModel(client, tapAndPay, scope, locale)
+    val card = CardWalletModel(client, tapAndPay, scope)
 
     private val _screen = MutableStateFlow(Screen.HOME)
 
@@ -164,5 +160,6 @@ class AppModel(
     override fun close() {
         _visit.value.close()
         enrollment.close()
+        card.close()
     }
 }

@@ -5,9 +5,11 @@ import fr.tierspay.core.VisitStep
 import fr.tierspay.shell.Session
 import fr.tierspay.shell.SessionChange
 import fr.tierspay.shell.support.FakeClient
+import fr.tierspay.shell.support.coreCard
 import fr.tierspay.shell.support.enrollmentState
 import fr.tierspay.shell.support.sampleProfile
 import fr.tierspay.shell.support.visitState
+import fr.tierspay.shell.support.walletState
 import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.test.TestScope
 import kotlinx.coroutines.test.runCurrent
@@ -126,13 +128,17 @@ class AppModelTest {
         client.events.emit(SessionChange.ENROLLED)
         runCurrent()
         assertEquals(Screen.CARD, app.screen.value)
-        assertEquals(sampleCard(), app.card.state.value.card)
+        assertTrue("wallet.start()" in client.calls, "the card screen's flow started: ${client.calls}")
+        val wallet = client.walletFlows.single()
+        wallet.emit(walletState(revision = wallet.state.revision.toLong() + 1, card = coreCard()))
+        assertEquals(coreCard(), app.card.state.value?.card)
         app.closeCard()
         assertEquals(Screen.HOME, app.screen.value)
 
         client.session = Session.NotEnrolled
         app.session.signOut()
         runCurrent()
-        assertEquals(null, app.card.state.value.card, "nothing of the last member's card")
+        assertTrue("wallet.reset()" in client.calls)
+        assertEquals(null, app.card.state.value?.card, "nothing of the last member's card")
     }
 }

@@ -1,9 +1,12 @@
 package fr.tierspay.shell.state
 
+import fr.tierspay.core.Availability
+import fr.tierspay.core.WalletKind
+import fr.tierspay.core.WalletRequest
+import fr.tierspay.core.WalletStep
 import fr.tierspay.shell.CardInfo
 import fr.tierspay.shell.CardStatus
 import fr.tierspay.shell.Explanation
-import fr.tierspay.shell.GooglePayAction
 import fr.tierspay.shell.PushTokenizeData
 import fr.tierspay.shell.SessionChange
 import fr.tierspay.shell.TapAndPayToken
@@ -13,6 +16,9 @@ import fr.tierspay.shell.platform.TapAndPayGateway
 import fr.tierspay.shell.platform.TokenizeResult
 import fr.tierspay.shell.support.FakeApiException
 import fr.tierspay.shell.support.FakeClient
+import fr.tierspay.shell.support.FakeWalletFlow
+import fr.tierspay.shell.support.coreCard
+import fr.tierspay.shell.support.walletState
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineScope
@@ -30,125 +36,139 @@ import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import java.util.Locale
 
+/**
+ * CardWalletModel over a fake core flow: states and intents pass through, and the TapAndPay
+ * calls the core asks for are made and their results handed back. What the screen shows (the
+ * button hidden for a frozen card, the card read again after every wallet result, stale
+ * answers, retry) is the core's, tested in `core/src/app/flows/wallet.rs`,
+ * `tests/tests/wallet_flow.rs` and, through the real core, CardClientTest.
+ */
 @OptIn(ExperimentalCoroutinesApi::class)
 class CardWalletModelTest {
-    private val client = FakeClient().apply { cardInfo = sampleCard() }
+    private val client = FakeClient()
     private val gateway = ScriptedTapAndPay()
 
-    private fun TestScope.started(locale: Locale = Locale.FRANCE): CardWalletModel =
-        CardWalletModel(client, gateway, backgroundScope, locale).also {
-            it.start()
-            runCurrent()
-        }
+    private fun TestScope.started(): Pair<CardWalletModel, FakeWalletFlow> {
+        val model = CardWalletModel(client, gateway, backgroundScope)
+        model.start()
+        runCurrent()
+        return model to client.walletFlows.last()
+    }
+
+    private fun walletCalls() = client.calls.filter { it.startsWith("wallet.") }
 
     @Test
-    fun `reads the card, shows controls in the locale's language, and follows CARD_UPDATED`() = runTest {
-        val m = started(Locale.ENGLISH)
-        assertFalse(m.state.value.loading)
-        assertEquals(sampleCard(), m.state.value.card)
-        assertEquals(listOf("Only at: doctors, pharmacies."), m.state.value.controls)
-        assertTrue(m.state.value.canAddToGooglePay)
+    fun `a Google Pay flow of the core, its newest state kept, intents and CARD_UPDATED forwarded`() = runTest {
+        val (m, flow) = started()
+        assertEquals(WalletKind.GOOGLE_PAY, flow.kind)
+        assertEquals(flow.state, m.state.value, "the core's state from the start")
+        m.start()
+        runCurrent()
+        assertEquals(listOf("wallet.start()"), walletCalls(), "idempotent")
 
-        client.cardInfo = sampleCard().copy(status = CardStatus.INACTIVE, frozen = true)
+        flow.emit(walletState(revision = 2, card = coreCard()))
+        flow.emit(walletState(revision = 1))
+        assertEquals(coreCard(), m.state.value?.card, "an older revision is dropped")
+        assertEquals(listOf("Only at: doctors, pharmacies."), m.state.value!!.controls(Locale.ENGLISH))
+        assertEquals(listOf("Uniquement chez : médecins, pharmacies."), m.state.value!!.controls(Locale.FRANCE))
+
         client.events.emit(SessionChange.CARD_UPDATED)
+        client.events.emit(SessionChange.PROFILE_UPDATED)
         runCurrent()
-        assertTrue(m.state.value.frozen)
-    }
-
-    @Test
-    fun `the frozen switch calls freeze and unfreeze`() = runTest {
-        val m = started()
+        m.refresh()
         m.setFrozen(true)
-        runCurrent()
-        assertTrue(m.state.value.frozen)
-        m.setFrozen(true)
-        runCurrent()
-        m.setFrozen(false)
-        runCurrent()
-        assertFalse(m.state.value.frozen)
-        assertEquals(listOf("freeze", "unfreeze"), client.calls.filter { it == "freeze" || it == "unfreeze" })
-    }
-
-    @Test
-    fun `the core decides, the model carries it out`() = runTest {
-        val m = started()
-        client.onGooglePay = { _, _, _ -> GooglePayAction.Push(samplePush()) }
-        gateway.result = TokenizeResult.Canceled
         m.addToGooglePay()
-        runCurrent()
-        assertEquals(GooglePayStatus.CANCELED, m.state.value.googlePay)
-        assertEquals(1, gateway.pushes)
-        assertTrue("googlePay(wallet_1,hw_1,0)" in client.calls)
-
-        client.onGooglePay = { _, _, _ -> GooglePayAction.Resume("tok_1") }
-        gateway.result = TokenizeResult.Added("tok_1")
-        m.addToGooglePay()
-        runCurrent()
-        assertEquals(GooglePayStatus.ADDED, m.state.value.googlePay)
-        assertEquals(listOf("tok_1"), gateway.resumed)
-
-        client.onGooglePay = { _, _, _ -> GooglePayAction.InProgress }
-        m.addToGooglePay()
-        runCurrent()
-        assertEquals(GooglePayStatus.IN_PROGRESS, m.state.value.googlePay)
-        assertEquals(1, gateway.pushes)
-
-        client.onGooglePay = { _, _, _ -> throw TiersPayError.Rejected("card_inactive", "The card is frozen.") }
-        m.addToGooglePay()
-        runCurrent()
-        assertEquals(GooglePayStatus.IDLE, m.state.value.googlePay)
-        assertEquals(CardError("The card is frozen.", TiersPayError.Kind.REJECTED, "card_inactive"), m.state.value.error)
         m.dismissError()
-        assertEquals(null, m.state.value.error)
+        assertEquals(
+            listOf(
+                "wallet.start()",
+                "wallet.reload()",
+                "wallet.refresh()",
+                "wallet.setFrozen(true)",
+                "wallet.add()",
+                "wallet.dismissError()",
+            ),
+            walletCalls(),
+        )
     }
 
     @Test
-    fun `an SDK exception from the gateway is an error state, not a crash`() = runTest {
-        // runTest fails the test on any exception left uncaught in backgroundScope: a crash on a phone.
-        val m = started()
-        client.onGooglePay = { _, _, _ -> GooglePayAction.Push(samplePush()) }
-        gateway.failure = FakeApiException(FakeApiException.TAP_AND_PAY_NO_ACTIVE_WALLET, "no active wallet")
-        m.addToGooglePay()
+    fun `a frozen card's state shows no Google Pay button`() = runTest {
+        val (m, flow) = started()
+        flow.emit(walletState(revision = 1, card = coreCard(frozen = true), availability = Availability.Inactive))
+        val s = m.state.value!!
+        assertFalse(s.showsAdd, "the core hides it")
+        assertFalse(s.canAdd)
+        assertEquals(Availability.Inactive, s.availability)
+    }
+
+    @Test
+    fun `TapAndPay is read, pushed and resumed for the core, and what it said goes back`() = runTest {
+        val (_, flow) = started()
+        flow.ask(WalletRequest.ReadGoogleWallet(1u))
         runCurrent()
-        assertEquals(GooglePayStatus.IDLE, m.state.value.googlePay)
-        assertEquals(CardError(UNEXPECTED_FAILURE, TiersPayError.Kind.PLATFORM), m.state.value.error)
+        assertTrue("wallet.googleWalletRead(1,wallet_1,hw_1,0)" in client.calls, "${client.calls}")
+
+        gateway.result = TokenizeResult.Canceled
+        flow.ask(WalletRequest.PushTokenize(1u, samplePush().toCorePush()))
+        runCurrent()
+        assertEquals(1, gateway.pushes)
+        assertEquals("4242", gateway.lastPush?.lastDigits)
+        assertTrue("wallet.walletFinished(1,CANCELED)" in client.calls)
+
+        gateway.result = TokenizeResult.Added("tok_1")
+        flow.ask(WalletRequest.ResumeToken(2u, "tok_1"))
+        runCurrent()
+        assertEquals(listOf("tok_1"), gateway.resumed)
+        assertTrue("wallet.walletFinished(2,ADDED)" in client.calls)
+
+        // PassKit's requests are never asked of a Google Pay flow: nothing answers them.
+        flow.ask(WalletRequest.CloseWallet(3u))
+        runCurrent()
+        assertFalse(client.calls.any { it.contains("(3") })
+    }
+
+    @Test
+    fun `an SDK exception from the gateway goes back as a failure, not a crash`() = runTest {
+        // runTest fails the test on any exception left uncaught in backgroundScope: a crash on a phone.
+        val (_, flow) = started()
+        gateway.failure = FakeApiException(FakeApiException.TAP_AND_PAY_NO_ACTIVE_WALLET, "no active wallet")
+        flow.ask(WalletRequest.ReadGoogleWallet(1u))
+        runCurrent()
+        assertTrue("wallet.walletFailed(1,$UNEXPECTED_FAILURE)" in client.calls, "${client.calls}")
 
         gateway.failure = null
         gateway.push = { throw IllegalStateException("Play services crashed") }
-        m.addToGooglePay()
+        flow.ask(WalletRequest.PushTokenize(2u, samplePush().toCorePush()))
         runCurrent()
-        assertEquals(GooglePayStatus.IDLE, m.state.value.googlePay)
-        assertEquals(TiersPayError.Kind.PLATFORM, m.state.value.error?.kind)
+        assertTrue("wallet.walletFailed(2,$UNEXPECTED_FAILURE)" in client.calls)
 
-        // A gateway that maps its errors: the message is shown as it is.
+        // A gateway that maps its errors: the message is handed over as it is.
         gateway.push = { throw TiersPayError.Platform("Google Pay is not available right now.") }
-        m.addToGooglePay()
+        flow.ask(WalletRequest.PushTokenize(3u, samplePush().toCorePush()))
         runCurrent()
-        assertEquals("Google Pay is not available right now.", m.state.value.error?.message)
+        assertTrue("wallet.walletFailed(3,Google Pay is not available right now.)" in client.calls)
 
         // And the model still works.
         gateway.push = null
-        m.addToGooglePay()
+        flow.ask(WalletRequest.PushTokenize(4u, samplePush().toCorePush()))
         runCurrent()
-        assertEquals(GooglePayStatus.ADDED, m.state.value.googlePay)
-        assertEquals(null, m.state.value.error)
+        assertTrue("wallet.walletFinished(4,ADDED)" in client.calls)
     }
 
     @Test
     fun `a cancellation that is not the model's is a failure, the model's own propagates`() = runTest {
-        val m = started()
-        client.onGooglePay = { _, _, _ -> GooglePayAction.Push(samplePush()) }
+        val (_, flow) = started()
         // A Play services task cancelled under the gateway: the screen must not wait forever.
         gateway.push = { throw CancellationException("task cancelled") }
-        m.addToGooglePay()
+        flow.ask(WalletRequest.PushTokenize(1u, samplePush().toCorePush()))
         runCurrent()
-        assertEquals(GooglePayStatus.IDLE, m.state.value.googlePay)
-        assertEquals(TiersPayError.Kind.PLATFORM, m.state.value.error?.kind)
+        assertTrue("wallet.walletFailed(1,$UNEXPECTED_FAILURE)" in client.calls, "${client.calls}")
 
-        // The model's scope ends while Google Pay is open: no error, the gateway sees the cancellation.
-        m.dismissError()
+        // The model's scope ends while Google Pay is open: nothing reported, the gateway sees the cancellation.
         val scope = CoroutineScope(coroutineContext + Job())
-        val other = CardWalletModel(client, gateway, scope)
+        CardWalletModel(client, gateway, scope)
+        val other = client.walletFlows.last()
         var cancelled = false
         gateway.push = {
             try {
@@ -158,65 +178,78 @@ class CardWalletModelTest {
                 throw e
             }
         }
-        other.addToGooglePay()
+        other.ask(WalletRequest.PushTokenize(7u, samplePush().toCorePush()))
         runCurrent()
-        assertEquals(GooglePayStatus.WORKING, other.state.value.googlePay)
         scope.cancel()
         runCurrent()
         assertTrue(cancelled)
-        assertEquals(null, other.state.value.error)
+        assertFalse(client.calls.any { it.contains("(7") }, "${client.calls}")
     }
 
     @Test
-    fun `a result the previous process left pending is finished, or given up when none comes`() = runTest {
+    fun `a result the previous process left pending is handed to the core, or none when none comes`() = runTest {
         val pending = CompletableDeferred<TokenizeResult?>()
         gateway.restoredResult = pending
-        val m = CardWalletModel(client, gateway, backgroundScope)
-        assertEquals(GooglePayStatus.WORKING, m.state.value.googlePay, "Google Pay is open: nothing to tap meanwhile")
-        assertFalse(m.state.value.canAddToGooglePay)
-        m.start()
+        CardWalletModel(client, gateway, backgroundScope)
+        val flow = client.walletFlows.last()
+        assertEquals(listOf("wallet.awaitRestored()"), walletCalls(), "asked at once: Google Pay is open, nothing to tap meanwhile")
+        flow.ask(WalletRequest.AwaitRestored(1u))
         runCurrent()
-        assertEquals(GooglePayStatus.WORKING, m.state.value.googlePay)
-        client.calls.clear()
+        assertFalse(client.calls.any { it.startsWith("wallet.walletFinished") })
         pending.complete(TokenizeResult.Added("tok_9"))
         runCurrent()
-        assertEquals(GooglePayStatus.ADDED, m.state.value.googlePay)
-        assertTrue("refreshCard" in client.calls, "the card is read again")
+        assertTrue("wallet.walletFinished(1,ADDED)" in client.calls)
         assertEquals(0, gateway.pushes)
-        m.start()
-        runCurrent()
-        assertEquals(GooglePayStatus.ADDED, m.state.value.googlePay, "finished once")
 
+        client.calls.clear()
         val none = CompletableDeferred<TokenizeResult?>()
         gateway.restoredResult = none
-        val m2 = CardWalletModel(client, gateway, backgroundScope).also { it.start() }
+        CardWalletModel(client, gateway, backgroundScope)
+        client.walletFlows.last().ask(WalletRequest.AwaitRestored(1u))
         none.complete(null)
         runCurrent()
-        assertEquals(GooglePayStatus.IDLE, m2.state.value.googlePay)
-        assertTrue(m2.state.value.canAddToGooglePay)
+        assertEquals(listOf("wallet.awaitRestored()", "wallet.walletFinished(1,GONE)"), walletCalls())
+
+        client.calls.clear()
+        gateway.restoredResult = null
+        CardWalletModel(client, gateway, backgroundScope)
+        assertEquals(emptyList<String>(), walletCalls(), "nothing pending: nothing awaited")
     }
 
     @Test
-    fun `clear forgets the card and stops the work under way`() = runTest {
-        val m = started()
+    fun `clear resets the core's flow and drops the platform work under way`() = runTest {
+        val (m, flow) = started()
+        flow.emit(walletState(revision = 1, card = coreCard()))
         val release = CompletableDeferred<Unit>()
-        client.onGooglePay = { _, _, _ ->
+        gateway.walletId = {
             release.await()
-            GooglePayAction.Push(samplePush())
+            "wallet_1"
         }
-        m.addToGooglePay()
+        flow.ask(WalletRequest.ReadGoogleWallet(1u))
         runCurrent()
         m.clear()
         release.complete(Unit)
         runCurrent()
-        assertEquals(0, gateway.pushes, "the signed-out member's request went no further")
-        assertEquals(null, m.state.value.card)
-        assertEquals(GooglePayStatus.IDLE, m.state.value.googlePay)
+        assertFalse(client.calls.any { it.startsWith("wallet.googleWalletRead") }, "the signed-out member's request went no further")
+        assertEquals(null, m.state.value?.card, "the core's fresh state")
+        client.events.emit(SessionChange.CARD_UPDATED)
+        runCurrent()
+        assertFalse("wallet.reload()" in client.calls, "events are followed again only after start")
 
-        client.cardInfo = sampleCard().copy(last4 = "1881")
         m.start()
         runCurrent()
-        assertEquals("1881", m.state.value.card?.last4, "the next member's card")
+        assertEquals(listOf("wallet.start()", "wallet.reset()", "wallet.start()"), walletCalls())
+        m.close()
+        assertTrue(flow.closed)
+    }
+
+    @Test
+    fun `the step under way is the core's`() = runTest {
+        val (m, flow) = started()
+        flow.emit(walletState(revision = 1, card = coreCard(), step = WalletStep.HANDING_TO_WALLET))
+        assertTrue(m.state.value!!.busy)
+        assertTrue(m.state.value!!.showsAdd, "shown, disabled")
+        assertFalse(m.state.value!!.canAdd)
     }
 
     @Test
@@ -245,22 +278,32 @@ fun samplePush() = PushTokenizeData(
     address = UserAddress("Camille Martin", "1 rue de la Paix", "Paris", "75002", "FR", "+33600000078"),
 )
 
+/** The push data as the core sends it in a `PushTokenize` request. */
+fun PushTokenizeData.toCorePush() = fr.tierspay.core.PushTokenizeData(
+    opaquePaymentCard = opaquePaymentCard, network = network, tokenServiceProvider = tokenServiceProvider, displayName = displayName,
+    lastDigits = lastDigits, addressName = address.name, address1 = address.address1, locality = address.locality,
+    postalCode = address.postalCode, countryCode = address.countryCode, phoneNumber = address.phoneNumber,
+)
+
 /**
  * A TapAndPay that answers [result] and counts calls; [failure] is thrown from the wallet id read,
- * [push] replaces the push (to suspend or throw there).
+ * [walletId] replaces that read and [push] the push (to suspend or throw there).
  */
 class ScriptedTapAndPay : TapAndPayGateway {
     var result: TokenizeResult = TokenizeResult.Added("tok_1")
     var pushes = 0
+    var lastPush: PushTokenizeData? = null
     val resumed = mutableListOf<String>()
     var failure: Exception? = null
+    var walletId: (suspend () -> String)? = null
     var push: (suspend () -> TokenizeResult)? = null
     override var restoredResult: Deferred<TokenizeResult?>? = null
-    override suspend fun activeWalletId() = failure?.let { throw it } ?: "wallet_1"
+    override suspend fun activeWalletId() = failure?.let { throw it } ?: walletId?.invoke() ?: "wallet_1"
     override suspend fun stableHardwareId() = "hw_1"
     override suspend fun listTokens() = emptyList<TapAndPayToken>()
     override suspend fun pushTokenize(data: PushTokenizeData): TokenizeResult {
         pushes++
+        lastPush = data
         return push?.invoke() ?: result
     }
     override suspend fun tokenize(tokenId: String): TokenizeResult = result.also { resumed += tokenId }

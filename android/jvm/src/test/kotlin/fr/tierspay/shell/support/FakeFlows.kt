@@ -1,13 +1,25 @@
 package fr.tierspay.shell.support
 
+import fr.tierspay.core.Availability
+import fr.tierspay.core.CardInfo
+import fr.tierspay.core.CardStatus
 import fr.tierspay.core.EnrollmentFlowInterface
 import fr.tierspay.core.EnrollmentFlowState
 import fr.tierspay.core.EnrollmentListener
 import fr.tierspay.core.EnrollmentStep
+import fr.tierspay.core.Explanation
+import fr.tierspay.core.TapAndPayToken
 import fr.tierspay.core.VisitFlowInterface
 import fr.tierspay.core.VisitFlowState
 import fr.tierspay.core.VisitListener
 import fr.tierspay.core.VisitStep
+import fr.tierspay.core.WalletFlowInterface
+import fr.tierspay.core.WalletFlowState
+import fr.tierspay.core.WalletKind
+import fr.tierspay.core.WalletListener
+import fr.tierspay.core.WalletRequest
+import fr.tierspay.core.WalletResult
+import fr.tierspay.core.WalletStep
 
 /**
  * The core's visit flow as [fr.tierspay.shell.state.AppModel]'s tests need it: intents recorded
@@ -97,4 +109,81 @@ fun visitState(revision: Long = 0, step: VisitStep = VisitStep.LOADING) = VisitF
 fun enrollmentState(revision: Long = 0, step: EnrollmentStep = EnrollmentStep.DETAILS, contractNumber: String = "") = EnrollmentFlowState(
     revision = revision.toULong(), step = step, canSubmit = false, busy = false,
     contractNumber = contractNumber, birthDate = "", code = "", challenge = null, profile = null, error = null,
+)
+
+/**
+ * The core's wallet flow for [fr.tierspay.shell.state.CardWalletModel]'s tests: intents and the
+ * answers the model hands back recorded in [calls] (`wallet.start()`,
+ * `wallet.walletFinished(1,ADDED)`, …), states sent by the test with [emit], platform calls asked
+ * with [ask]. The machine itself is tested in Rust (`core/src/app/flows/wallet.rs`,
+ * `tests/tests/wallet_flow.rs`) and through the real core in CardClientTest.
+ */
+class FakeWalletFlow(val kind: WalletKind, private val listener: WalletListener, private val calls: MutableList<String>) :
+    WalletFlowInterface,
+    AutoCloseable {
+    var state: WalletFlowState = walletState(wallet = kind)
+        private set
+    var closed = false
+        private set
+
+    fun emit(state: WalletFlowState) {
+        this.state = state
+        listener.onState(state)
+    }
+
+    /** The core asks the shell for a platform call. */
+    fun ask(request: WalletRequest) = listener.onRequest(request)
+
+    @Synchronized
+    private fun call(name: String) {
+        calls += "wallet.$name"
+    }
+
+    override fun add() = call("add()")
+    override fun awaitRestored() = call("awaitRestored()")
+    override fun cancel() = call("cancel()")
+    override fun dismissError() = call("dismissError()")
+    override fun googleWalletRead(request: ULong, walletAccountId: String, stableHardwareId: String, tokens: List<TapAndPayToken>) =
+        call("googleWalletRead($request,$walletAccountId,$stableHardwareId,${tokens.size})")
+    override fun passRequested(request: ULong, certificates: List<ByteArray>, nonce: ByteArray, nonceSignature: ByteArray) =
+        call("passRequested($request)")
+    override fun refresh() = call("refresh()")
+    override fun reload() = call("reload()")
+
+    /** As the core does: nothing read any more, a fresh state sent. */
+    override fun reset() {
+        call("reset()")
+        emit(walletState(revision = state.revision.toLong() + 1, wallet = kind))
+    }
+    override fun setFrozen(frozen: Boolean) = call("setFrozen($frozen)")
+    override fun start() = call("start()")
+    override fun state(): WalletFlowState = state
+    override fun walletFailed(request: ULong, message: String) = call("walletFailed($request,$message)")
+    override fun walletFinished(request: ULong, result: WalletResult) = call("walletFinished($request,$result)")
+
+    override fun close() {
+        closed = true
+    }
+}
+
+/** The card as the core sends it. */
+fun coreCard(frozen: Boolean = false) = CardInfo(
+    id = "ic_1", last4 = "4242", expiry = "12/29", brand = "visa", status = if (frozen) CardStatus.INACTIVE else CardStatus.ACTIVE,
+    frozen = frozen, applePayEligible = true, googlePayEligible = true,
+    controls = listOf(Explanation("Uniquement chez : médecins, pharmacies.", "Only at: doctors, pharmacies.")),
+    tokens = emptyList(),
+)
+
+fun walletState(
+    revision: Long = 0,
+    wallet: WalletKind = WalletKind.GOOGLE_PAY,
+    card: CardInfo? = null,
+    availability: Availability = if (card == null) Availability.NoCard else Availability.Ready,
+    step: WalletStep = WalletStep.IDLE,
+) = WalletFlowState(
+    revision = revision.toULong(), wallet = wallet, loading = card == null, card = card, refreshing = false, freezing = false,
+    availability = availability, showsAdd = availability == Availability.Ready,
+    canAdd =
+    availability == Availability.Ready && step == WalletStep.IDLE,
+    busy = step != WalletStep.IDLE, step = step, outcome = null, error = null,
 )

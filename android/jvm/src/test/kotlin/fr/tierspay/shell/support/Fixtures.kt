@@ -4,6 +4,9 @@ import fr.tierspay.core.EnrollmentFlowInterface
 import fr.tierspay.core.EnrollmentListener
 import fr.tierspay.core.VisitFlowInterface
 import fr.tierspay.core.VisitListener
+import fr.tierspay.core.WalletFlowInterface
+import fr.tierspay.core.WalletKind
+import fr.tierspay.core.WalletListener
 import fr.tierspay.shell.Act
 import fr.tierspay.shell.Amount
 import fr.tierspay.shell.Beneficiary
@@ -137,11 +140,15 @@ class FakeClient : TiersPayClient {
     /** The flows the models asked for, newest last. */
     val visitFlows = mutableListOf<FakeVisitFlow>()
     val enrollmentFlows = mutableListOf<FakeEnrollmentFlow>()
+    val walletFlows = mutableListOf<FakeWalletFlow>()
 
     override fun visitFlow(listener: VisitListener): VisitFlowInterface = FakeVisitFlow(listener, calls).also { visitFlows += it }
 
     override fun enrollmentFlow(contractNumber: String?, listener: EnrollmentListener): EnrollmentFlowInterface =
         FakeEnrollmentFlow(contractNumber, listener, calls).also { enrollmentFlows += it }
+
+    override fun walletFlow(kind: WalletKind, listener: WalletListener): WalletFlowInterface =
+        FakeWalletFlow(kind, listener, calls).also { walletFlows += it }
 
     override suspend fun session(): Session = session.also { calls += "session" }
 
