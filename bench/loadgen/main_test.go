@@ -176,3 +176,31 @@ func TestReportRatioAndSlices(t *testing.T) {
 		}
 	}
 }
+
+func TestVerifySignatureMatchesStripesScheme(t *testing.T) {
+	// python3: hmac.new(b'whsec_test_secret', b'1700000000.{"id":"evt_1","object":"event"}', sha256)
+	body := []byte(`{"id":"evt_1","object":"event"}`)
+	h := "t=1700000000,v1=0c8670ed117751cc551a20e35839447075c42800ea3cf3e8a2fbda99cd1e6edd"
+	now := time.Unix(1700000010, 0)
+	if err := verifySignature(h, body, "whsec_test_secret", now, 300*time.Second); err != nil {
+		t.Fatalf("known vector refused: %v", err)
+	}
+	if verifySignature(h, body, "whsec_other", now, 300*time.Second) == nil {
+		t.Fatal("wrong secret accepted")
+	}
+	if verifySignature(h, body, "whsec_test_secret", now.Add(time.Hour), 300*time.Second) == nil {
+		t.Fatal("stale timestamp accepted")
+	}
+}
+
+func TestHdrSummaryKeepsTheTail(t *testing.T) {
+	lats := make([]time.Duration, 0, 1000)
+	for i := 0; i < 999; i++ {
+		lats = append(lats, time.Millisecond)
+	}
+	lats = append(lats, 2*time.Second)
+	h := hdrSummary(lats)
+	if h.P50 < 0.99 || h.P50 > 1.01 || h.Max < 1999 || h.P999 > 1.01 {
+		t.Fatalf("%+v", h)
+	}
+}

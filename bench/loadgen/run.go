@@ -28,13 +28,14 @@ type result struct {
 	Connections int              `json:"connections"`
 	TargetRPS   float64          `json:"target_rps,omitempty"`
 	StartedAt   string           `json:"started_at"`
-	DurationS   float64          `json:"duration_s"` // measured, from start to the last answer
-	Requests    int64            `json:"requests"`   // finished, whatever the outcome
-	OK          int64            `json:"ok"`         // 2xx
-	Errors      int64            `json:"errors"`     // non-2xx and transport errors
-	Unsent      int64            `json:"unsent"`     // open loop: due before the deadline, never sent
-	RPS         float64          `json:"rps"`        // 2xx answers per second
-	Latency     latency          `json:"latency_ms"` // over every finished request
+	DurationS   float64          `json:"duration_s"`       // measured, from start to the last answer
+	Requests    int64            `json:"requests"`         // finished, whatever the outcome
+	OK          int64            `json:"ok"`               // 2xx
+	Errors      int64            `json:"errors"`           // non-2xx and transport errors
+	Unsent      int64            `json:"unsent"`           // open loop: due before the deadline, never sent
+	RPS         float64          `json:"rps"`              // 2xx answers per second
+	Latency     latency          `json:"latency_ms"`       // over every finished request
+	HDR         *hdrLatency      `json:"hdr_ms,omitempty"` // open loop: HdrHistogram of the same latencies
 	Status      map[string]int64 `json:"status_counts"`
 	Segments    []segment        `json:"segments,omitempty"`
 	Dials       int64            `json:"connections_opened"` // by the workers, warm-up included
@@ -59,7 +60,8 @@ func loadavg() string {
 func runCmd(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	target := fs.String("url", "", "base URL of the server, loopback only (http://127.0.0.1:PORT)")
-	scenarioName := fs.String("scenario", "card-create", "card-create or card-retrieve")
+	scenarioName := fs.String("scenario", "card-create", "card-create, card-retrieve or auth-tap")
+	hook := fs.String("hook", "local", "auth-tap's decision hook: local (a loopback receiver here that verifies the signature and approves) or platform (the server's own)")
 	conns := fs.Int("c", 1, "connections: workers, each with its own keep-alive connection")
 	duration := fs.Duration("duration", 10*time.Second, "measured duration (0: bounded by -n only)")
 	count := fs.Int64("n", 0, "stop after this many requests (0: bounded by -duration only)")
@@ -109,9 +111,13 @@ func runCmd(args []string) error {
 	var setupDials, dials atomic.Int64
 	base := strings.TrimRight(u.String(), "/")
 	setupClient := newClient(*timeout, &setupDials)
+	authHook = *hook
 	sc, err := setupScenario(ctx, &apiClient{base: base, key: *key, http: setupClient}, *scenarioName)
 	if err != nil {
 		return err
+	}
+	if sc.cleanup != nil {
+		defer sc.cleanup()
 	}
 	clients := make([]*http.Client, *conns)
 	for i := range clients {
@@ -172,6 +178,10 @@ func runCmd(args []string) error {
 		res.RPS = round(float64(res.OK)/out.elapsed.Seconds(), 1)
 	}
 	res.Latency = summarize(lats)
+	if *rate > 0 {
+		h := hdrSummary(lats)
+		res.HDR = &h
+	}
 	res.Segments = segments(out.samples, out.elapsed, *nseg)
 
 	line, err := jsonLine(res)
@@ -206,6 +216,9 @@ func humanLine(r result) string {
 		fmt.Fprintf(&b, ", %d unsent (target rate not sustained)", r.Unsent)
 	}
 	fmt.Fprintf(&b, " | latency ms p50 %.2f p90 %.2f p99 %.2f max %.2f", r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.Max)
+	if r.HDR != nil {
+		fmt.Fprintf(&b, " | hdr ms p50 %.3f p99 %.3f p99.9 %.3f max %.3f", r.HDR.P50, r.HDR.P99, r.HDR.P999, r.HDR.Max)
+	}
 	if len(r.Segments) > 1 {
 		parts := make([]string, len(r.Segments))
 		for i, s := range r.Segments {

@@ -17,9 +17,10 @@ import (
 type scenario struct {
 	name    string
 	request func(ctx context.Context, i int64) (*http.Request, error)
+	cleanup func() // after the run, if set
 }
 
-var scenarioNames = []string{"card-create", "card-retrieve"}
+var scenarioNames = []string{"card-create", "card-retrieve", "auth-tap"}
 
 // cardholderForm is what both servers accept: stripe-mock validates against Stripe's OpenAPI
 // (billing is required), tierspay-mock requires name (1–24 characters) and billing[address]
@@ -108,6 +109,8 @@ func setupScenario(ctx context.Context, a *apiClient, name string) (*scenario, e
 		return nil, err
 	}
 	switch name {
+	case "auth-tap":
+		return setupAuthTap(ctx, a, run, holder)
 	case "card-create":
 		body := cardForm(holder)
 		return &scenario{name: name, request: func(ctx context.Context, i int64) (*http.Request, error) {

@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // Latencies are in milliseconds in every report.
@@ -109,4 +111,35 @@ func segments(samples []sample, elapsed time.Duration, k int) []segment {
 func round(x float64, digits int) float64 {
 	p := math.Pow(10, float64(digits))
 	return math.Round(x*p) / p
+}
+
+// hdrLatency is the open-loop report's HdrHistogram view (microsecond resolution, 3
+// significant digits, up to one minute): the tail percentiles a sorted sample gives only
+// coarsely, and the max.
+type hdrLatency struct {
+	P50  float64 `json:"p50"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p99_9"`
+	Max  float64 `json:"max"`
+}
+
+func hdrSummary(lats []time.Duration) hdrLatency {
+	h := hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 3)
+	for _, l := range lats {
+		us := l.Microseconds()
+		if us < 1 {
+			us = 1
+		}
+		// A latency past the range is recorded at the top rather than lost.
+		if err := h.RecordValue(us); err != nil {
+			_ = h.RecordValue(h.HighestTrackableValue())
+		}
+	}
+	ms := func(us int64) float64 { return round(float64(us)/1e3, 3) }
+	return hdrLatency{
+		P50:  ms(h.ValueAtQuantile(50)),
+		P99:  ms(h.ValueAtQuantile(99)),
+		P999: ms(h.ValueAtQuantile(99.9)),
+		Max:  ms(h.Max()),
+	}
 }
