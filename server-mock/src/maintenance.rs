@@ -1,6 +1,6 @@
-//! Housekeeping off the request path: expired idempotent answers, proof ids and attempt counters
-//! are deleted here, in small batches through indexes, so no request pays for the size of a
-//! table; and the WAL is checkpointed from a connection of its own, so no request's commit waits
+//! Housekeeping off the request path: armed visits past their deadline are expired (their holds
+//! released); expired idempotent answers, proof ids and attempt counters are deleted in small
+//! batches through indexes, so no request pays for the size of a table; and the WAL is checkpointed from a connection of its own, so no request's commit waits
 //! for the disk.
 
 use std::path::PathBuf;
@@ -39,7 +39,12 @@ pub async fn run(state: AppState, db_path: PathBuf) {
 /// One pass; each batch is its own short transaction, so requests interleave with it.
 pub async fn sweep(state: &AppState) -> Result<usize, http::ApiError> {
     let window = state.limits.window_secs;
-    let mut total = 0;
+    // Armed visits past their deadline give their hold back even if nobody reads them.
+    let now = state.clock.now();
+    let mut total = state
+        .db
+        .transaction(move |tx| crate::platform::visits::sweep_expired(tx, None, now))
+        .await?;
     loop {
         let business_now = state.clock.now();
         let deleted = state

@@ -293,6 +293,14 @@ pub fn find(conn: &Connection, id_or_code: &str) -> Result<Option<Provider>, Api
         .optional()?)
 }
 
+/// The network id of a provider's terminal (what a card authorization's merchant names).
+pub fn network_id(conn: &Connection, id: &str) -> Result<Option<String>, ApiError> {
+    Ok(conn
+        .prepare_cached("SELECT network_id FROM insurer_providers WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?)
+}
+
 struct Entry {
     specialty: String,
     city: String,

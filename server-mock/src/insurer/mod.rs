@@ -9,6 +9,7 @@ pub mod directory;
 pub mod enrollment;
 mod providers;
 pub mod seed;
+pub mod usage;
 
 use axum::routing::{get, post};
 use axum::Router;

@@ -28,6 +28,18 @@ pub fn router() -> Router<AppState> {
         .route("/v1/card/reveal", post(super::card::reveal))
         .route("/v1/card/wallets/apple_pay", post(super::card::apple_pay))
         .route("/v1/card/wallets/google_pay", post(super::card::google_pay))
+        .route("/v1/me/payment_setup", get(super::payment_method::setup))
+        .route(
+            "/v1/me/payment_method",
+            get(super::payment_method::retrieve).post(super::payment_method::save),
+        )
+        .route(
+            "/v1/visits",
+            get(super::visits::list).post(super::visits::create),
+        )
+        .route("/v1/visits/{id}", get(super::visits::retrieve))
+        .route("/v1/visits/{id}/cancel", post(super::visits::cancel))
+        .route(super::psp_events::PATH, post(super::psp_events::receive))
 }
 
 async fn refresh(
