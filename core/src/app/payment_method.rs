@@ -88,7 +88,7 @@ impl Core {
     /// Checks what the platform said of the card before keeping it and handing it to a shell:
     /// four digits, and a challenge page the shell may open (https, or the enrolled server's
     /// origin; never `javascript:` or a page with credentials).
-    fn keep_payment_method(&self, pm: MemberPaymentMethod) -> Result<MemberPaymentMethod> {
+    fn keep_payment_method(&self, mut pm: MemberPaymentMethod) -> Result<MemberPaymentMethod> {
         let bad = |what: &str| Error::Protocol(format!("the platform's card answer: {what}"));
         if pm.last4.len() != 4 || !pm.last4.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad("last4 is not four digits"));
@@ -100,18 +100,61 @@ impl Core {
             return Err(bad("expiry or brand out of range"));
         }
         if let Some(url) = &pm.next_action_url {
-            let server = self.enrolled_server()?;
-            let page = Url::parse(url).map_err(|_| bad("next_action_url is not a URL"))?;
-            let allowed = (page.scheme() == "https" || page.origin() == server.origin())
-                && page.username().is_empty()
-                && page.password().is_none()
-                && url.len() <= 2048;
-            if !allowed {
+            if url.len() > 2048 {
+                return Err(bad("next_action_url is too long"));
+            }
+            // A path is the server's own page; the shell gets it whole.
+            let page = self
+                .enrolled_server()?
+                .join(url)
+                .map_err(|_| bad("next_action_url is not a URL"))?;
+            if !challenge_page_allowed(&page, &self.enrolled_server()?) {
                 return Err(bad("next_action_url is neither https nor the server's"));
             }
+            pm.next_action_url = Some(page.to_string());
         }
         self.store()?
             .save_payment_method(&pm, crate::net::unix_now())?;
         Ok(pm)
+    }
+}
+
+/// Whether a shell may open `page` for the bank's challenge: https, or the enrolled server's own
+/// origin; never with credentials (`javascript:`, `file:`, `http://elsewhere` are refused).
+fn challenge_page_allowed(page: &Url, server: &Url) -> bool {
+    (page.scheme() == "https" || page.origin() == server.origin())
+        && page.username().is_empty()
+        && page.password().is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_or_the_servers_own_pages_open_for_a_challenge() {
+        let server = Url::parse("http://127.0.0.1:4010").unwrap();
+        let page = |u: &str| server.join(u).unwrap();
+        assert!(challenge_page_allowed(
+            &page("/redirect/authenticate/3ds_x"),
+            &server
+        ));
+        assert!(challenge_page_allowed(
+            &page("https://bank.example/3ds?x=1"),
+            &server
+        ));
+        for hostile in [
+            "javascript:alert(1)",
+            "http://evil.example/3ds",
+            "//evil.example/3ds",
+            "https://u:p@bank.example/",
+            "file:///etc/passwd",
+            "data:text/html,hi",
+        ] {
+            assert!(
+                !challenge_page_allowed(&page(hostile), &server),
+                "{hostile}"
+            );
+        }
     }
 }

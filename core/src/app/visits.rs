@@ -38,11 +38,14 @@ impl From<Error> for AuthorizeRefusal {
     }
 }
 
-/// A visit id the phone puts in a path: `vis_` and letters, digits or `_`, bounded.
+/// A visit id the phone puts in a path: `vis_` and base64url (letters, digits, `_`, `-`),
+/// bounded; never `/`, `.`, `?` or `%`.
 fn check_visit_id(id: &str) -> Result<&str> {
     let ok = id.starts_with("vis_")
         && id.len() <= 64
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if ok {
         Ok(id)
     } else {
@@ -219,6 +222,7 @@ mod tests {
     #[test]
     fn only_visit_ids_reach_a_path() {
         assert!(check_visit_id("vis_1a2B").is_ok());
+        assert!(check_visit_id("vis_Zq-3_x").is_ok(), "base64url ids");
         for bad in [
             "vis_../../me",
             "pm_1",
