@@ -25,6 +25,8 @@ pub const PSP_TABLES: &[&str] = &[
 pub struct Stripe<'a> {
     mock: &'a Mock,
     key: String,
+    /// `Stripe-Account`: act for a connected account.
+    account: Option<String>,
 }
 
 /// What the PSP answered.
@@ -35,6 +37,18 @@ pub struct Answer {
     pub body: Value,
     /// Whether the answer is a replay of an earlier request with the same idempotency key.
     pub replayed: bool,
+    /// The answer's headers (`Request-Id`, `Idempotency-Key`, `Original-Request`, …).
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Answer {
+    /// A header's value (empty if absent).
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
 }
 
 impl<'a> Stripe<'a> {
@@ -43,6 +57,16 @@ impl<'a> Stripe<'a> {
         Self {
             mock,
             key: DEFAULT_API_KEY.into(),
+            account: None,
+        }
+    }
+
+    /// The same key, acting for a connected account (`Stripe-Account: acct_…`).
+    pub fn for_account(&self, account: &str) -> Self {
+        Self {
+            mock: self.mock,
+            key: self.key.clone(),
+            account: Some(account.into()),
         }
     }
 
@@ -51,23 +75,44 @@ impl<'a> Stripe<'a> {
         Self {
             mock,
             key: key.into(),
+            account: None,
         }
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
-        let response = request
-            .bearer_auth(&self.key)
-            .send()
-            .await
-            .expect("request");
+        let mut request = request.bearer_auth(&self.key);
+        if let Some(account) = &self.account {
+            request = request.header("stripe-account", account);
+        }
+        let response = request.send().await.expect("request");
         let status = response.status().as_u16();
         let replayed = response.headers().contains_key("idempotent-replayed");
+        let headers = response.headers().clone();
         let body = response.json().await.unwrap_or(Value::Null);
         Answer {
             status,
             body,
             replayed,
+            headers,
         }
+    }
+
+    /// POST a form with extra headers (`Idempotency-Key`, `Stripe-Version`, …).
+    pub async fn post_with(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = self
+            .mock
+            .http
+            .post(format!("{}{path}", self.mock.url))
+            .form(form);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        self.send(request).await
     }
 
     /// POST a form.
@@ -102,6 +147,12 @@ impl<'a> Stripe<'a> {
                 .query(query),
         )
         .await
+    }
+
+    /// DELETE.
+    pub async fn send_delete(&self, path: &str) -> Answer {
+        self.send(self.mock.http.delete(format!("{}{path}", self.mock.url)))
+            .await
     }
 
     /// POST a form that must succeed; its body.

@@ -9,6 +9,7 @@ mod json;
 mod limits;
 mod peer;
 mod request_id;
+pub mod webhook_signature;
 
 pub use auth::{authenticate, prune_proof_ids, Caller};
 pub use error::ApiError;
@@ -70,4 +71,6 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX http_rate_hits_at ON http_rate_hits (at);
     DELETE FROM http_server_secrets WHERE name = 'code_secret';
 "#,
+    // Version 3: the first request's id, answered as `Original-Request` on replays (Stripe).
+    "ALTER TABLE http_idempotency ADD COLUMN request_id TEXT;",
 ];

@@ -7,9 +7,14 @@ use axum::response::Response;
 use tracing::Instrument;
 
 /// Gives each request a `Request-Id` and logs one line when it ends: method, path (ids only,
-/// never the query string, which could carry personal data), status and duration.
-pub async fn request_log(req: Request, next: Next) -> Response {
+/// never the query string, which could carry personal data), status and duration. The id is
+/// also set as the request's own `Request-Id` header (replacing any the client sent), so the
+/// layers and handlers inside read it there (events, idempotent replays' `Original-Request`).
+pub async fn request_log(mut req: Request, next: Next) -> Response {
     let id = tierspay_core::auth::random::id("req");
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        req.headers_mut().insert("request-id", v);
+    }
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let span = tracing::info_span!("request", request_id = %id);

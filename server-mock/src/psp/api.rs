@@ -21,3 +21,29 @@ pub use super::provisioning::{
     OPC_TTL_SECS, TAP_AND_PAY_VISA,
 };
 pub use super::tokens::{tokens, ActivationProof, TokenView};
+
+// Payments, Connect and the ledger (issue 10). The context carries business time and, from a
+// request, its idempotency key and id (for events); `Ctx::at(now)` outside a request. Test
+// tokens (`pm_card_visa`) need the fingerprint key: `fingerprint_key(&state.vault)`.
+pub use super::accounts::{account, create_account, AccountView, NewAccount};
+pub use super::balance::{
+    balance, balance_of, fund_account, issuing_account, ledger_entries_for, unbalanced,
+    BalanceType, Entry, LedgerEntry, MAX_AMOUNT, PLATFORM_ACCOUNT,
+};
+pub use super::customers::{create_customer, update_customer, CustomerFields};
+pub use super::model::Ctx;
+pub use super::payment_intents::{
+    cancel_payment_intent, capture_payment_intent, confirm_payment_intent, create_payment_intent,
+    view as payment_intent, CardDeclined, Confirm, Confirmed, NewPaymentIntent, PaymentIntentView,
+    MIN_AMOUNT,
+};
+pub use super::payment_methods::{
+    attach_payment_method, detach_payment_method, fingerprint_key, view as payment_method,
+    PaymentMethodView,
+};
+pub use super::setup_intents::{
+    cancel_setup_intent, confirm_setup_intent, create_setup_intent, view as setup_intent,
+    NewSetupIntent, SetupConfirmed, SetupIntentView,
+};
+pub use super::transfers::{create_transfer, NewTransfer, TransferView};
+pub use super::webhook_endpoints::{platform_webhook_secret, PLATFORM_EVENTS_PATH};

@@ -14,7 +14,8 @@ use super::wire::{query_fields, Psp};
 use crate::http::ApiError;
 use crate::state::AppState;
 
-/// Writes an event (`evt_…`) for an object change.
+/// Writes an event (`evt_…`) for an object change, and queues it for the webhook endpoints
+/// subscribed to its type (same transaction: it is sent if and only if it commits).
 pub fn emit(
     tx: &Connection,
     ctx: &Ctx,
@@ -22,19 +23,36 @@ pub fn emit(
     object: &Value,
     previous: Option<Value>,
 ) -> Result<String, ApiError> {
+    let id = record(tx, ctx, kind, object, previous)?;
+    super::webhook_delivery::enqueue(tx, &id, kind, ctx.now)?;
+    Ok(id)
+}
+
+/// Writes an event without queueing it: for events the caller delivers itself (the
+/// synchronous `issuing_authorization.request`).
+pub fn record(
+    tx: &Connection,
+    ctx: &Ctx,
+    kind: &str,
+    object: &Value,
+    previous: Option<Value>,
+) -> Result<String, ApiError> {
     let id = tierspay_core::auth::random::id("evt");
-    tx.execute(
-        "INSERT INTO psp_events (id, type, created, object, previous_attributes, idempotency_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            id,
-            kind,
-            ctx.now,
-            object.to_string(),
-            previous.map(|p| p.to_string()),
-            ctx.idempotency_key
-        ],
-    )?;
+    tx.prepare_cached(
+        "INSERT INTO psp_events (id, type, created, object, previous_attributes, idempotency_key,
+                                 request_id, api_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        id,
+        kind,
+        ctx.now,
+        object.to_string(),
+        previous.map(|p| p.to_string()),
+        ctx.idempotency_key,
+        ctx.request_id,
+        ctx.api_version
+    ])?;
     Ok(id)
 }
 
@@ -68,7 +86,8 @@ pub fn emit_update(
 /// An event by id.
 pub fn event_json(conn: &Connection, id: &str) -> Result<Value, ApiError> {
     conn.query_row(
-        "SELECT id, type, created, object, previous_attributes, idempotency_key FROM psp_events WHERE id = ?1",
+        "SELECT id, type, created, object, previous_attributes, idempotency_key, request_id, api_version
+         FROM psp_events WHERE id = ?1",
         [id],
         |r| {
             let mut data = json!({ "object": parse_json(&r.get::<_, String>(3)?) });
@@ -78,13 +97,18 @@ pub fn event_json(conn: &Connection, id: &str) -> Result<Value, ApiError> {
             Ok(json!({
                 "id": r.get::<_, String>(0)?,
                 "object": "event",
-                "api_version": "2024-06-20",
+                // The version the request named (`Stripe-Version`), else the account's.
+                "api_version": r.get::<_, Option<String>>(7)?
+                    .unwrap_or_else(|| model::API_VERSION.to_owned()),
                 "type": r.get::<_, String>(1)?,
                 "created": r.get::<_, i64>(2)?,
                 "data": data,
                 "livemode": false,
                 "pending_webhooks": 0,
-                "request": { "id": Value::Null, "idempotency_key": r.get::<_, Option<String>>(5)? },
+                "request": {
+                    "id": r.get::<_, Option<String>>(6)?,
+                    "idempotency_key": r.get::<_, Option<String>>(5)?,
+                },
             }))
         },
     )

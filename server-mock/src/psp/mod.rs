@@ -27,14 +27,29 @@ use axum::Router;
 
 use crate::state::AppState;
 
+mod accounts;
 pub mod api;
+pub mod authorization_rules;
+mod authorizations;
+mod balance;
+mod card_checks;
 mod cardholders;
 mod cards;
+mod challenges;
+mod charges;
+mod customers;
 mod events;
 mod form;
+mod issuing_transactions;
 mod model;
+mod payment_intents;
+mod payment_methods;
 mod provisioning;
+mod setup_intents;
 mod tokens;
+mod transfers;
+pub(crate) mod webhook_delivery;
+pub(crate) mod webhook_endpoints;
 mod wire;
 
 /// The PSP routes: every resource's table, merged.
@@ -45,14 +60,40 @@ pub fn router() -> Router<AppState> {
         .merge(provisioning::router())
         .merge(tokens::router())
         .merge(events::router())
+        .merge(webhook_endpoints::router())
+        .merge(authorizations::router())
+        .merge(issuing_transactions::router())
+        .merge(balance::router())
+        .merge(accounts::router())
+        .merge(customers::router())
+        .merge(payment_methods::router())
+        .merge(setup_intents::router())
+        .merge(payment_intents::router())
+        .merge(charges::router())
+        .merge(challenges::router())
+        .merge(transfers::router())
 }
 
 /// The secret key every new database accepts.
 pub const DEFAULT_API_KEY: &str = "sk_test_tierspay";
+/// The publishable key every new database accepts: the phone sends the member's card with it
+/// (`POST /v1/payment_methods`, the only endpoint, with reading and confirming an intent by its
+/// client secret, that a publishable key may call).
+pub const PUBLISHABLE_KEY: &str = "pk_test_tierspay";
+/// A restricted key with no permission: every endpoint refuses it (403 `permission_denied`).
+pub const RESTRICTED_KEY: &str = "rk_test_tierspay";
+
+/// The publishable and restricted keys (a migration entry of their own, after the ledger's).
+const KEYS_MIGRATION: &str = r#"
+    INSERT INTO psp_api_keys (key, created) VALUES ('pk_test_tierspay', 0), ('rk_test_tierspay', 0);
+    ALTER TABLE psp_events ADD COLUMN request_id TEXT;
+    ALTER TABLE psp_events ADD COLUMN api_version TEXT;
+"#;
 
 /// The PSP's tables. The card number and CVC exist only in `psp_cards`; device PANs only in
 /// `psp_tokens`.
-pub const MIGRATIONS: &[&str] = &[r#"
+pub const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE psp_api_keys (
         key     TEXT PRIMARY KEY,
         created INTEGER NOT NULL
@@ -130,4 +171,15 @@ pub const MIGRATIONS: &[&str] = &[r#"
         idempotency_key     TEXT
     );
     CREATE INDEX psp_events_type ON psp_events (type, seq);
-"#];
+"#,
+    balance::MIGRATION,
+    webhook_endpoints::MIGRATION,
+    authorizations::MIGRATION,
+    KEYS_MIGRATION,
+    customers::MIGRATION,
+    payment_methods::MIGRATION,
+    setup_intents::MIGRATION,
+    charges::MIGRATION,
+    transfers::MIGRATION,
+    challenges::MIGRATION,
+];

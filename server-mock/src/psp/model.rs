@@ -20,14 +20,24 @@ pub struct Ctx {
     pub now: i64,
     /// The request's `Idempotency-Key`, echoed in events.
     pub idempotency_key: Option<String>,
+    /// The request's id (`req_…`), echoed in events' `request.id`.
+    pub request_id: Option<String>,
+    /// The `Stripe-Version` the client sent, echoed in events' `api_version` (else
+    /// [`API_VERSION`]).
+    pub api_version: Option<String>,
+    /// The URL clients reach this server at, for the hosted pages' links (none: relative links).
+    pub base_url: Option<String>,
 }
+
+/// The API version of the account: what events say when the request named none.
+pub const API_VERSION: &str = "2024-06-20";
 
 impl Ctx {
     /// A context at `now` with no request (the Rust API).
     pub fn at(now: i64) -> Self {
         Self {
             now,
-            idempotency_key: None,
+            ..Self::default()
         }
     }
 }
