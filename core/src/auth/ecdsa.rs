@@ -65,6 +65,28 @@ pub fn sign(key: &SigningKey, message: &[u8]) -> [u8; 64] {
     out
 }
 
+/// Signs `message` with ES256 and returns raw `r||s` with `s` in the lower half of the group
+/// order: (r, s) and (r, n − s) both verify, so a signer that always picks the low one gives
+/// every message exactly one signature, and a verifier can refuse the other.
+pub fn sign_low_s(key: &SigningKey, message: &[u8]) -> [u8; 64] {
+    use p256::ecdsa::signature::Signer;
+    let sig: Signature = key.sign(message);
+    let sig = sig.normalize_s().unwrap_or(sig);
+    let mut out = [0u8; 64];
+    out.copy_from_slice(&sig.to_bytes());
+    out
+}
+
+/// Verifies a raw 64-byte `r||s` ES256 signature whose `s` is low (see [`sign_low_s`]); DER
+/// and high-`s` signatures are refused as [`EcdsaError::BadSignature`].
+pub fn verify_low_s(key: &VerifyingKey, message: &[u8], sig: &[u8; 64]) -> Result<(), EcdsaError> {
+    let sig = Signature::from_slice(sig).map_err(|_| EcdsaError::BadSignature)?;
+    if sig.normalize_s().is_some() {
+        return Err(EcdsaError::BadSignature);
+    }
+    key.verify(message, &sig).map_err(|_| EcdsaError::Mismatch)
+}
+
 /// The SEC1 uncompressed encoding (65 bytes) of a signing key's public half.
 pub fn public_key_sec1(key: &SigningKey) -> Vec<u8> {
     key.verifying_key()
@@ -76,6 +98,33 @@ pub fn public_key_sec1(key: &SigningKey) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn low_s_signatures_verify_and_their_high_twins_do_not() {
+        let key = generate_signing_key();
+        let public = parse_public_key(&public_key_sec1(&key)).unwrap();
+        for i in 0..16u8 {
+            let message = [i; 5];
+            let low = sign_low_s(&key, &message);
+            verify_low_s(&public, &message, &low).unwrap();
+            // The twin (r, n − s) is a valid ES256 signature too, refused only for being high.
+            let sig = Signature::from_slice(&low).unwrap();
+            let (r, s) = sig.split_scalars();
+            let twin = Signature::from_scalars(r, -*s).unwrap();
+            let mut bytes = [0u8; 64];
+            bytes.copy_from_slice(&twin.to_bytes());
+            let twin = bytes;
+            verify(&public_key_sec1(&key), &message, &twin).unwrap();
+            assert_eq!(
+                verify_low_s(&public, &message, &twin),
+                Err(EcdsaError::BadSignature)
+            );
+            assert_eq!(
+                verify_low_s(&public, b"other", &low),
+                Err(EcdsaError::Mismatch)
+            );
+        }
+    }
 
     #[test]
     fn raw_and_der_signatures_both_verify() {
