@@ -344,6 +344,22 @@ mod tests {
     }
 
     #[test]
+    fn a_reminder_sms_with_its_signed_link_takes_two_parts() {
+        // The figure docs/arrears.md quotes: what the anti-phishing rules ask an SMS to name
+        // (member, contract digits, amount, due date, reference) is 99 septets, the link 146.
+        let (key, _) = keys();
+        let link = url("https://app.tierspay.fr", &sign(&claims(), &key));
+        let text = format!(
+            "TiersPay: Jean D., contrat ...1234, 42,50 € dus au 31/12/2026, réf. \
+             RF04 INV2 0240 0012 3. Payer: {link}"
+        );
+        use crate::domain::gsm7;
+        assert_eq!(gsm7::septets(&text), Ok(99 + 146));
+        assert_eq!(gsm7::sms_parts(&text), Ok(2));
+        assert_eq!(gsm7::SINGLE_SMS_SEPTETS - link.len(), 14);
+    }
+
+    #[test]
     fn the_fields_sit_where_the_layout_says() {
         let (key, _) = keys();
         let bytes = b64url_decode(&sign(&claims(), &key)).unwrap();
