@@ -101,6 +101,31 @@ clean: ## Remove build outputs
 	$(CARGO) clean
 	rm -rf ios/.build android/jvm/target
 
+.PHONY: bench-decision
+bench-decision: ## One tap decision (platform::visit_decision): criterion, then its instruction count under callgrind
+	$(CARGO) bench -p tierspay-tests --bench decision --locked
+	@bin=$$($(CARGO) bench -p tierspay-tests --bench decision --locked --no-run --message-format=json 2>/dev/null \
+	    | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1); \
+	for n in 1000 11000; do \
+	    valgrind --tool=callgrind --callgrind-out-file=target/callgrind.decision.$$n "$$bin" --instructions $$n 2>&1 \
+	        | sed -n 's/.*Collected : \([0-9]*\).*/\1/p' > target/callgrind.decision.$$n.total; \
+	done; \
+	echo "instructions per decision: $$(( ($$(cat target/callgrind.decision.11000.total) - $$(cat target/callgrind.decision.1000.total)) / 10000 ))"
+
+.PHONY: bench-auth bench-auth-rules
+bench-auth: ## Issuing authorizations at 1,000/s open loop for 60 s through the decision webhook: p50/p99/p99.9/max (docs/benchmarks.md)
+	@scripts/bench-auth.sh
+
+bench-auth-rules: ## One authorization's checks (psp::authorization_rules): time per check, then its instruction count under callgrind
+	$(CARGO) bench -p tierspay-server-mock --bench authorization_rules --locked
+	@bin=$$($(CARGO) bench -p tierspay-server-mock --bench authorization_rules --locked --no-run --message-format=json 2>/dev/null \
+	    | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1); \
+	for n in 1000 11000; do \
+	    valgrind --tool=callgrind --callgrind-out-file=target/callgrind.auth_rules.$$n "$$bin" --instructions $$n 2>&1 \
+	        | sed -n 's/.*Collected : \([0-9]*\).*/\1/p' > target/callgrind.auth_rules.$$n.total; \
+	done; \
+	echo "instructions per authorization check: $$(( ($$(cat target/callgrind.auth_rules.11000.total) - $$(cat target/callgrind.auth_rules.1000.total)) / 10000 ))"
+
 .PHONY: bench-psp
 bench-psp: ## tierspay-mock's PSP against stripe-mock on loopback: card create/retrieve, 1 and 16 connections (docs/benchmarks.md)
 	@scripts/bench-psp.sh

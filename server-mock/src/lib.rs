@@ -238,6 +238,12 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
             .await
             .map_err(|e| StartError::Seed(e.detail.message))?,
     );
+    // The platform's webhook endpoint follows the public URL; its secret is the platform's to
+    // verify what the PSP sends it.
+    let (url, now) = (public_url.clone(), clock.now());
+    db.transaction(move |tx| psp::webhook_endpoints::ensure_platform_endpoint(tx, &url, now))
+        .await
+        .map_err(|e| StartError::Seed(e.detail.message))?;
     let public_key_hex = signature::hex(&ecdsa::public_key_sec1(&signing_key));
     let state = state::AppState(Arc::new(state::Inner {
         db,
@@ -252,13 +258,16 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         test_helpers: config.test_helpers,
         providers,
         faults: Default::default(),
+        webhooks: Default::default(),
     }));
     let (tx, rx) = oneshot::channel::<()>();
     let maintenance = tokio::spawn(maintenance::run(state.clone(), config.db_path.clone()));
+    let deliveries = tokio::spawn(psp::webhook_delivery::run(state.clone()));
     let router = app::router(state);
     let task = tokio::spawn(async move {
         serve::serve(listener, router, rx).await;
         maintenance.abort();
+        deliveries.abort();
     });
     Ok(RunningServer {
         url: format!("http://{addr}"),

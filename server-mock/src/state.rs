@@ -25,6 +25,29 @@ pub struct Limits {
     pub code_ttl: i64,
     /// Wrong codes allowed before an enrollment locks.
     pub code_attempts: u32,
+    /// How long an authorized visit keeps the card armed, seconds.
+    pub visit_ttl: i64,
+    /// How far a tap's amount may be from the armed price, minor units (re-quoted within it).
+    pub tap_amount_tolerance: i64,
+    /// Taps per card per 24 hours before the next is declined (`velocity`).
+    pub taps_per_card_per_day: u32,
+    /// Authorized visits per card per 24 hours before the next tap is declined (`velocity`).
+    pub visits_per_card_per_day: u32,
+    /// Countries (ISO alpha-2) where the card pays.
+    pub merchant_countries: Vec<String>,
+    /// Distance from the contract's usual city beyond which a provider it never used is
+    /// declined, kilometres.
+    pub far_from_usual_city_km: u32,
+    /// How long an authorization waits for the real-time decision, milliseconds (Stripe: 2 s).
+    pub authorization_decision_ms: u64,
+    /// What an authorization becomes when no decision came in time (`webhook_timeout`):
+    /// approved if true. Declined by default.
+    pub authorization_timeout_approves: bool,
+    /// Delay before the first retry of a failed webhook delivery, milliseconds; it doubles at
+    /// each attempt.
+    pub webhook_retry_base_ms: u64,
+    /// Attempts of one asynchronous delivery before it is marked failed.
+    pub webhook_attempts: u32,
 }
 
 impl Default for Limits {
@@ -37,6 +60,16 @@ impl Default for Limits {
             refresh_token_ttl: 30 * 24 * 3600,
             code_ttl: 5 * 60,
             code_attempts: 5,
+            visit_ttl: 30 * 60,
+            tap_amount_tolerance: 500,
+            taps_per_card_per_day: 10,
+            visits_per_card_per_day: 4,
+            merchant_countries: vec!["FR".into()],
+            far_from_usual_city_km: 150,
+            authorization_decision_ms: 2_000,
+            authorization_timeout_approves: false,
+            webhook_retry_base_ms: 1_000,
+            webhook_attempts: 6,
         }
     }
 }
@@ -71,6 +104,8 @@ pub struct Inner {
     pub providers: crate::insurer::directory::Index,
     /// Faults armed by tests.
     pub faults: crate::faults::Faults,
+    /// The pooled webhook client and the delivery worker's wake-up.
+    pub webhooks: crate::psp::webhook_delivery::Webhooks,
 }
 
 impl std::ops::Deref for AppState {
