@@ -1002,3 +1002,107 @@ async fn a_card_whose_authentication_is_unfinished_cannot_pay_a_remainder() {
         .await;
     assert_eq!(read["payment_method"], replaced["payment_method"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_share_the_hold_no_longer_covers_becomes_arrears_and_the_insurers_still_pay() {
+    let mock = start().await;
+    let (member, gp, card) = ready(&mock).await;
+    let body = request(&mock, &member.device, &member.id("Camille"), &gp, "G", 3000).await;
+    let (_, visit) = member
+        .device
+        .send(&mock, "POST", "/v1/visits", Some(body))
+        .await;
+    let id = visit["id"].as_str().unwrap();
+    let pi = visit["payment_intent"].as_str().unwrap();
+    let auth = tap(&mock, &card, 3000, &network_id(&mock, &gp), &[]).await;
+    assert_eq!(auth["approved"], true, "{auth}");
+    // The hold lapses before the terminal captures (canceled at the PSP, as at 7 days).
+    let psp = Stripe::new(&mock);
+    psp.ok_post(&format!("/v1/payment_intents/{pi}/cancel"), &[])
+        .await;
+    capture(&mock, &auth).await;
+    let paid = visit_until(&mock, &member.device, id, |v| v["status"] == "paid").await;
+    let s = &paid["settlement"];
+    assert_eq!(
+        (&s["member_captured"], &s["arrears"], &s["amo"], &s["amc"]),
+        (&json!(0), &json!(200), &json!(1900), &json!(900)),
+        "{paid}"
+    );
+    assert_eq!(transfers_of(&mock, id), [1900, 900]);
+    let conn = rusqlite::Connection::open(mock.db_path()).expect("db");
+    let (amount, reason): (i64, String) = conn
+        .query_row(
+            "SELECT amount, reason FROM platform_arrears WHERE visit_id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("an arrears row");
+    assert_eq!((amount, reason.as_str()), (200, "hold_canceled"));
+    assert_eq!(unbalanced_movements(&mock), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reversed_tap_releases_the_hold() {
+    let mock = start().await;
+    let (member, gp, card) = ready(&mock).await;
+    let body = request(&mock, &member.device, &member.id("Camille"), &gp, "G", 3000).await;
+    let (_, visit) = member
+        .device
+        .send(&mock, "POST", "/v1/visits", Some(body))
+        .await;
+    let id = visit["id"].as_str().unwrap();
+    let pi = visit["payment_intent"].as_str().unwrap();
+    let auth = tap(&mock, &card, 3000, &network_id(&mock, &gp), &[]).await;
+    assert_eq!(auth["approved"], true, "{auth}");
+    let reversed = Stripe::new(&mock)
+        .post(
+            &format!(
+                "/v1/test_helpers/issuing/authorizations/{}/reverse",
+                auth["id"].as_str().unwrap()
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(reversed.status, 200, "{}", reversed.body);
+    visit_until(&mock, &member.device, id, |v| v["status"] == "reversed").await;
+    let intent = Stripe::new(&mock)
+        .ok_get(&format!("/v1/payment_intents/{pi}"), &[])
+        .await;
+    assert_eq!(intent["status"], "canceled");
+    assert!(transfers_of(&mock, id).is_empty(), "nothing settled");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tap_within_the_tolerance_is_requoted_and_settled_at_its_amount() {
+    let mock = start().await;
+    let (member, gp, card) = ready(&mock).await;
+    let body = request(&mock, &member.device, &member.id("Camille"), &gp, "G", 3000).await;
+    let (_, visit) = member
+        .device
+        .send(&mock, "POST", "/v1/visits", Some(body))
+        .await;
+    let id = visit["id"].as_str().unwrap();
+    let expected = request(&mock, &member.device, &member.id("Camille"), &gp, "G", 2800).await;
+    let auth = tap(&mock, &card, 2800, &network_id(&mock, &gp), &[]).await;
+    assert_eq!(auth["approved"], true, "{auth}");
+    let tapped = read_visit(&mock, &member.device, id).await;
+    assert_eq!(
+        (
+            &tapped["price"],
+            &tapped["amo"],
+            &tapped["amc"],
+            &tapped["member"]
+        ),
+        (
+            &json!(2800),
+            &expected["amo"],
+            &expected["amc"],
+            &expected["member"]
+        ),
+        "{tapped}"
+    );
+    capture(&mock, &auth).await;
+    let paid = visit_until(&mock, &member.device, id, |v| v["status"] == "paid").await;
+    assert_eq!(paid["settlement"]["provider_paid"], 2800);
+    assert_eq!(paid["settlement"]["member_captured"], expected["member"]);
+}
