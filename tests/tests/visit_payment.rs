@@ -993,6 +993,24 @@ async fn a_card_whose_authentication_is_unfinished_cannot_pay_a_remainder() {
     assert_eq!(status, 402, "{refused}");
     assert_eq!(refused["error"]["code"], "payment_method_requires_action");
     assert_eq!(snapshot(&mock), before);
+    // Authenticated at the bank, the card is active the next time the app reads it.
+    let seti = saved["setup_intent"].as_str().unwrap();
+    Stripe::new(&mock)
+        .ok_post(
+            &format!("/v1/test_helpers/setup_intents/{seti}/authenticate"),
+            &[("outcome", "complete")],
+        )
+        .await;
+    let (status, refreshed) = member
+        .device
+        .send(&mock, "GET", "/v1/me/payment_method", None)
+        .await;
+    assert_eq!(
+        (status, &refreshed["status"]),
+        (200, &json!("active")),
+        "{refreshed}"
+    );
+    assert_eq!(refreshed["next_action_url"], Value::Null);
     // Replacing the card works.
     let (status, replaced) = save_card(&mock, &member.device, "4242424242424242").await;
     assert_eq!((status, &replaced["status"]), (200, &json!("active")));
