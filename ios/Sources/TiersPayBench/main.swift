@@ -89,11 +89,12 @@ do {
     let camille = try coverage.beneficiaries().first { $0.relationship == .holder }!
     let gps = try await coverage.searchProviders(query: "", specialty: "Médecin généraliste", city: "Paris", limit: 50)
     let gp = try await coverage.selectProvider(idCodeOrScan: gps.providers.first { $0.sector == 1 }!.id)
-    let sample = try coverage.preview(beneficiaryId: camille.id, providerId: gp.id, actCode: "G", price: "30", date: "2026-03-02")
+    let request = PreviewRequest(beneficiaryId: camille.id, providerId: gp.id, actCode: "G", price: "30", date: "2026-03-02", language: .fr)
+    let sample = try coverage.preview(request: request)
     precondition(sample.amo.minorUnits == 1900 && sample.amc.minorUnits == 900 && sample.member.minorUnits == 200, "unexpected figures: \(sample)")
-    try measure("Coverage.preview(), G at a GP") {
-        blackHole(try coverage.preview(beneficiaryId: camille.id, providerId: gp.id, actCode: "G", price: "30", date: "2026-03-02"))
-    }
+    try measure("Coverage.preview(), G at a GP") { blackHole(try coverage.preview(request: request)) }
+    // The sentences, asked apart from the figures, in one language.
+    try measure("Coverage.explain(), one language") { blackHole(try coverage.explain(previewId: sample.id, language: .fr)) }
 
     // The adapter on top (bridged storage, model conversion).
     let store = InMemorySecureStore()
@@ -110,7 +111,7 @@ do {
     // main actor, without the hop.
     _ = try await client.selectProvider(gp.id)
     try measure("TiersPayClient.previewNow(), G at a GP") {
-        blackHole(try client.previewNow(beneficiaryId: camille.id, providerId: gp.id, actCode: "G", price: "30", date: "2026-03-02"))
+        blackHole(try client.previewNow(beneficiaryId: camille.id, providerId: gp.id, actCode: "G", price: "30", date: "2026-03-02", language: .fr))
     }
 } catch {
     print("(enrolled figures skipped: \(error))")

@@ -163,6 +163,22 @@ extension Amount {
     }
 }
 
+extension Money {
+    init(_ m: TiersPayCore.Money) {
+        self.init(minorUnits: m.minorUnits, currency: m.currency, display: m.display)
+    }
+}
+
+extension Language {
+    /// The core's enum for this reader.
+    var core: TiersPayCore.Language {
+        switch self {
+        case .fr: return .fr
+        case .en: return .en
+        }
+    }
+}
+
 extension CoveredBeneficiary {
     init(_ b: TiersPayCore.CoveredBeneficiary) {
         self.init(
@@ -206,14 +222,14 @@ extension CoveragePreview {
         }
         var deductions: [Deduction] = []
         for d in p.deductions {
-            deductions.append(Deduction(kind: .init(d.kind), amount: Amount(d.amount)))
+            deductions.append(Deduction(kind: .init(d.kind), amount: Money(d.amount)))
         }
         self.init(
             id: p.id, beneficiaryId: p.beneficiaryId, providerId: p.providerId, actCode: p.actCode, actLabel: p.actLabel,
-            price: Amount(p.price), date: p.date,
-            amo: Amount(p.amo), amc: Amount(p.amc),
-            member: Amount(p.member), base: Amount(p.base),
-            amoRate: rate, guarantee: p.guarantee, deductions: deductions, explanations: p.explanations.map(Explanation.init)
+            price: Money(p.price), date: p.date,
+            amo: Money(p.amo), amc: Money(p.amc),
+            member: Money(p.member), base: Money(p.base),
+            amoRate: rate, guarantee: p.guarantee, deductions: deductions
         )
     }
 }

@@ -50,6 +50,25 @@ public struct Amount: Equatable, Hashable, Sendable {
     public var isZero: Bool { minorUnits == 0 }
 }
 
+/// An amount of a preview as the core sends it: whole minor units and the currency, with the one
+/// text the core wrote for the reader the preview was asked for. The shell formats no money.
+public struct Money: Equatable, Hashable, Sendable {
+    /// 1900 for 19.00 €.
+    public var minorUnits: Int64
+    /// ISO 4217 (`EUR`).
+    public var currency: String
+    /// `19,00 €` or `€19.00`, in the language asked.
+    public var display: String
+
+    public init(minorUnits: Int64, currency: String, display: String) {
+        self.minorUnits = minorUnits
+        self.currency = currency
+        self.display = display
+    }
+
+    public var isZero: Bool { minorUnits == 0 }
+}
+
 /// A sentence the core wrote in both languages; shown as it is.
 public struct Explanation: Equatable, Hashable, Sendable {
     public var fr: String
@@ -194,15 +213,16 @@ public struct Deduction: Equatable, Hashable, Sendable {
     }
 
     public var kind: Kind
-    public var amount: Amount
+    public var amount: Money
 
-    public init(kind: Kind, amount: Amount) {
+    public init(kind: Kind, amount: Money) {
         self.kind = kind
         self.amount = amount
     }
 }
 
-/// Who pays what for one visit, priced on the phone (offline) by the core.
+/// Who pays what for one visit, priced on the phone (offline) by the core: the figures, their
+/// text in the language asked; why, sentence by sentence, is `CoverageService.explain`.
 /// `amo + amc + member == price`, to the cent.
 public struct CoveragePreview: Equatable, Hashable, Sendable, Identifiable {
     /// `pv_…`: commits to the inputs and the figures; the server checks it.
@@ -212,29 +232,27 @@ public struct CoveragePreview: Equatable, Hashable, Sendable, Identifiable {
     public var actCode: String
     public var actLabel: String
     /// What the provider charges.
-    public var price: Amount
+    public var price: Money
     /// Care date, `YYYY-MM-DD`.
     public var date: String
     /// Statutory insurance (Assurance Maladie) pays.
-    public var amo: Amount
+    public var amo: Money
     /// The complementary insurer pays.
-    public var amc: Amount
+    public var amc: Money
     /// The member pays (reste à charge).
-    public var member: Amount
+    public var member: Money
     /// Base de remboursement used.
-    public var base: Amount
+    public var base: Money
     /// Statutory rate used (0.70 for 70 %).
     public var amoRate: Decimal
     /// The guarantee line applied, as the contract words it.
     public var guarantee: String
     public var deductions: [Deduction]
-    /// Why, in order; both languages.
-    public var explanations: [Explanation]
 
     public init(
         id: String, beneficiaryId: String, providerId: String, actCode: String, actLabel: String,
-        price: Amount, date: String, amo: Amount, amc: Amount, member: Amount, base: Amount,
-        amoRate: Decimal, guarantee: String, deductions: [Deduction], explanations: [Explanation]
+        price: Money, date: String, amo: Money, amc: Money, member: Money, base: Money,
+        amoRate: Decimal, guarantee: String, deductions: [Deduction]
     ) {
         self.id = id
         self.beneficiaryId = beneficiaryId
@@ -250,11 +268,6 @@ public struct CoveragePreview: Equatable, Hashable, Sendable, Identifiable {
         self.amoRate = amoRate
         self.guarantee = guarantee
         self.deductions = deductions
-        self.explanations = explanations
-    }
-
-    public func explanations(in language: Language) -> [String] {
-        explanations.map { $0.text(in: language) }
     }
 }
 

@@ -30,10 +30,14 @@ public protocol CoverageService: Sendable {
     /// QR code (`https://app.tierspay.fr/p/CODE`); remembered as recently used, so previews
     /// for it work offline.
     func selectProvider(_ idCodeOrScan: String) async throws(TiersPayError) -> Provider
-    /// Who pays what, priced on the phone, offline. `price` is what the member typed (`30`,
-    /// `30,50`, `30.50 €`): the core reads it. The provider must have been selected before.
-    /// The core call is synchronous and short; this runs it off the caller's actor.
-    func preview(beneficiaryId: String, providerId: String, actCode: String, price: String, date: String?) async throws(TiersPayError) -> CoveragePreview
+    /// Who pays what, priced on the phone, offline, the amounts' text for a `language` reader.
+    /// `price` is what the member typed (`30`, `30,50`, `30.50 €`): the core reads it. The
+    /// provider must have been selected before. The core call is synchronous and short; this
+    /// runs it off the caller's actor.
+    func preview(beneficiaryId: String, providerId: String, actCode: String, price: String, date: String?, language: Language) async throws(TiersPayError)
+        -> CoveragePreview
+    /// Why `preview` comes to its figures, sentence by sentence, for a `language` reader. Offline.
+    func explain(_ preview: CoveragePreview, in language: Language) throws(TiersPayError) -> [String]
     /// The server recomputes the preview with the same code and its current data.
     func checkPreview(_ preview: CoveragePreview) async throws(TiersPayError) -> PreviewCheck
 }
@@ -153,7 +157,12 @@ public final class TiersPayClient: TiersPayService, CardService, @unchecked Send
 
     /// The visit screen's flow, written once in the core (see `VisitFlowModel`).
     public func visitFlow(providerCode: String? = nil) -> VisitFlowModel {
-        VisitFlowModel(core: core, providerCode: providerCode)
+        visitFlow(providerCode: providerCode, language: .preferred())
+    }
+
+    /// The visit screen's flow, its figures' text and explanations for a `language` reader.
+    public func visitFlow(providerCode: String?, language: Language) -> VisitFlowModel {
+        VisitFlowModel(core: core, providerCode: providerCode, language: language)
     }
 
     /// The card screen's Apple Pay flow, written once in the core (see `AddToWalletModel`).
@@ -201,20 +210,26 @@ public final class TiersPayClient: TiersPayService, CardService, @unchecked Send
 
     /// A nonisolated async function of a non-actor class: under Swift 6 it runs on the global
     /// executor (SE-0338), so a main-actor caller never prices on the main thread.
-    public func preview(beneficiaryId: String, providerId: String, actCode: String, price: String, date: String? = nil) async throws(TiersPayError)
-        -> CoveragePreview
-    {
-        try previewNow(beneficiaryId: beneficiaryId, providerId: providerId, actCode: actCode, price: price, date: date)
+    public func preview(
+        beneficiaryId: String, providerId: String, actCode: String, price: String, date: String? = nil, language: Language = .preferred()
+    ) async throws(TiersPayError) -> CoveragePreview {
+        try previewNow(beneficiaryId: beneficiaryId, providerId: providerId, actCode: actCode, price: price, date: date, language: language)
     }
 
     /// `preview` on the caller's thread: the core's synchronous call and the conversion, for
     /// callers already off the main thread (and the benchmark).
-    public func previewNow(beneficiaryId: String, providerId: String, actCode: String, price: String, date: String? = nil) throws(TiersPayError)
-        -> CoveragePreview
-    {
-        try mapErrors {
-            try CoveragePreview(try coverage.preview(beneficiaryId: beneficiaryId, providerId: providerId, actCode: actCode, price: price, date: date))
-        }
+    public func previewNow(
+        beneficiaryId: String, providerId: String, actCode: String, price: String, date: String? = nil, language: Language = .preferred()
+    ) throws(TiersPayError) -> CoveragePreview {
+        // One record: each String argument would cross as a buffer of its own.
+        let request = PreviewRequest(
+            beneficiaryId: beneficiaryId, providerId: providerId, actCode: actCode, price: price, date: date, language: language.core
+        )
+        return try mapErrors { try CoveragePreview(try coverage.preview(request: request)) }
+    }
+
+    public func explain(_ preview: CoveragePreview, in language: Language = .preferred()) throws(TiersPayError) -> [String] {
+        try mapErrors { try coverage.explain(previewId: preview.id, language: language.core) }
     }
 
     public func checkPreview(_ preview: CoveragePreview) async throws(TiersPayError) -> PreviewCheck {

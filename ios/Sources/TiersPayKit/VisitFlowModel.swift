@@ -17,11 +17,15 @@ public struct VisitFlowSnapshot: Equatable, Sendable {
         case amount
         /// The three amounts, deductions and explanations; the server's check below them.
         case result
+        /// The card is armed for this visit (issue 10's payment; the screen draws it later).
+        case armed
+        /// The visit ended: paid, canceled, expired or reversed.
+        case finished
     }
 
     /// Where an error is shown.
     public enum Field: Equatable, Hashable, Sendable {
-        case beneficiary, search, provider, scan, act, price, date
+        case beneficiary, search, provider, scan, act, price, date, paymentMethod
         /// Not tied to one field: a banner above the form.
         case form
     }
@@ -64,6 +68,8 @@ public struct VisitFlowSnapshot: Equatable, Sendable {
     public var date: String?
     public var isPricing: Bool
     public var preview: CoveragePreview?
+    /// Why the figures come out so, in the flow's language (empty without a preview).
+    public var explanations: [String]
     public var check: Check?
     public var error: FieldError?
 
@@ -100,6 +106,8 @@ extension VisitFlowSnapshot {
         case .act: step = .act
         case .amount: step = .amount
         case .result: step = .result
+        case .armed: step = .armed
+        case .finished: step = .finished
         }
         var check: Check?
         switch s.check {
@@ -120,6 +128,7 @@ extension VisitFlowSnapshot {
             case .act: field = .act
             case .price: field = .price
             case .date: field = .date
+            case .paymentMethod: field = .paymentMethod
             case .form: field = .form
             }
             error = FieldError(field: field, message: e.message, kind: FailureKind(e.kind))
@@ -132,7 +141,7 @@ extension VisitFlowSnapshot {
             results: s.results.map(Provider.init), resultsOffline: s.resultsOffline, isSearching: s.searching,
             isSelectingProvider: s.selectingProvider, provider: s.provider.map(Provider.init),
             act: s.act.flatMap { try? Act($0) }, price: s.price, date: s.date, isPricing: s.pricing,
-            preview: s.preview.flatMap { try? CoveragePreview($0) }, check: check, error: error
+            preview: s.preview.flatMap { try? CoveragePreview($0) }, explanations: s.explanations, check: check, error: error
         )
     }
 }
@@ -147,12 +156,13 @@ public final class VisitFlowModel: @unchecked Sendable {
     /// Every state the core sends, in revision order.
     public let states: AsyncStream<VisitFlowSnapshot>
 
-    init(core: TiersPayCore.TiersPay, providerCode: String?) {
+    init(core: TiersPayCore.TiersPay, providerCode: String?, language: Language) {
         let (stream, continuation) = AsyncStream.makeStream(of: VisitFlowSnapshot.self, bufferingPolicy: .bufferingNewest(64))
         states = stream
         listener = FlowListener(continuation)
         flow = core.visitFlow(listener: listener)
         self.providerCode = providerCode
+        flow.setLanguage(language: language.core)
     }
 
     deinit { listener.finish() }
@@ -181,6 +191,8 @@ public final class VisitFlowModel: @unchecked Sendable {
     public func recheck() { flow.recheck() }
     public func sync() { flow.sync() }
     public func dismissError() { flow.dismissError() }
+    /// The reader's language: the core draws the figures' text and the explanations in it.
+    public func setLanguage(_ language: Language) { flow.setLanguage(language: language.core) }
 }
 
 /// Called on a core thread (or the caller's); keeps the newest revision and feeds the stream.

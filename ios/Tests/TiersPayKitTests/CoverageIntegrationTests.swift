@@ -121,7 +121,7 @@ final class CoverageIntegrationTests: XCTestCase {
         let camille = try beneficiary("Camille", of: client)
         let gp = try await selectProvider("Médecin généraliste", of: client)
 
-        let preview = try await client.preview(beneficiaryId: camille.id, providerId: gp.id, actCode: "G", price: "30", date: Self.date)
+        let preview = try await client.preview(beneficiaryId: camille.id, providerId: gp.id, actCode: "G", price: "30", date: Self.date, language: .en)
         XCTAssertEqual(preview.amo.minorUnits, 1900)
         XCTAssertEqual(preview.amc.minorUnits, 900)
         XCTAssertEqual(preview.member.minorUnits, 200)
@@ -130,7 +130,7 @@ final class CoverageIntegrationTests: XCTestCase {
         XCTAssertEqual(preview.amoRate, Decimal(string: "0.7"))
         XCTAssertEqual(preview.deductions.map(\.kind), [.participationForfaitaire])
         XCTAssertEqual(preview.deductions.map(\.amount.minorUnits), [200])
-        XCTAssertEqual(preview.deductions.first?.amount.text(in: .en), "€2.00")
+        XCTAssertEqual(preview.deductions.first?.amount.display, "€2.00")
         XCTAssertEqual(preview.beneficiaryId, camille.id)
         XCTAssertEqual(preview.providerId, gp.id)
         XCTAssertEqual(preview.actCode, "G")
@@ -138,25 +138,31 @@ final class CoverageIntegrationTests: XCTestCase {
         XCTAssertTrue(preview.id.hasPrefix("pv_"), preview.id)
         XCTAssertFalse(preview.actLabel.isEmpty)
         XCTAssertFalse(preview.guarantee.isEmpty)
-        XCTAssertFalse(preview.explanations.isEmpty)
-        XCTAssertTrue(preview.explanations.allSatisfy { !$0.fr.isEmpty && !$0.en.isEmpty && $0.fr != $0.en })
-        XCTAssertEqual(preview.explanations(in: .en), preview.explanations.map(\.en))
+        // Why, one language at a time, asked apart from the figures.
+        let fr = try client.explain(preview, in: .fr)
+        let en = try client.explain(preview, in: .en)
+        XCTAssertFalse(fr.isEmpty)
+        XCTAssertEqual(fr.count, en.count)
+        XCTAssertNotEqual(fr, en)
+        XCTAssertTrue(en.contains { $0.contains("€2.00") }, "\(en)")
         assertAddsUp(preview)
 
         // The money comes as minor units with the core's text for each language.
         XCTAssertEqual(preview.amo.currency, "EUR")
-        XCTAssertEqual(preview.amo.text(in: .en), "€19.00")
-        XCTAssertEqual(preview.member.text(in: .fr), "2,00\u{a0}€")
+        XCTAssertEqual(preview.amo.display, "€19.00")
+        let french = try await client.preview(beneficiaryId: camille.id, providerId: gp.id, actCode: "G", price: "30", date: Self.date, language: .fr)
+        XCTAssertEqual(french.member.display, "2,00\u{a0}€")
+        XCTAssertEqual(french.id, preview.id, "the language is not an input of the figures")
 
         // Typed the French way, the same visit is the same preview.
-        let typed = try await client.preview(beneficiaryId: camille.id, providerId: gp.id, actCode: "g", price: " 30,00 € ", date: Self.date)
+        let typed = try await client.preview(beneficiaryId: camille.id, providerId: gp.id, actCode: "g", price: " 30,00 € ", date: Self.date, language: .en)
         XCTAssertEqual(typed, preview)
 
         // The server recomputes it with the same code and agrees.
         let check = try await client.checkPreview(preview)
         XCTAssertTrue(check.holds)
         XCTAssertFalse(check.serverPreviewId.isEmpty)
-        XCTAssertEqual([check.amo, check.amc, check.member], [preview.amo, preview.amc, preview.member])
+        XCTAssertEqual([check.amo, check.amc, check.member].map(\.minorUnits), [preview.amo, preview.amc, preview.member].map(\.minorUnits))
     }
 
     func testTheRestOfTheFamily() async throws {
@@ -357,7 +363,7 @@ final class CoverageIntegrationTests: XCTestCase {
     func testTheVisitScreenFollowsTheCoresFlow() async throws {
         let client = try await enrolledClient()
         let gp = try await selectProvider("Médecin généraliste", of: client)
-        let screen = ScreenFlow(client.visitFlow(providerCode: gp.code))
+        let screen = ScreenFlow(client.visitFlow(providerCode: gp.code, language: .en))
         let following = Task { await screen.follow() }
         defer { following.cancel() }
         screen.flow.start()
@@ -379,11 +385,18 @@ final class CoverageIntegrationTests: XCTestCase {
         screen.flow.price()
         s = try await until("checked") { $0.check != nil && $0.check != .checking }
         XCTAssertEqual(s.step, .result)
-        XCTAssertEqual(s.preview?.member.text(in: .en), "€2.00")
-        XCTAssertEqual(s.preview?.amo.text(in: .fr), "19,00\u{a0}€")
+        XCTAssertEqual(s.preview?.member.display, "€2.00")
         XCTAssertEqual(s.preview?.deductions.first?.kind.label(in: .en), "Flat-rate contribution")
+        XCTAssertFalse(s.explanations.isEmpty)
         guard case let .confirmed(serverPreviewId)? = s.check else { return XCTFail("\(String(describing: s.check))") }
         XCTAssertFalse(serverPreviewId.isEmpty)
+        // The reader switches to French: the same figures, drawn again in French, not priced again.
+        let english = s.explanations
+        screen.flow.setLanguage(.fr)
+        s = try await until("in French") { $0.preview?.amo.display == "19,00\u{a0}€" }
+        XCTAssertEqual(s.preview?.id, serverPreviewId)
+        XCTAssertEqual(s.explanations.count, english.count)
+        XCTAssertNotEqual(s.explanations, english)
     }
 
     // MARK: The core's visit flow

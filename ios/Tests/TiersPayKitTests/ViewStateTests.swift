@@ -69,9 +69,10 @@ final class FakeService: TiersPayService, @unchecked Sendable {
         throw unscripted
     }
     func selectProvider(_ idCodeOrScan: String) async throws(TiersPayError) -> Provider { throw unscripted }
-    func preview(beneficiaryId: String, providerId: String, actCode: String, price: String, date: String?) async throws(TiersPayError) -> CoveragePreview {
-        throw unscripted
-    }
+    func preview(beneficiaryId: String, providerId: String, actCode: String, price: String, date: String?, language: Language) async throws(TiersPayError)
+        -> CoveragePreview
+    { throw unscripted }
+    func explain(_ preview: CoveragePreview, in language: Language) throws(TiersPayError) -> [String] { throw unscripted }
     func checkPreview(_ preview: CoveragePreview) async throws(TiersPayError) -> PreviewCheck { throw unscripted }
 }
 

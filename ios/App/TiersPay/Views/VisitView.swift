@@ -62,7 +62,7 @@ struct VisitView: View {
                 chosenProvider
                 chosenAct
                 amountStep
-            case .result:
+            case .result, .armed, .finished:
                 chosenBeneficiary
                 chosenProvider
                 chosenAct
@@ -74,6 +74,9 @@ struct VisitView: View {
         .toolbar {
             ToolbarItem(placement: .primaryAction) { languageMenu }
         }
+        // The figures' text and the explanations come from the core in the reader's language.
+        .onAppear { flow.setLanguage(language) }
+        .onChange(of: language) { flow.setLanguage($0) }
         .disabled(state.isLoading || state.isSyncing)
         .overlay { if state.isBusy { ProgressView() } }
         .sheet(isPresented: $scanning) {
@@ -275,24 +278,25 @@ struct VisitView: View {
     @ViewBuilder private var resultStep: some View {
         if let preview = state.preview {
             Section {
-                ForEach(shares(amo: preview.amo, amc: preview.amc, member: preview.member), id: \.label) { line in
+                ForEach(shares(amo: preview.amo.display, amc: preview.amc.display, member: preview.member.display), id: \.label) { line in
                     LabeledContent(line.label, value: line.amount)
                         .font(line.isMember ? .title3.bold() : .body)
                 }
             } header: {
-                Text("\(preview.price.text(in: language)) · \(preview.actLabel)")
+                Text("\(preview.price.display) · \(preview.actLabel)")
             } footer: {
                 Text(preview.guarantee)
             }
             if !preview.deductions.isEmpty {
                 Section(language == .fr ? "Déductions" : "Deductions") {
                     ForEach(Array(preview.deductions.enumerated()), id: \.offset) { _, deduction in
-                        LabeledContent(deduction.kind.label(in: language), value: deduction.amount.text(in: language))
+                        LabeledContent(deduction.kind.label(in: language), value: deduction.amount.display)
                     }
                 }
             }
             Section(language == .fr ? "Pourquoi" : "Why") {
-                ForEach(Array(preview.explanations(in: language).enumerated()), id: \.offset) { _, sentence in
+                // Already in the reader's language: the flow asked the core for it.
+                ForEach(Array(state.explanations.enumerated()), id: \.offset) { _, sentence in
                     Text(sentence).font(.callout)
                 }
             }
@@ -316,7 +320,10 @@ struct VisitView: View {
             case let .changed(server)?:
                 Label("Your insurer's figures have changed since this iPhone last synced:", systemImage: "exclamationmark.triangle")
                     .foregroundStyle(.orange)
-                ForEach(shares(amo: server.amo, amc: server.amc, member: server.member), id: \.label) { line in
+                ForEach(
+                    shares(amo: server.amo.text(in: language), amc: server.amc.text(in: language), member: server.member.text(in: language)),
+                    id: \.label
+                ) { line in
                     LabeledContent(line.label, value: line.amount)
                 }
                 // The core syncs, then prices the visit again.
@@ -342,12 +349,12 @@ struct VisitView: View {
     }
 
     /// The three shares as the core wrote their amounts, with the screen's own labels.
-    private func shares(amo: Amount, amc: Amount, member: Amount) -> [ShareLine] {
+    private func shares(amo: String, amc: String, member: String) -> [ShareLine] {
         let fr = language == .fr
         return [
-            ShareLine(label: fr ? "Assurance Maladie" : "Statutory health insurance", amount: amo.text(in: language), isMember: false),
-            ShareLine(label: fr ? "Votre complémentaire santé" : "Your complementary insurer", amount: amc.text(in: language), isMember: false),
-            ShareLine(label: fr ? "Reste à votre charge" : "You pay", amount: member.text(in: language), isMember: true),
+            ShareLine(label: fr ? "Assurance Maladie" : "Statutory health insurance", amount: amo, isMember: false),
+            ShareLine(label: fr ? "Votre complémentaire santé" : "Your complementary insurer", amount: amc, isMember: false),
+            ShareLine(label: fr ? "Reste à votre charge" : "You pay", amount: member, isMember: true),
         ]
     }
 

@@ -24,6 +24,7 @@ import fr.tierspay.core.EnrollmentChallenge as CoreChallenge
 import fr.tierspay.core.Explanation as CoreExplanation
 import fr.tierspay.core.GooglePayAction as CoreGooglePayAction
 import fr.tierspay.core.Member as CoreMember
+import fr.tierspay.core.Money as CoreMoney
 import fr.tierspay.core.PreviewCheck as CorePreviewCheck
 import fr.tierspay.core.Profile as CoreProfile
 import fr.tierspay.core.Provider as CoreProvider
@@ -177,13 +178,18 @@ internal fun CorePreview.toShell() = CoveragePreview(
     amoRate = BigDecimal(amoRate),
     guarantee = guarantee,
     deductions = deductions.map { it.toShell() },
-    explanations = explanations.map { it.toShell() },
 )
 
 internal fun CoreDeduction.toShell() = Deduction(kind, amount.toShell())
 
 /** Minor units of euros; another currency is an answer this shell cannot show. */
 internal fun CoreAmount.toShell(): Amount {
+    if (currency != "EUR") throw TiersPayError.Internal("The core sent an amount in $currency")
+    return this
+}
+
+/** Minor units of euros; another currency is an answer this shell cannot show. */
+internal fun CoreMoney.toShell(): Money {
     if (currency != "EUR") throw TiersPayError.Internal("The core sent an amount in $currency")
     return this
 }

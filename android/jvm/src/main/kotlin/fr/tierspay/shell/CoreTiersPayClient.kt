@@ -5,6 +5,7 @@ import fr.tierspay.core.CoreConfig
 import fr.tierspay.core.Coverage
 import fr.tierspay.core.EnrollmentFlow
 import fr.tierspay.core.EnrollmentListener
+import fr.tierspay.core.PreviewRequest
 import fr.tierspay.core.SessionEvent
 import fr.tierspay.core.SessionListener
 import fr.tierspay.core.TiersPay
@@ -25,6 +26,7 @@ import kotlinx.coroutines.flow.buffer
 import kotlinx.coroutines.flow.callbackFlow
 import kotlinx.coroutines.withContext
 import java.time.LocalDate
+import java.util.Locale
 
 /**
  * The [TiersPayClient] over the real core: one per app process, built at start. Holds no logic:
@@ -132,16 +134,21 @@ class CoreTiersPayClient private constructor(private val core: TiersPay, private
 
     override suspend fun selectProvider(idCodeOrScan: String): Provider = mapCoreErrors { coverage.selectProvider(idCodeOrScan).toShell() }
 
-    /** A sync call, but it reads SQLite (~0.1 ms in a release build): on [io] like [session]. */
+    /** A sync call, in memory once the data is read (the first one reads SQLite): on [io] like [session]. */
     override suspend fun preview(
         beneficiaryId: String,
         providerId: String,
         actCode: String,
         price: String,
         date: LocalDate?,
+        locale: Locale,
     ): CoveragePreview = withContext(io) {
-        mapCoreErrors { coverage.preview(beneficiaryId, providerId, actCode, price, date?.toString()).toShell() }
+        val request = PreviewRequest(beneficiaryId, providerId, actCode, price, date?.toString(), locale.coreLanguage())
+        mapCoreErrors { coverage.preview(request).toShell() }
     }
+
+    override suspend fun explain(preview: CoveragePreview, locale: Locale): List<String> =
+        mapCoreErrors { coverage.explain(preview.id, locale.coreLanguage()) }
 
     override suspend fun checkPreview(preview: CoveragePreview): PreviewCheck =
         mapCoreErrors { coverage.checkPreview(preview.id).toShell() }

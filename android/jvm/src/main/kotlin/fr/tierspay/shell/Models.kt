@@ -119,8 +119,9 @@ enum class PushService {
     FCM,
 }
 
-// Coverage: what the doctor's-desk screen shows. Amounts are the core's [Amount]: minor units,
-// currency and the display strings the core formatted ([display] picks one).
+// Coverage: what the doctor's-desk screen shows. Amounts are the core's [Amount] (minor units,
+// currency and the display strings the core formatted; [display] picks one) or, in a preview,
+// the core's [Money] (one display string, in the language the preview was asked in).
 
 /** A beneficiary as the coverage rules see them: who the care is for. */
 data class CoveredBeneficiary(
@@ -176,7 +177,10 @@ data class ProviderSearch(
     val offline: Boolean,
 )
 
-/** Who pays what for one visit, computed on the phone (offline) by the core. */
+/**
+ * Who pays what for one visit, computed on the phone (offline) by the core: the figures, their
+ * text in the language asked; why, sentence by sentence, is [TiersPayClient.explain].
+ */
 data class CoveragePreview(
     /** `pv_…`: commits to the inputs and the figures; the server checks it. */
     val id: String,
@@ -185,28 +189,26 @@ data class CoveragePreview(
     val actCode: String,
     val actLabel: String,
     /** What the provider charges. */
-    val price: Amount,
+    val price: Money,
     /** Care date. */
     val date: LocalDate,
     /** Statutory insurance (Assurance Maladie) pays. */
-    val amo: Amount,
+    val amo: Money,
     /** The complementary insurer (mutuelle) pays. */
-    val amc: Amount,
+    val amc: Money,
     /** The member pays (reste à charge). */
-    val member: Amount,
+    val member: Money,
     /** Base de remboursement used. */
-    val base: Amount,
+    val base: Money,
     /** Statutory rate used: 0.70 for 70 %. */
     val amoRate: BigDecimal,
     /** The guarantee line applied, e.g. `150 % BR incl. SS`. */
     val guarantee: String,
     /** Amounts the member's share includes, or where a cover stopped. */
     val deductions: List<Deduction>,
-    /** Why, sentence by sentence, in order. */
-    val explanations: List<Explanation>,
 )
 
-data class Deduction(val kind: DeductionKind, val amount: Amount)
+data class Deduction(val kind: DeductionKind, val amount: Money)
 
 /** What a deduction is. The core's enum: the core reads the wire's strings, never the shell. */
 typealias DeductionKind = fr.tierspay.core.DeductionKind
@@ -219,6 +221,18 @@ typealias Amount = fr.tierspay.core.Amount
 
 /** The core's display string for [locale]: French for a French reader, English otherwise. */
 fun Amount.display(locale: Locale): String = if (locale.language == Locale.FRENCH.language) displayFr else displayEn
+
+/**
+ * An amount of a preview as the core sent it: minor units, currency, and the one string the
+ * core formatted for the reader the preview was asked for ([Money.display]).
+ */
+typealias Money = fr.tierspay.core.Money
+
+/** The language the core writes a preview's amounts and explanations in. The core's enum. */
+typealias Language = fr.tierspay.core.Language
+
+/** The core's language for a reader in [locale]: French for a French reader, English otherwise. */
+fun Locale.coreLanguage(): Language = if (language == Locale.FRENCH.language) Language.FR else Language.EN
 
 /** A sentence to show as it is, in French and in English. */
 data class Explanation(val fr: String, val en: String) {

@@ -9,6 +9,7 @@ import fr.tierspay.core.WalletKind
 import fr.tierspay.core.WalletListener
 import kotlinx.coroutines.flow.Flow
 import java.time.LocalDate
+import java.util.Locale
 
 /**
  * What the screens and their view-state need from the core. [CoreTiersPayClient] is the real
@@ -100,11 +101,21 @@ interface TiersPayClient {
     suspend fun selectProvider(idCodeOrScan: String): Provider
 
     /**
-     * Who pays what, computed on the phone (offline). [price] is what the member typed (`30`,
-     * `30,50 €`): the core reads it. Bad input throws InvalidInput naming `price`, `act_code`,
-     * `provider_id`, `beneficiary_id` or `date`.
+     * Who pays what, computed on the phone (offline), the amounts' text for a reader in
+     * [locale]. [price] is what the member typed (`30`, `30,50 €`): the core reads it. Bad input
+     * throws InvalidInput naming `price`, `act_code`, `provider_id`, `beneficiary_id` or `date`.
      */
-    suspend fun preview(beneficiaryId: String, providerId: String, actCode: String, price: String, date: LocalDate? = null): CoveragePreview
+    suspend fun preview(
+        beneficiaryId: String,
+        providerId: String,
+        actCode: String,
+        price: String,
+        date: LocalDate? = null,
+        locale: Locale = Locale.getDefault(),
+    ): CoveragePreview
+
+    /** Why [preview] comes to its figures, sentence by sentence, for a reader in [locale]. Offline. */
+    suspend fun explain(preview: CoveragePreview, locale: Locale = Locale.getDefault()): List<String>
 
     /** Asks the server to recompute [preview] with its current data: does it still hold? */
     suspend fun checkPreview(preview: CoveragePreview): PreviewCheck

@@ -9,7 +9,7 @@ import java.util.Locale
 import fr.tierspay.core.Amount as CoreAmount
 import fr.tierspay.core.CoveragePreview as CorePreview
 import fr.tierspay.core.Deduction as CoreDeduction
-import fr.tierspay.core.Explanation as CoreExplanation
+import fr.tierspay.core.Money as CoreMoney
 import fr.tierspay.core.Provider as CoreProvider
 
 /** Amounts, and the coverage records' mapping, without loading the library (generated records are plain classes). */
@@ -24,7 +24,7 @@ class AmountAndMappingTest {
         assertEquals("€1,234.50", amount.display(Locale.GERMANY), "English for any other reader")
     }
 
-    private fun eur(cents: Long) = CoreAmount(cents, "EUR", "", "")
+    private fun eur(cents: Long) = CoreMoney(cents, "EUR", "")
 
     @Test
     fun `a preview maps to the shell's model, amounts from minor units`() {
@@ -37,7 +37,6 @@ class AmountAndMappingTest {
                 CoreDeduction(DeductionKind.PARTICIPATION_FORFAITAIRE, eur(200)),
                 CoreDeduction(DeductionKind.CEILING, eur(50)),
             ),
-            explanations = listOf(CoreExplanation("Base : 30,00 €.", "Base: €30.00.")),
         )
         val shell = core.toShell()
         assertEquals(200L, shell.member.minorUnits)
@@ -45,8 +44,12 @@ class AmountAndMappingTest {
         assertEquals(LocalDate.of(2026, 3, 2), shell.date)
         assertEquals(BigDecimal("0.70"), shell.amoRate)
         assertEquals(listOf(DeductionKind.PARTICIPATION_FORFAITAIRE, DeductionKind.CEILING), shell.deductions.map { it.kind })
-        assertEquals("Base : 30,00 €.", shell.explanations.single().text(Locale.FRENCH))
-        assertEquals("Base: €30.00.", shell.explanations.single().text(Locale.US))
+    }
+
+    @Test
+    fun `a French reader asks the core for French, any other reader for English`() {
+        val readers = listOf(Locale.FRANCE, Locale.CANADA_FRENCH, Locale.UK, Locale.GERMANY)
+        assertEquals(listOf(Language.FR, Language.FR, Language.EN, Language.EN), readers.map { it.coreLanguage() })
     }
 
     @Test
@@ -55,13 +58,8 @@ class AmountAndMappingTest {
             mapCoreErrors {
                 CorePreview(
                     "pv", "b", "p", "G", "G",
-                    CoreAmount(
-                        3000,
-                        "USD",
-                        "",
-                        "",
-                    ),
-                    "2026-03-02", eur(1), eur(1), eur(1), eur(1), "0.7", "", listOf(), listOf(),
+                    CoreMoney(3000, "USD", ""),
+                    "2026-03-02", eur(1), eur(1), eur(1), eur(1), "0.7", "", listOf(),
                 ).toShell()
             }
         }

@@ -78,7 +78,7 @@ class CoverageClientTest {
 
     private suspend fun TiersPayClient.idOf(firstName: String): String = coveredBeneficiaries().single { it.firstName == firstName }.id
 
-    private val Amount.euros get() = java.math.BigDecimal.valueOf(minorUnits, 2).toPlainString()
+    private val Money.euros get() = java.math.BigDecimal.valueOf(minorUnits, 2).toPlainString()
     private val CoveragePreview.figures get() = Triple(amo.euros, amc.euros, member.euros)
 
     private val day = LocalDate.of(2026, 3, 2)
@@ -106,21 +106,26 @@ class CoverageClientTest {
             // Airplane mode: everything below is computed on the phone.
             mock.stop()
             val sent = client.roundTrips()
-            val adult = client.preview(camille.id, gp.id, "G", "30", day)
+            val adult = client.preview(camille.id, gp.id, "G", "30", day, Locale.UK)
             assertEquals(Triple("19.00", "9.00", "2.00"), adult.figures, "GP, sector 1, adult, in parcours")
             assertEquals(listOf(DeductionKind.PARTICIPATION_FORFAITAIRE to 200L), adult.deductions.map { it.kind to it.amount.minorUnits })
             assertEquals(3000L, adult.price.minorUnits)
             assertEquals(3000L, adult.base.minorUnits)
-            // The core formats money; the shell only picks the string for the reader's locale.
-            assertEquals("30,00 €", adult.price.display(Locale.FRANCE).replace('\u202f', ' ').replace('\u00a0', ' '))
-            assertEquals("€30.00", adult.price.display(Locale.UK))
+            // The core formats money, for the reader the preview was asked for.
+            assertEquals("€30.00", adult.price.display)
+            val french = client.preview(camille.id, gp.id, "G", "30", day, Locale.FRANCE)
+            assertEquals("30,00 €", french.price.display.replace('\u202f', ' ').replace('\u00a0', ' '))
+            assertEquals(adult.id, french.id, "the language is not an input of the figures")
             assertEquals(BigDecimal("0.70"), adult.amoRate)
             assertEquals(day, adult.date)
             assertEquals("G", adult.actCode)
             assertTrue(adult.actLabel.isNotBlank() && adult.guarantee.isNotBlank())
-            assertTrue(adult.explanations.isNotEmpty())
-            assertTrue(adult.explanations.all { it.text(Locale.FRANCE).isNotBlank() && it.text(Locale.UK).isNotBlank() })
-            assertNotEquals(adult.explanations.map { it.fr }, adult.explanations.map { it.en })
+            // Why, in one language at a time, asked apart from the figures.
+            val fr = client.explain(adult, Locale.FRANCE)
+            val en = client.explain(adult, Locale.UK)
+            assertTrue(fr.isNotEmpty() && fr.size == en.size && (fr + en).all { it.isNotBlank() })
+            assertNotEquals(fr, en)
+            assertTrue(en.any { "€2.00" in it }, "the participation forfaitaire is told: $en")
 
             assertEquals("24.50", client.preview(lea, gp.id, "GMEG", "35", day).amo.euros, "under 6: no PF")
             assertEquals("13.80", client.preview(camille.id, dentist.id, "C", "23", day).amo.euros)
@@ -145,7 +150,8 @@ class CoverageClientTest {
             val check = client.checkPreview(adult)
             assertTrue(check.holds, "the server computes the same figures with the same code")
             assertEquals(adult.id, check.serverPreviewId)
-            assertEquals(Triple(adult.amo, adult.amc, adult.member), Triple(check.amo, check.amc, check.member))
+            val shares = { amo: Money, amc: Money, member: Money -> listOf(amo, amc, member).map { it.minorUnits } }
+            assertEquals(shares(adult.amo, adult.amc, adult.member), listOf(check.amo, check.amc, check.member).map { it.minorUnits })
         }
     }
 
@@ -244,7 +250,7 @@ class CoverageClientTest {
             assertEquals(200, status)
             val check = client.checkPreview(before)
             assertFalse(check.holds)
-            assertEquals("50.00", check.amc.euros, "300 € a year, 250 € consumed")
+            assertEquals(5000L, check.amc.minorUnits, "300 € a year, 250 € consumed")
             assertNotEquals(before.id, check.serverPreviewId)
 
             val sync = client.syncCoverage()
@@ -269,7 +275,7 @@ class CoverageClientTest {
         open().use { client ->
             client.enroll()
             val gp = client.provider("Médecin généraliste") { it.sector == 1 }
-            VisitFlowModel(client).use { model ->
+            VisitFlowModel(client, locale = Locale.UK).use { model ->
                 suspend fun until(what: String, done: (VisitFlowState) -> Boolean): VisitFlowState =
                     withTimeout(10_000) { model.state.first { it != null && done(it) }!! }
 
@@ -295,7 +301,13 @@ class CoverageClientTest {
                 assertEquals(200L, s.preview!!.member.minorUnits)
                 assertEquals(VisitCheck.Confirmed(s.preview!!.id), s.check)
                 assertEquals(listOf(1900L, 900L, 200L), listOf(s.preview!!.amo, s.preview!!.amc, s.preview!!.member).map { it.minorUnits })
-                assertTrue(s.preview!!.explanations.all { it.fr.isNotBlank() && it.en.isNotBlank() })
+                assertTrue(s.explanations.isNotEmpty() && s.explanations.all { it.isNotBlank() })
+                assertTrue(s.preview!!.member.display.startsWith("€"), "the model's locale: ${s.preview!!.member}")
+                val english = s.explanations
+                model.setLocale(Locale.FRANCE)
+                s = until("in French") { it.preview?.member?.display?.startsWith("2,00") == true && it.check is VisitCheck.Confirmed }
+                assertEquals(english.size, s.explanations.size)
+                assertNotEquals(english, s.explanations)
 
                 model.changeAmount()
                 model.onPriceChange("-1")
@@ -304,6 +316,13 @@ class CoverageClientTest {
                 assertEquals(CoreVisitField.PRICE, s.error?.field)
                 model.changeAct()
                 assertEquals(CoreVisitStep.ACT, model.state.value!!.step)
+                // The screen's previous-step button and its filters' clear button.
+                model.back()
+                assertEquals(CoreVisitStep.PROVIDER, model.state.value!!.step)
+                model.filter(null, " ")
+                assertEquals(null to null, model.state.value!!.let { it.specialty to it.city }, "blank is any")
+                model.back()
+                assertEquals(CoreVisitStep.BENEFICIARY, model.state.value!!.step)
                 model.newVisit()
                 assertEquals(CoreVisitStep.BENEFICIARY, model.state.value!!.step)
             }

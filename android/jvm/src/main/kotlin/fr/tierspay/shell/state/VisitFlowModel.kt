@@ -4,18 +4,22 @@ import fr.tierspay.core.VisitFlowInterface
 import fr.tierspay.core.VisitFlowState
 import fr.tierspay.core.VisitListener
 import fr.tierspay.shell.TiersPayClient
+import fr.tierspay.shell.coreLanguage
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
+import java.util.Locale
 
 /**
  * The doctor's-desk screen over the core's `VisitFlow`: the state machine (steps, back, new
  * visit, change act, filters, stale answers, which field an error belongs to) lives in the
  * core, in `core/src/app/flows/visit.rs`. This exposes its state as a [StateFlow] and forwards
- * the member's intents; it decides nothing.
+ * the member's intents; it decides nothing. The figures' text and the explanations come in the
+ * language of [locale] (see [setLocale]).
  */
-class VisitFlowModel(client: TiersPayClient, private val providerCode: String? = null) : AutoCloseable {
+class VisitFlowModel(client: TiersPayClient, private val providerCode: String? = null, locale: Locale = Locale.getDefault()) :
+    AutoCloseable {
     private val _state = MutableStateFlow<VisitFlowState?>(null)
 
     /** Null until [start]; then every state the core sends, the newest revision kept. */
@@ -27,7 +31,10 @@ class VisitFlowModel(client: TiersPayClient, private val providerCode: String? =
                 _state.update { old -> if (old == null || state.revision > old.revision) state else old }
             }
         },
-    )
+    ).also { it.setLanguage(locale.coreLanguage()) }
+
+    /** The reader's locale changed: the core prices the figures shown again, in its language. */
+    fun setLocale(locale: Locale) = flow.setLanguage(locale.coreLanguage())
 
     /** Reads the data, lists the recently used providers, selects the provider of a QR code or link. */
     fun start() = flow.start(providerCode)

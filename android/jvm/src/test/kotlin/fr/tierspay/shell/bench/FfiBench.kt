@@ -3,6 +3,9 @@ package fr.tierspay.shell.bench
 import com.sun.jna.Native
 import com.sun.jna.Platform
 import fr.tierspay.core.CoreConfig
+import fr.tierspay.core.FfiConverterTypeCoveragePreview
+import fr.tierspay.core.Language
+import fr.tierspay.core.PreviewRequest
 import fr.tierspay.core.TiersPay
 import fr.tierspay.core.UniffiRustCallStatus
 import fr.tierspay.core.coreVersion
@@ -16,8 +19,10 @@ import fr.tierspay.shell.platform.SoftwareDeviceKey
 import fr.tierspay.shell.support.MockServer
 import kotlinx.coroutines.runBlocking
 import java.io.File
+import java.nio.ByteBuffer
 import java.nio.file.Files
 import java.time.LocalDate
+import java.util.Locale
 
 /**
  * FFI cost of one sync call from Kotlin through JNA into the core, not a test. Run it with
@@ -67,11 +72,27 @@ fun main() {
                 val found = coverage.searchProviders("", "Médecin généraliste", "Paris", 50u)
                 coverage.selectProvider(found.providers.first { it.sector.toInt() == 1 }.id)
             }
-            val preview = coverage.preview(camille, gp.id, "G", "30", "2026-03-02")
+            // One record argument: each String argument would be a RustBuffer of its own, allocated
+            // by an FFI call (and a UniffiRustCallStatus) before the call itself.
+            val request = PreviewRequest(camille, gp.id, "G", "30", "2026-03-02", Language.FR)
+            val preview = coverage.preview(request)
             check(preview.amo.minorUnits == 1900L && preview.amc.minorUnits == 900L && preview.member.minorUnits == 200L) { "$preview" }
             report(
-                "coverage.preview()  (in-memory data + engine, record)",
-                measure(iterations) { coverage.preview(camille, gp.id, "G", "30", "2026-03-02") },
+                "coverage.preview()  (in-memory data + engine, figures)",
+                measure(iterations) { coverage.preview(request) },
+            )
+            check(coverage.explain(preview.id, Language.FR).isNotEmpty())
+            report(
+                "coverage.explain()  (the sentences, one language)",
+                measure(iterations) { coverage.explain(preview.id, Language.FR) },
+            )
+            // Where the preview's time goes: the same record decoded from a heap buffer, no call.
+            val encoded = ByteBuffer.allocate(FfiConverterTypeCoveragePreview.allocationSize(preview).toInt())
+            FfiConverterTypeCoveragePreview.write(preview, encoded)
+            println("  (the preview record is ${encoded.position()} bytes)")
+            report(
+                "  decode only: the preview record, no call",
+                measure(iterations) { FfiConverterTypeCoveragePreview.read(encoded.duplicate().flip()) },
             )
             coverage.close()
             core.close()
@@ -86,7 +107,7 @@ fun main() {
                 val day = LocalDate.of(2026, 3, 2)
                 report(
                     "client.preview()  (adapter: IO hop + mapping)",
-                    measure(iterations) { runBlocking { client.preview(camille, gp.id, "G", "30", day) } },
+                    measure(iterations) { runBlocking { client.preview(camille, gp.id, "G", "30", day, Locale.FRANCE) } },
                 )
             }
         } else {

@@ -8,10 +8,12 @@ import fr.tierspay.core.EnrollmentFlowState
 import fr.tierspay.core.EnrollmentListener
 import fr.tierspay.core.EnrollmentStep
 import fr.tierspay.core.Explanation
+import fr.tierspay.core.Language
 import fr.tierspay.core.TapAndPayToken
 import fr.tierspay.core.VisitFlowInterface
 import fr.tierspay.core.VisitFlowState
 import fr.tierspay.core.VisitListener
+import fr.tierspay.core.VisitPayment
 import fr.tierspay.core.VisitStep
 import fr.tierspay.core.WalletFlowInterface
 import fr.tierspay.core.WalletFlowState
@@ -63,6 +65,17 @@ class FakeVisitFlow(private val listener: VisitListener, private val calls: Muta
     override fun start(providerCode: String?) = call("start($providerCode)")
     override fun state(): VisitFlowState = state
     override fun sync() = call("sync()")
+    override fun authorize() = call("authorize()")
+    override fun cancel() = call("cancel()")
+    override fun refresh() = call("refresh()")
+
+    /** The language the model asked for (kept apart from [calls]: every model sets it first). */
+    var language: Language? = null
+        private set
+
+    override fun setLanguage(language: Language) {
+        this.language = language
+    }
 
     override fun close() {
         closed = true
@@ -103,7 +116,18 @@ fun visitState(revision: Long = 0, step: VisitStep = VisitStep.LOADING) = VisitF
     needsSync = false, syncing = false, beneficiaries = emptyList(), acts = emptyList(),
     beneficiary = null, query = "", specialty = null, city = null, results = emptyList(),
     resultsOffline = false, searching = false, selectingProvider = false, provider = null,
-    act = null, price = "", date = null, pricing = false, preview = null, check = null, error = null,
+    act = null, price = "", date = null, pricing = false, preview = null, explanations = emptyList(), check = null,
+    error = null,
+    payment = VisitPayment(
+        canAuthorize = false,
+        authorizing = false,
+        locked = false,
+        visit = null,
+        stale = null,
+        canCancel = false,
+        canceling = false,
+        refreshing = false,
+    ),
 )
 
 fun enrollmentState(revision: Long = 0, step: EnrollmentStep = EnrollmentStep.DETAILS, contractNumber: String = "") = EnrollmentFlowState(

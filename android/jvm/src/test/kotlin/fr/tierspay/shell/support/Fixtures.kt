@@ -21,10 +21,10 @@ import fr.tierspay.shell.CoveredBeneficiary
 import fr.tierspay.shell.Deduction
 import fr.tierspay.shell.DeductionKind
 import fr.tierspay.shell.Destination
-import fr.tierspay.shell.Explanation
 import fr.tierspay.shell.GooglePayAction
 import fr.tierspay.shell.Member
 import fr.tierspay.shell.MemberProfile
+import fr.tierspay.shell.Money
 import fr.tierspay.shell.PreviewCheck
 import fr.tierspay.shell.Provider
 import fr.tierspay.shell.ProviderSearch
@@ -43,6 +43,7 @@ import org.junit.jupiter.api.Assertions.fail
 import java.math.BigDecimal
 import java.time.Instant
 import java.time.LocalDate
+import java.util.Locale
 
 /** Euros as the core would send them (`eur("30.00")`), display strings included. */
 fun eur(text: String): Amount {
@@ -50,6 +51,15 @@ fun eur(text: String): Amount {
     val cents = euros.movePointRight(2).longValueExact()
     return Amount(cents, "EUR", euros.toPlainString().replace('.', ',') + " €", "€" + euros.toPlainString())
 }
+
+/** A preview's euros as the core would send them to an English reader (`money("30.00")`). */
+fun money(text: String): Money {
+    val euros = BigDecimal(text).setScale(2)
+    return Money(euros.movePointRight(2).longValueExact(), "EUR", "€" + euros.toPlainString())
+}
+
+/** The same euros as an [Amount] (what a server's check answers with). */
+private val Money.amount: Amount get() = eur(java.math.BigDecimal.valueOf(minorUnits, 2).toPlainString())
 
 /** Runs [block] and returns the [TiersPayError] of type [E] it must throw. */
 suspend inline fun <reified E : TiersPayError> expectError(block: suspend () -> Unit): E {
@@ -102,12 +112,11 @@ fun samplePreview(
     id: String = "pv_1",
 ) = CoveragePreview(
     id = id, beneficiaryId = beneficiaryId, providerId = providerId, actCode = actCode,
-    actLabel = "Consultation de médecine générale", price = eur(price),
+    actLabel = "Consultation de médecine générale", price = money(price),
     date = LocalDate.of(2026, 3, 2),
-    amo = eur("19.00"), amc = eur("9.00"), member = eur("2.00"),
-    base = eur("30.00"), amoRate = BigDecimal("0.70"), guarantee = "150 % BR incl. SS",
-    deductions = listOf(Deduction(DeductionKind.PARTICIPATION_FORFAITAIRE, eur("2.00"))),
-    explanations = listOf(Explanation("Base de remboursement : 30,00 €.", "Reimbursement base: €30.00.")),
+    amo = money("19.00"), amc = money("9.00"), member = money("2.00"),
+    base = money("30.00"), amoRate = BigDecimal("0.70"), guarantee = "150 % BR incl. SS",
+    deductions = listOf(Deduction(DeductionKind.PARTICIPATION_FORFAITAIRE, money("2.00"))),
 )
 
 /** A [TiersPayClient] for view-state tests: canned answers, overridable per test, calls recorded. */
@@ -135,7 +144,10 @@ class FakeClient : TiersPayClient {
     ) -> CoveragePreview =
         { b, p, a, price, _ -> samplePreview(b, p, a, price.replace(',', '.')) }
     var onCheck: suspend (CoveragePreview) -> PreviewCheck =
-        { PreviewCheck(holds = true, serverPreviewId = it.id, amo = it.amo, amc = it.amc, member = it.member) }
+        { PreviewCheck(holds = true, serverPreviewId = it.id, amo = it.amo.amount, amc = it.amc.amount, member = it.member.amount) }
+    var onExplain: suspend (CoveragePreview, Locale) -> List<String> = { _, locale ->
+        listOf(if (locale.language == "fr") "Base de remboursement : 30,00 €." else "Reimbursement base: €30.00.")
+    }
 
     /** The flows the models asked for, newest last. */
     val visitFlows = mutableListOf<FakeVisitFlow>()
@@ -216,9 +228,15 @@ class FakeClient : TiersPayClient {
         actCode: String,
         price: String,
         date: LocalDate?,
+        locale: Locale,
     ): CoveragePreview {
         calls += "preview($beneficiaryId,$providerId,$actCode,$price,$date)"
         return onPreview(beneficiaryId, providerId, actCode, price, date)
+    }
+
+    override suspend fun explain(preview: CoveragePreview, locale: Locale): List<String> {
+        calls += "explain(${preview.id},${locale.language})"
+        return onExplain(preview, locale)
     }
 
     override suspend fun checkPreview(preview: CoveragePreview): PreviewCheck {
