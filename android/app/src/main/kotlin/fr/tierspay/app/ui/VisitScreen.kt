@@ -55,11 +55,13 @@ import fr.tierspay.core.Amount
 import fr.tierspay.core.CoveragePreview
 import fr.tierspay.core.DeductionKind
 import fr.tierspay.core.FailureKind
+import fr.tierspay.core.Money
 import fr.tierspay.core.Provider
 import fr.tierspay.core.VisitCheck
 import fr.tierspay.core.VisitField
 import fr.tierspay.core.VisitFlowError
 import fr.tierspay.core.VisitFlowState
+import fr.tierspay.core.VisitStep
 import fr.tierspay.shell.display
 import fr.tierspay.shell.state.VisitFlowModel
 import java.math.BigDecimal
@@ -84,6 +86,8 @@ fun VisitScreen(model: VisitFlowModel, onBack: () -> Unit) {
     val locale = LocalConfiguration.current.locales[0]
     // Reads the data and lists the recent providers; the core ignores a second start.
     LaunchedEffect(model) { model.start() }
+    // The figures' text and the explanations come from the core in the reader's language.
+    LaunchedEffect(model, locale) { model.setLocale(locale) }
     var scanFailed by remember { mutableStateOf(false) }
     val scan = rememberQrScan(
         onText = {
@@ -98,11 +102,17 @@ fun VisitScreen(model: VisitFlowModel, onBack: () -> Unit) {
         contentPadding = PaddingValues(16.dp),
         verticalArrangement = Arrangement.spacedBy(12.dp),
     ) {
+        val state = current
         item {
-            TextButton(onClick = onBack) { Text(stringResource(R.string.visit_back)) }
+            Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
+                TextButton(onClick = onBack) { Text(stringResource(R.string.visit_back)) }
+                // One step back within the visit; the core knows which step that is.
+                if (state != null && state.step != VisitStep.LOADING && state.step != VisitStep.BENEFICIARY) {
+                    TextButton(onClick = model::back, enabled = !state.busy) { Text(stringResource(R.string.visit_previous_step)) }
+                }
+            }
             Text(stringResource(R.string.visit_title), style = MaterialTheme.typography.headlineMedium)
         }
-        val state = current
         if (state == null || (state.loading && state.beneficiaries.isEmpty())) {
             item { CircularProgressIndicator() }
             return@LazyColumn
@@ -126,6 +136,7 @@ fun VisitScreen(model: VisitFlowModel, onBack: () -> Unit) {
                 })
                 state.error.on(VisitField.SCAN)?.let { Text(it, color = MaterialTheme.colorScheme.error) }
                 if (scanFailed) Text(stringResource(R.string.visit_scan_unavailable), color = MaterialTheme.colorScheme.error)
+                Filters(state, model)
             }
         }
         if (state.provider == null) {
@@ -143,6 +154,9 @@ fun VisitScreen(model: VisitFlowModel, onBack: () -> Unit) {
         }
 
         item { ActField(state, model) }
+        if (state.act != null) {
+            item { TextButton(onClick = model::changeAct) { Text(stringResource(R.string.visit_change)) } }
+        }
         item { DateRow(state, locale, onChange = { model.onDateChange(it?.toString()) }) }
         item { AmountField(state, model) }
         item {
@@ -239,6 +253,33 @@ private fun ProviderCard(provider: Provider, onChange: () -> Unit) {
     }
 }
 
+/**
+ * Specialty and city filters over the search: the core keeps them ([VisitFlowState.specialty],
+ * [VisitFlowState.city]), searches again and treats a blank one as any.
+ */
+@Composable
+private fun Filters(state: VisitFlowState, model: VisitFlowModel) {
+    Row(horizontalArrangement = Arrangement.spacedBy(8.dp), verticalAlignment = Alignment.CenterVertically) {
+        OutlinedTextField(
+            value = state.specialty.orEmpty(),
+            onValueChange = { model.filter(it, state.city) },
+            label = { Text(stringResource(R.string.visit_filter_specialty)) },
+            singleLine = true,
+            modifier = Modifier.weight(1f),
+        )
+        OutlinedTextField(
+            value = state.city.orEmpty(),
+            onValueChange = { model.filter(state.specialty, it) },
+            label = { Text(stringResource(R.string.visit_filter_city)) },
+            singleLine = true,
+            modifier = Modifier.weight(1f),
+        )
+    }
+    if (state.specialty != null || state.city != null) {
+        TextButton(onClick = { model.filter(null, null) }) { Text(stringResource(R.string.visit_filter_clear)) }
+    }
+}
+
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
 private fun ActField(state: VisitFlowState, model: VisitFlowModel) {
@@ -331,6 +372,7 @@ private fun AmountField(state: VisitFlowState, model: VisitFlowModel) {
 @Composable
 private fun Result(preview: CoveragePreview, state: VisitFlowState, locale: Locale, onSync: () -> Unit, onRecheck: () -> Unit) {
     fun Amount.text() = display(locale)
+    fun Money.text() = display
     Card(Modifier.fillMaxWidth()) {
         Column(Modifier.padding(16.dp), verticalArrangement = Arrangement.spacedBy(6.dp)) {
             Text(preview.actLabel, style = MaterialTheme.typography.titleMedium)
@@ -353,9 +395,9 @@ private fun Result(preview: CoveragePreview, state: VisitFlowState, locale: Loca
                     style = MaterialTheme.typography.bodySmall,
                 )
             }
-            for (sentence in preview.explanations) {
-                val text = if (locale.language == Locale.FRENCH.language) sentence.fr else sentence.en
-                Text("• $text", style = MaterialTheme.typography.bodyMedium)
+            // Already in the reader's language: the flow asked the core for it.
+            for (sentence in state.explanations) {
+                Text("• $sentence", style = MaterialTheme.typography.bodyMedium)
             }
             HorizontalDivider()
             when (val check = state.check) {
