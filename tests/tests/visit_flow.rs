@@ -3,7 +3,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use tierspay_core::{VisitCheck, VisitField, VisitFlow, VisitFlowState, VisitListener, VisitStep};
+use tierspay_core::{
+    Language, VisitCheck, VisitField, VisitFlow, VisitFlowState, VisitListener, VisitStep,
+};
 use tierspay_tests::{Mock, Phone};
 
 #[derive(Default)]
@@ -92,7 +94,23 @@ async fn a_visit_from_the_beneficiary_to_the_servers_word() {
         (p.amo.to_string(), p.amc.to_string(), p.member.to_string()),
         ("19.00".to_owned(), "9.00".to_owned(), "2.00".to_owned())
     );
-    assert_eq!(p.member.display_fr, "2,00\u{a0}€");
+    assert_eq!(p.member.display, "2,00\u{a0}€", "French until told");
+    assert!(!s.explanations.is_empty());
+    let french = s.explanations.clone();
+
+    // The reader's language changes: the same figures, priced again in English.
+    flow.clone().set_language(Language::En);
+    let s = until(&flow, "in English", |s| {
+        s.preview
+            .as_ref()
+            .is_some_and(|p| p.member.display == "€2.00")
+            && s.check.is_some()
+            && s.check != Some(VisitCheck::Checking)
+    })
+    .await;
+    assert_eq!(s.preview.as_ref().unwrap().id, p.id, "same inputs, same id");
+    assert_eq!(s.explanations.len(), french.len());
+    assert_ne!(s.explanations, french);
     assert!(
         matches!(s.check, Some(VisitCheck::Confirmed { .. })),
         "{:?}",
