@@ -141,7 +141,10 @@ step "8. A link from an email opens the right screen (foreign links are refused)
 tp link "https://app.tierspay.fr/enroll?contract=TP1000002"
 tp link "https://app.tierspay.fr.evil.example/" || true
 
-step "9. Camille signs out: the device is revoked, local data and secrets are wiped"
+# 10 to 14: paying at the doctor with the virtual card.
+source scripts/demo-pay.sh
+
+step "15. Camille signs out: the device is revoked, local data and secrets are wiped"
 t=$(date +%s%N); tp sign-out; took "$(ms "$t")"
 tp status
 echo

@@ -126,6 +126,50 @@ pub enum Command {
         #[command(subcommand)]
         action: PushAction,
     },
+    /// Pay a visit with the virtual card: authorize it, follow it, cancel it.
+    Visit {
+        #[command(subcommand)]
+        action: VisitAction,
+    },
+    /// Your visits paid with the card, newest first (from the server; --offline: this
+    /// terminal's history only).
+    Visits {
+        /// Do not ask the server.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// TEST TOOL, not the phone: a simulated card terminal at a provider's desk taps the
+    /// virtual card (the PSP's test helper, with the PSP's secret key), then captures.
+    Tap {
+        /// Amount in euros (`30`, `30.50`).
+        #[arg(long)]
+        amount: String,
+        /// The provider at whose desk the terminal stands (code or id).
+        #[arg(long)]
+        provider: String,
+        /// Merchant category code the terminal sends (8011, doctors, by default; 7298 is a spa,
+        /// 5813 a bar).
+        #[arg(long)]
+        mcc: Option<String>,
+        /// Merchant country, ISO code.
+        #[arg(long, default_value = "FR")]
+        country: String,
+        /// The merchant's network id (by default the mock's convention, NET + provider code).
+        #[arg(long)]
+        network_id: Option<String>,
+        /// Tap through a wallet.
+        #[arg(long, value_enum)]
+        wallet: Option<WalletKind>,
+        /// Authorize only; do not capture.
+        #[arg(long)]
+        no_capture: bool,
+        /// The PSP's secret key (the terminal's acquirer credentials; never the phone's).
+        #[arg(long, env = "TIERSPAY_PSP_KEY", default_value = "sk_test_tierspay")]
+        psp_key: String,
+        /// The PSP's URL (by default the server's: the mock hosts the PSP).
+        #[arg(long, env = "TIERSPAY_PSP_URL")]
+        psp_url: Option<String>,
+    },
     /// Show where a TiersPay link leads.
     Link {
         /// The link (https://app.tierspay.fr/… or tierspay://…).
@@ -143,6 +187,89 @@ pub enum CardAction {
     Unfreeze,
     /// Show the full number once, for manual entry (never stored).
     Reveal,
+    /// Save YOUR OWN card, which pays your share of visits (sent to the PSP only; this
+    /// terminal keeps its last four digits, never the number).
+    Save {
+        /// A PSP test card instead of a number.
+        #[arg(long, value_enum, conflicts_with_all = ["number", "exp", "cvc"])]
+        test_card: Option<TestCard>,
+        /// The card number (prefer --test-card: a number on a command line stays in the
+        /// shell's history).
+        #[arg(long, requires_all = ["exp", "cvc"])]
+        number: Option<String>,
+        /// Expiry, MM/YY.
+        #[arg(long)]
+        exp: Option<String>,
+        /// Security code.
+        #[arg(long)]
+        cvc: Option<String>,
+    },
+    /// Read your own card's status again (after the bank's challenge).
+    Own,
+}
+
+/// The PSP's test cards (Stripe's numbers).
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum TestCard {
+    /// Always accepted.
+    Visa,
+    /// Refused when saved (generic decline).
+    Declined,
+    /// Saved, then declined for lack of funds at the first payment.
+    InsufficientFunds,
+    /// Refused when saved: expired.
+    Expired,
+    /// The bank asks the member to authenticate when saved.
+    Authenticate,
+}
+
+impl TestCard {
+    /// The test number.
+    pub fn number(self) -> &'static str {
+        match self {
+            Self::Visa => "4242424242424242",
+            Self::Declined => "4000000000000002",
+            Self::InsufficientFunds => "4000000000009995",
+            Self::Expired => "4000000000000069",
+            Self::Authenticate => "4000002500003155",
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum VisitAction {
+    /// Arm the virtual card for one visit, from the same inputs as `preview` (priced on this
+    /// terminal, then the server agrees or gives its figures).
+    Authorize {
+        /// Beneficiary id (or first name).
+        #[arg(long)]
+        beneficiary: String,
+        /// Provider id or code.
+        #[arg(long)]
+        provider: String,
+        /// Act code (see `tierspay acts`).
+        #[arg(long)]
+        act: String,
+        /// Price in euros.
+        #[arg(long, allow_hyphen_values = true)]
+        price: String,
+        /// Care date, YYYY-MM-DD (today by default).
+        #[arg(long)]
+        date: Option<String>,
+        /// When the server's figures differ from this terminal's, authorize the server's.
+        #[arg(long)]
+        accept_new_figures: bool,
+    },
+    /// Where a visit stands (the newest by default), read from the server.
+    Status {
+        /// vis_… (the newest visit when omitted).
+        id: Option<String>,
+    },
+    /// Cancel an armed visit (the one the card is armed for by default).
+    Cancel {
+        /// vis_… (the armed visit when omitted).
+        id: Option<String>,
+    },
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]

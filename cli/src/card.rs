@@ -55,6 +55,23 @@ pub async fn run(
             Some(info) => info,
             None => card.refresh().await?,
         },
+        Some(CardAction::Save {
+            test_card,
+            number,
+            exp,
+            cvc,
+        }) => {
+            return crate::payment::save_card(
+                app,
+                out,
+                *test_card,
+                number.as_deref(),
+                exp.as_deref(),
+                cvc.as_deref(),
+            )
+            .await
+        }
+        Some(CardAction::Own) => return crate::payment::own_card(app, out).await,
         Some(CardAction::Refresh) => card.refresh().await?,
         Some(CardAction::Freeze) => card.freeze().await?,
         Some(CardAction::Unfreeze) => card.unfreeze().await?,

@@ -104,6 +104,39 @@ pub async fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
         }
         Command::Quote { file } => crate::coverage::quote(out, file),
         Command::Card { action } => crate::card::run(&open(cli)?, out, action.as_ref()).await,
+        Command::Visit { action } => crate::payment::visit(&open(cli)?, out, action).await,
+        Command::Visits { offline } => crate::payment::visits(&open(cli)?, out, *offline).await,
+        Command::Tap {
+            amount,
+            provider,
+            mcc,
+            country,
+            network_id,
+            wallet,
+            no_capture,
+            psp_key,
+            psp_url,
+        } => {
+            let app = open(cli)?;
+            let server = settings::resolve(
+                &cli.data_dir,
+                cli.server.as_deref(),
+                cli.server_key.as_deref(),
+            )?
+            .server;
+            let tap = crate::terminal::Tap {
+                amount,
+                provider,
+                mcc: mcc.as_deref(),
+                country,
+                network_id: network_id.as_deref(),
+                wallet: *wallet,
+                capture: !no_capture,
+                psp_key,
+                psp_url: psp_url.as_deref().unwrap_or(&server),
+            };
+            crate::terminal::tap(&app, out, tap).await
+        }
         Command::Wallet { wallet } => {
             let app = open(cli)?;
             let server = settings::resolve(

@@ -6,7 +6,9 @@ mod card;
 mod commands;
 mod coverage;
 mod output;
+mod payment;
 mod settings;
+mod terminal;
 
 use std::process::ExitCode;
 

@@ -7,6 +7,7 @@ mod enrollment;
 mod enrollment_flow;
 mod error;
 mod navigation;
+mod payments;
 mod push;
 mod records;
 mod runtime;
@@ -30,7 +31,7 @@ pub use card::{
 };
 pub use coverage::{
     quote_document, Act, Coverage, CoveragePreview, CoveredBeneficiary, Deduction, Explanation,
-    PreviewCheck, Provider, ProviderSearch, SyncSummary,
+    Language, Money, PreviewCheck, PreviewRequest, Provider, ProviderSearch, SyncSummary,
 };
 pub use enrollment::Enrollment;
 pub use enrollment_flow::{
@@ -38,6 +39,10 @@ pub use enrollment_flow::{
 };
 pub use error::{error_code_text, CoreError};
 pub use navigation::{core_version, route_for_link, route_for_push, Route};
+pub use payments::{
+    AuthorizeResult, MemberCard, PaymentMethodStatus, Payments, StaleFigures, Visit, VisitReceipt,
+    VisitStatus,
+};
 pub use push::PushService;
 pub use records::*;
 #[cfg(feature = "testing")]
@@ -48,7 +53,9 @@ pub use values::{
     Amount, CardStatus, CareCategory, ContractStatus, DeductionKind, Relationship, TokenStatus,
     Wallet,
 };
-pub use visit::{VisitCheck, VisitFlow, VisitFlowError, VisitFlowState, VisitListener};
+pub use visit::{
+    VisitCheck, VisitFlow, VisitFlowError, VisitFlowState, VisitListener, VisitPayment,
+};
 pub use wallet_flow::{
     WalletFlow, WalletFlowError, WalletFlowState, WalletListener, WalletRequest,
 };

@@ -2,9 +2,9 @@ use std::sync::Arc;
 
 use super::runtime::CoreRuntime;
 use super::{
-    Card, CoreConfig, CoreError, Coverage, Enrollment, EnrollmentFlow, EnrollmentListener, Profile,
-    PushService, SessionListener, SessionStatus, Subscription, VisitFlow, VisitListener,
-    WalletFlow, WalletKind, WalletListener,
+    Card, CoreConfig, CoreError, Coverage, Enrollment, EnrollmentFlow, EnrollmentListener,
+    Payments, Profile, PushService, SessionListener, SessionStatus, Subscription, VisitFlow,
+    VisitListener, WalletFlow, WalletKind, WalletListener,
 };
 use crate::app::{Core, Settings};
 use crate::platform::{DeviceKey, SecureStorage};
@@ -55,6 +55,14 @@ impl TiersPay {
     /// The virtual card and its wallets.
     pub fn card(&self) -> Arc<Card> {
         Arc::new(Card {
+            core: self.core.clone(),
+            runtime: self.runtime.clone(),
+        })
+    }
+
+    /// Paying at the doctor: the member's own card, the visits paid with the virtual card.
+    pub fn payments(&self) -> Arc<Payments> {
+        Arc::new(Payments {
             core: self.core.clone(),
             runtime: self.runtime.clone(),
         })

@@ -393,6 +393,31 @@ impl Amount {
     }
 }
 
+impl Amount {
+    /// Minor units of a wire currency (`eur`); euros are shown as everywhere else, another
+    /// currency by its code (the core formats only euros).
+    pub fn minor(minor_units: i64, currency: &str) -> Self {
+        let currency = currency.to_ascii_uppercase();
+        if currency == "EUR" {
+            return Self {
+                minor_units,
+                currency,
+                display_fr: crate::domain::money::display_fr(minor_units),
+                display_en: crate::domain::money::display_en(minor_units),
+            };
+        }
+        let sign = if minor_units < 0 { "-" } else { "" };
+        let c = minor_units.unsigned_abs();
+        let plain = format!("{sign}{}.{:02} {currency}", c / 100, c % 100);
+        Self {
+            minor_units,
+            display_fr: plain.replace('.', ","),
+            display_en: plain,
+            currency,
+        }
+    }
+}
+
 impl std::fmt::Display for Amount {
     /// The amount's decimal form, `19.00` (what the terminal prints and the tests compare).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -7,12 +7,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::runtime::CoreRuntime;
-use super::{Act, CoreError, CoveragePreview, CoveredBeneficiary, PreviewCheck, Provider};
+use super::{
+    Act, CoreError, CoveragePreview, CoveredBeneficiary, Language, PreviewCheck, Provider,
+};
 use crate::app::flows::visit::{
     Effect, Failure, FailureKind, ServerCheck, VisitField, VisitMachine, VisitStep, VisitTypes,
 };
 use crate::app::Core;
+use crate::domain::coverage as engine;
 use crate::error::Error;
+
+mod payment;
+pub use payment::VisitPayment;
 
 /// How long typed search text waits for the next keystroke.
 const SEARCH_DEBOUNCE: Duration = Duration::from_millis(300);
@@ -23,11 +29,35 @@ const SEARCH_LIMIT: usize = 20;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct FfiVisit;
 
+/// A preview as the flow shows it, in both languages: the language is not an input of the
+/// figures, so a new reader's language redraws it without pricing (or asking the server) again.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ExplainedPreview {
+    fr: Explained,
+    en: Explained,
+}
+
+/// A preview's record and its explanations, in one language.
+#[derive(Debug, Clone, PartialEq)]
+struct Explained {
+    preview: CoveragePreview,
+    explanations: Vec<String>,
+}
+
+impl ExplainedPreview {
+    fn for_reader(&self, language: engine::Language) -> &Explained {
+        match language {
+            engine::Language::Fr => &self.fr,
+            engine::Language::En => &self.en,
+        }
+    }
+}
+
 impl VisitTypes for FfiVisit {
     type Beneficiary = CoveredBeneficiary;
     type Provider = Provider;
     type Act = Act;
-    type Preview = CoveragePreview;
+    type Preview = ExplainedPreview;
     type Check = PreviewCheck;
     fn beneficiary_id(b: &CoveredBeneficiary) -> &str {
         &b.id
@@ -38,8 +68,8 @@ impl VisitTypes for FfiVisit {
     fn act_code(a: &Act) -> &str {
         &a.code
     }
-    fn preview_id(p: &CoveragePreview) -> &str {
-        &p.id
+    fn preview_id(p: &ExplainedPreview) -> &str {
+        &p.fr.preview.id
     }
     fn check_holds(c: &PreviewCheck) -> (bool, String) {
         (c.holds, c.server_preview_id.clone())
@@ -130,12 +160,17 @@ pub struct VisitFlowState {
     pub date: Option<String>,
     /// Pricing is under way.
     pub pricing: bool,
-    /// The figures, priced on the phone.
+    /// The figures, priced on the phone, their text in the flow's language.
     pub preview: Option<CoveragePreview>,
+    /// Why the figures come out so, sentence by sentence, in the flow's language (empty
+    /// without a preview).
+    pub explanations: Vec<String>,
     /// The server's word on them.
     pub check: Option<VisitCheck>,
     /// The error shown, with the field it belongs to.
     pub error: Option<VisitFlowError>,
+    /// Paying with the card: authorize, the armed visit's countdown, the paid result.
+    pub payment: VisitPayment,
 }
 
 /// Receives every new state of a visit flow. Shells wrap it as a `StateFlow` / `AsyncStream`.
@@ -145,13 +180,22 @@ pub trait VisitListener: Send + Sync {
     fn on_state(&self, state: VisitFlowState);
 }
 
-fn snapshot(m: &VisitMachine<FfiVisit>, revision: u64) -> VisitFlowState {
+fn snapshot(
+    m: &VisitMachine<FfiVisit>,
+    revision: u64,
+    language: engine::Language,
+) -> VisitFlowState {
     let s = m.state().clone();
+    let (preview, explanations) = s.preview.map_or((None, Vec::new()), |p| {
+        let shown = p.for_reader(language);
+        (Some(shown.preview.clone()), shown.explanations.clone())
+    });
     VisitFlowState {
         revision,
         step: m.step(),
         busy: m.busy(),
         can_price: m.can_price(),
+        payment: payment::state(m),
         loading: s.loading,
         needs_sync: s.needs_sync,
         syncing: s.syncing,
@@ -170,7 +214,8 @@ fn snapshot(m: &VisitMachine<FfiVisit>, revision: u64) -> VisitFlowState {
         price: s.price,
         date: s.date,
         pricing: s.pricing,
-        preview: s.preview,
+        preview,
+        explanations,
         check: s.check.map(|c| match c {
             ServerCheck::Checking => VisitCheck::Checking,
             ServerCheck::Confirmed { server_preview_id } => {
@@ -236,6 +281,8 @@ pub struct VisitFlow {
     runtime: Arc<CoreRuntime>,
     machine: Mutex<(VisitMachine<FfiVisit>, u64)>,
     listener: Arc<dyn VisitListener>,
+    /// The reader's language: the figures' text and the explanations are priced in it.
+    language: Mutex<engine::Language>,
 }
 
 impl VisitFlow {
@@ -249,6 +296,7 @@ impl VisitFlow {
             runtime,
             machine: Mutex::new((VisitMachine::new(), 0)),
             listener,
+            language: Mutex::new(engine::Language::default()),
         })
     }
 
@@ -261,13 +309,18 @@ impl VisitFlow {
             let (m, revision) = &mut *guard;
             let effects = change(m);
             *revision += 1;
-            (effects, snapshot(m, *revision))
+            // Read under the machine's lock: a state drawn after `set_language` is in the new one.
+            (effects, snapshot(m, *revision, self.language()))
         };
         self.listener.on_state(state);
         for effect in effects {
             let flow = self.clone();
             self.runtime.spawn(async move { flow.run(effect).await });
         }
+    }
+
+    fn language(&self) -> engine::Language {
+        self.language.lock().map(|l| *l).unwrap_or_default()
     }
 
     fn date(&self) -> Option<String> {
@@ -305,6 +358,10 @@ impl VisitFlow {
 
     async fn run(self: Arc<Self>, effect: Effect) {
         match effect {
+            effect @ (Effect::Authorize { .. }
+            | Effect::RefreshVisit { .. }
+            | Effect::CancelVisit { .. }
+            | Effect::FindArmedVisit) => self.run_payment(effect).await,
             Effect::Load { sync_if_missing } => self.load(sync_if_missing).await,
             Effect::LoadActs { date } => {
                 let answer = self.core.acts_on(date.as_deref());
@@ -364,15 +421,32 @@ impl VisitFlow {
                 });
             }
             Effect::Price(request) => {
-                let answer = self.core.preview(
-                    &request.beneficiary_id,
-                    &request.provider_id,
-                    &request.act_code,
-                    &request.price,
-                    request.date.as_deref(),
-                );
+                let answer = self
+                    .core
+                    .preview(
+                        &request.beneficiary_id,
+                        &request.provider_id,
+                        &request.act_code,
+                        &request.price,
+                        request.date.as_deref(),
+                    )
+                    .and_then(|p| {
+                        let id = p.preview.id.clone();
+                        let fr = CoveragePreview::new(p, engine::Language::Fr);
+                        let en = fr.in_language(engine::Language::En);
+                        Ok(ExplainedPreview {
+                            fr: Explained {
+                                preview: fr,
+                                explanations: self.core.explain(&id, engine::Language::Fr)?,
+                            },
+                            en: Explained {
+                                preview: en,
+                                explanations: self.core.explain(&id, engine::Language::En)?,
+                            },
+                        })
+                    });
                 self.apply(move |m| match answer {
-                    Ok(p) => m.priced(&request, p.into()),
+                    Ok(p) => m.priced(&request, p),
                     Err(e) => {
                         m.pricing_failed(&request, failure(e));
                         Vec::new()
@@ -413,7 +487,11 @@ impl VisitFlow {
 impl VisitFlow {
     /// The state as it stands.
     pub fn state(&self) -> Option<VisitFlowState> {
-        self.machine.lock().ok().map(|m| snapshot(&m.0, m.1))
+        let language = self.language();
+        self.machine
+            .lock()
+            .ok()
+            .map(|m| snapshot(&m.0, m.1, language))
     }
 
     /// The screen opened: reads the data (downloading it once if it never was) and lists the
@@ -526,6 +604,19 @@ impl VisitFlow {
     /// Downloads what changed, reads again, and prices again when figures were shown.
     pub fn sync(self: Arc<Self>) {
         self.apply(|m| m.sync());
+    }
+
+    /// The reader's language (French until told): the figures' text and the explanations
+    /// follow it; figures already shown are drawn again in it, not priced again.
+    pub fn set_language(self: Arc<Self>, language: Language) {
+        let language = engine::Language::from(language);
+        let changed = self
+            .language
+            .lock()
+            .is_ok_and(|mut current| std::mem::replace(&mut *current, language) != language);
+        if changed {
+            self.apply(|_| Vec::new());
+        }
     }
 
     /// The error was read.

@@ -4,11 +4,19 @@
 //! [`Effect`]s to run; each answer comes back with the token or request it was for, so an
 //! answer the member overtook (a newer search, a changed choice) is dropped.
 //!
+//! Then, with the figures shown, paying: authorize → the card armed for this visit (until its
+//! `expires_at`) → the tap authorized → paid with the split; or canceled, expired, reversed.
+//! A stale preview shows the server's figures, which the member authorizes instead; a decline
+//! of the member's own card shows on the card's field. While a visit is being authorized or is
+//! armed, the choices are locked: the card pays exactly what the server armed.
+//!
 //! The step is not stored: it is the first thing still missing, so clearing a choice (an
 //! error on it, "change", "back") goes back to it. Generic over the records (see
-//! [`VisitTypes`]) so the facade holds its own records and the tests plain ones.
+//! [`VisitTypes`]) so the facade holds its own records and the tests plain ones; the visit
+//! itself is the wire's, which the facade converts when it draws.
 
 pub use super::{Failure, FailureKind};
+use crate::wire::{StalePreview, Visit, VisitStatus};
 
 /// The records the machine holds; only their ids are read.
 pub trait VisitTypes {
@@ -48,8 +56,13 @@ pub enum VisitStep {
     Act,
     /// Typing the amount.
     Amount,
-    /// The figures and the server's word.
+    /// The figures and the server's word; "pay with my card" once they are shown.
     Result,
+    /// The card is armed for this visit (or the tap is authorized): a countdown to
+    /// `expires_at`, cancel, refresh.
+    Armed,
+    /// The visit ended: paid (with the split and the receipt), canceled, expired or reversed.
+    Finished,
 }
 
 /// Which part of the form an error belongs to.
@@ -69,6 +82,8 @@ pub enum VisitField {
     Price,
     /// The care date.
     Date,
+    /// The member's own card (declined, missing, to authenticate).
+    PaymentMethod,
     /// Not one field: a banner above the form.
     Form,
 }
@@ -167,6 +182,49 @@ pub enum Effect {
         /// Price again once synced.
         reprice: bool,
     },
+    /// Arm the card for the visit priced from `request`.
+    Authorize {
+        /// The choices priced.
+        request: PricingRequest,
+        /// The preview the member saw.
+        preview_id: String,
+        /// The server's figures the member accepted after a stale answer.
+        quote: Option<StalePreview>,
+    },
+    /// Read the visit again.
+    RefreshVisit {
+        /// `vis_…`
+        visit_id: String,
+    },
+    /// Cancel the armed visit.
+    CancelVisit {
+        /// `vis_…`
+        visit_id: String,
+    },
+    /// Look in the history for a visit the card is still armed for (the app restarted while
+    /// it was); report it with [`VisitMachine::armed_found`].
+    FindArmedVisit,
+}
+
+/// Why an authorization did not arm the card, as the driver reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeFailure {
+    /// The figures no longer hold: the server's.
+    Stale(StalePreview),
+    /// The member's own card was declined.
+    Declined {
+        /// What to tell the member.
+        message: String,
+        /// Stripe's decline code.
+        decline_code: String,
+    },
+    /// Anything else.
+    Failed(Failure),
+}
+
+/// Whether the card still pays this visit (armed, or a tap authorized and not captured yet).
+pub fn is_active(status: VisitStatus) -> bool {
+    matches!(status, VisitStatus::Armed | VisitStatus::Authorized)
 }
 
 /// What the visit screen shows.
@@ -214,6 +272,16 @@ pub struct VisitState<T: VisitTypes> {
     pub check: Option<ServerCheck<T::Check>>,
     /// The error shown, with its field.
     pub error: Option<VisitError>,
+    /// The authorization is under way.
+    pub authorizing: bool,
+    /// The visit authorized, as the server last described it.
+    pub visit: Option<Visit>,
+    /// The server's figures after a stale preview: authorizing again accepts them.
+    pub stale: Option<StalePreview>,
+    /// The visit is being cancelled.
+    pub canceling: bool,
+    /// The visit is being read again.
+    pub refreshing: bool,
 }
 
 /// The machine: the state and the tokens of the requests in flight.
@@ -278,6 +346,11 @@ impl<T: VisitTypes> VisitMachine<T> {
                 preview: None,
                 check: None,
                 error: None,
+                authorizing: false,
+                visit: None,
+                stale: None,
+                canceling: false,
+                refreshing: false,
             },
             tokens: 0,
             search_token: None,
@@ -300,6 +373,13 @@ impl<T: VisitTypes> VisitMachine<T> {
     /// The first thing still missing.
     pub fn step(&self) -> VisitStep {
         let s = &self.state;
+        if let Some(v) = &s.visit {
+            return if is_active(v.status) {
+                VisitStep::Armed
+            } else {
+                VisitStep::Finished
+            };
+        }
         if s.beneficiaries.is_empty() {
             VisitStep::Loading
         } else if s.beneficiary.is_none() {
@@ -318,7 +398,17 @@ impl<T: VisitTypes> VisitMachine<T> {
     /// Any request the form waits for.
     pub fn busy(&self) -> bool {
         let s = &self.state;
-        s.loading || s.syncing || s.selecting_provider || s.pricing
+        s.loading || s.syncing || s.selecting_provider || s.pricing || s.authorizing
+    }
+
+    /// The choices cannot change: a visit is being authorized, or the card is armed for it.
+    pub fn locked(&self) -> bool {
+        self.state.authorizing || self.state.visit.is_some()
+    }
+
+    /// Whether "pay with my card" can be asked: figures shown, nothing under way, no visit.
+    pub fn can_authorize(&self) -> bool {
+        self.state.preview.is_some() && !self.busy() && self.state.visit.is_none()
     }
 
     /// Whether "how much will I pay?" can be asked: every choice made and an amount typed.
@@ -341,6 +431,7 @@ impl<T: VisitTypes> VisitMachine<T> {
         self.state.preview = None;
         self.state.check = None;
         self.state.pricing = false;
+        self.state.stale = None;
         self.pending = None;
     }
 
@@ -390,6 +481,7 @@ impl<T: VisitTypes> VisitMachine<T> {
             Some(code) => effects.push(self.select(code, false)),
             None => effects.push(self.search_effect(false)),
         }
+        effects.push(Effect::FindArmedVisit);
         effects
     }
 
@@ -449,7 +541,7 @@ impl<T: VisitTypes> VisitMachine<T> {
         self.state.syncing = true;
         self.clear_error(VisitField::Form);
         vec![Effect::Sync {
-            reprice: self.state.preview.is_some(),
+            reprice: self.state.preview.is_some() && !self.locked(),
         }]
     }
 
@@ -474,6 +566,9 @@ impl<T: VisitTypes> VisitMachine<T> {
 
     /// Who the visit is for.
     pub fn choose_beneficiary(&mut self, id: &str) {
+        if self.locked() {
+            return;
+        }
         let Some(found) = self
             .state
             .beneficiaries
@@ -547,6 +642,9 @@ impl<T: VisitTypes> VisitMachine<T> {
         }
         self.select_token = None;
         self.state.selecting_provider = false;
+        if self.locked() {
+            return;
+        }
         if self.state.provider.as_ref() != Some(&provider) {
             self.clear_preview();
         }
@@ -570,6 +668,9 @@ impl<T: VisitTypes> VisitMachine<T> {
 
     /// The act.
     pub fn choose_act(&mut self, code: &str) {
+        if self.locked() {
+            return;
+        }
         let Some(found) = self
             .state
             .acts
@@ -588,6 +689,9 @@ impl<T: VisitTypes> VisitMachine<T> {
 
     /// The amount as typed.
     pub fn edit_price(&mut self, price: String) {
+        if self.locked() {
+            return;
+        }
         if price != self.state.price {
             self.clear_preview();
         }
@@ -598,7 +702,7 @@ impl<T: VisitTypes> VisitMachine<T> {
     /// The care date (`None`: today): the acts in force that day are read again.
     pub fn edit_date(&mut self, date: Option<String>) -> Vec<Effect> {
         let date = blank_to_none(date);
-        if date == self.state.date {
+        if date == self.state.date || self.locked() {
             return Vec::new();
         }
         self.clear_preview();
@@ -609,12 +713,18 @@ impl<T: VisitTypes> VisitMachine<T> {
 
     /// Back to choosing who the visit is for; the other choices stay.
     pub fn change_beneficiary(&mut self) {
+        if self.locked() {
+            return;
+        }
         self.state.beneficiary = None;
         self.clear_preview();
     }
 
     /// Back to finding a provider (listing again); the other choices stay.
     pub fn change_provider(&mut self) -> Vec<Effect> {
+        if self.locked() {
+            return Vec::new();
+        }
         self.state.provider = None;
         self.select_token = None;
         self.state.selecting_provider = false;
@@ -624,18 +734,32 @@ impl<T: VisitTypes> VisitMachine<T> {
 
     /// Back to choosing the act; the other choices stay.
     pub fn change_act(&mut self) {
+        if self.locked() {
+            return;
+        }
         self.state.act = None;
         self.clear_preview();
     }
 
     /// Back from the figures to the amount.
     pub fn change_amount(&mut self) {
-        self.clear_preview();
+        if !self.locked() {
+            self.clear_preview();
+        }
     }
 
     /// One step back: the latest choice is cleared.
     pub fn back(&mut self) {
+        if self.state.authorizing {
+            return;
+        }
         match self.step() {
+            VisitStep::Armed => return,
+            // The ended visit is put away; the figures it was for go too.
+            VisitStep::Finished => {
+                self.state.visit = None;
+                self.clear_preview();
+            }
             VisitStep::Loading | VisitStep::Beneficiary => {}
             VisitStep::Provider => self.state.beneficiary = None,
             VisitStep::Act => self.state.provider = None,
@@ -647,6 +771,15 @@ impl<T: VisitTypes> VisitMachine<T> {
 
     /// Another visit: every choice cleared but the date; the lists stay.
     pub fn new_visit(&mut self) -> Vec<Effect> {
+        if self.state.authorizing
+            || self
+                .state
+                .visit
+                .as_ref()
+                .is_some_and(|v| is_active(v.status))
+        {
+            return Vec::new();
+        }
         let mut fresh = Self::new();
         fresh.started = true;
         fresh.tokens = self.tokens;
@@ -780,6 +913,129 @@ impl<T: VisitTypes> VisitMachine<T> {
             message: failure.message,
             kind: failure.kind,
         });
+    }
+    // Paying
+
+    /// "Pay with my card": arm the card for the figures shown, or for the server's figures
+    /// after a stale answer (nothing when it cannot start).
+    pub fn authorize(&mut self) -> Vec<Effect> {
+        if !self.can_authorize() {
+            return Vec::new();
+        }
+        let (Some(request), Some(preview)) = (self.pricing_request(), &self.state.preview) else {
+            return Vec::new();
+        };
+        let preview_id = T::preview_id(preview).to_owned();
+        self.state.authorizing = true;
+        if self
+            .state
+            .error
+            .as_ref()
+            .is_some_and(|e| matches!(e.field, VisitField::Form | VisitField::PaymentMethod))
+        {
+            self.state.error = None;
+        }
+        vec![Effect::Authorize {
+            request,
+            preview_id,
+            quote: self.state.stale.clone(),
+        }]
+    }
+
+    /// The server armed the card: the visit shows, with its countdown.
+    pub fn authorized(&mut self, visit: Visit) {
+        self.state.authorizing = false;
+        self.state.stale = None;
+        self.state.error = None;
+        self.state.visit = Some(visit);
+    }
+
+    /// The server did not arm the card: its figures for a stale preview (authorize again to
+    /// accept them), a decline on the card's field, other errors on theirs.
+    pub fn authorize_failed(&mut self, failure: AuthorizeFailure) {
+        self.state.authorizing = false;
+        match failure {
+            AuthorizeFailure::Stale(quote) => {
+                self.state.stale = Some(quote);
+                self.state.error = None;
+            }
+            AuthorizeFailure::Declined { message, .. } => {
+                self.state.error = Some(VisitError {
+                    field: VisitField::PaymentMethod,
+                    message,
+                    kind: FailureKind::Rejected,
+                });
+            }
+            AuthorizeFailure::Failed(failure) => {
+                // Figures that changed under the member are priced again, not paid.
+                if failure.field.as_deref() == Some("preview_id") {
+                    self.clear_preview();
+                }
+                let field = field_for(&failure, VisitField::Form);
+                self.show(failure, field);
+            }
+        }
+    }
+
+    /// A visit the card is still armed for, found when the screen opened (the app was
+    /// restarted while it was armed): shown as if just authorized, unless one already is.
+    pub fn armed_found(&mut self, visit: Visit) {
+        if self.state.visit.is_none() && !self.state.authorizing && is_active(visit.status) {
+            self.state.visit = Some(visit);
+        }
+    }
+
+    fn visit_id(&self) -> Option<String> {
+        self.state.visit.as_ref().map(|v| v.id.clone())
+    }
+
+    /// Read the visit again (the countdown ended, the terminal was tapped, a push arrived).
+    pub fn refresh(&mut self) -> Vec<Effect> {
+        match self.visit_id() {
+            Some(visit_id) if !self.state.refreshing => {
+                self.state.refreshing = true;
+                vec![Effect::RefreshVisit { visit_id }]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Cancel the armed visit (nothing once it was tapped or ended).
+    pub fn cancel(&mut self) -> Vec<Effect> {
+        let armed = self
+            .state
+            .visit
+            .as_ref()
+            .is_some_and(|v| v.status == VisitStatus::Armed);
+        match self.visit_id() {
+            Some(visit_id) if armed && !self.state.canceling => {
+                self.state.canceling = true;
+                vec![Effect::CancelVisit { visit_id }]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The visit as the server describes it now (a refresh's or a cancel's answer); dropped
+    /// when another visit shows.
+    pub fn visit_updated(&mut self, visit: Visit) {
+        if self.visit_id().as_deref() != Some(visit.id.as_str()) {
+            return;
+        }
+        self.state.refreshing = false;
+        self.state.canceling = false;
+        self.clear_error(VisitField::Form);
+        self.state.visit = Some(visit);
+    }
+
+    /// Reading or cancelling `visit_id` failed: a banner; the visit stays as it was.
+    pub fn visit_failed(&mut self, visit_id: &str, failure: Failure) {
+        if self.visit_id().as_deref() != Some(visit_id) {
+            return;
+        }
+        self.state.refreshing = false;
+        self.state.canceling = false;
+        self.show(failure, VisitField::Form);
     }
 }
 
@@ -1175,5 +1431,212 @@ mod tests {
             Effect::Select { key, scanned: true, .. } if key == text
         ));
         assert!(m.state().selecting_provider);
+    }
+
+    fn wire_visit(id: &str, status: VisitStatus) -> Visit {
+        Visit {
+            object: s("visit"),
+            id: s(id),
+            status,
+            beneficiary_id: s("ben_1"),
+            provider_id: s("prv_1"),
+            provider_name: s("Dr Martin"),
+            act_code: s("G"),
+            date: s("2026-03-02"),
+            currency: s("eur"),
+            price: 3000,
+            amo: 1900,
+            amc: 900,
+            member: 200,
+            preview_id: s("pv_1"),
+            payment_intent: None,
+            authorization: None,
+            created: 1_000,
+            expires_at: 2_800,
+            last_decline: None,
+            settlement: None,
+        }
+    }
+
+    fn quote() -> StalePreview {
+        StalePreview {
+            preview_id: s("pv_srv"),
+            amo: 1900,
+            amc: 700,
+            member: 400,
+        }
+    }
+
+    #[test]
+    fn authorizing_arms_the_card_and_locks_the_choices_until_the_visit_ends() {
+        let mut m = ready();
+        assert!(m.authorize().is_empty(), "no figures yet");
+        priced(&mut m);
+        assert!(m.can_authorize());
+        let effects = m.authorize();
+        assert!(matches!(
+            &effects[..],
+            [Effect::Authorize { request, preview_id, quote: None }]
+                if preview_id == "pv_1" && request.price == "30" && request.act_code == "G"
+        ));
+        assert!(m.busy() && m.locked() && !m.can_authorize());
+        assert!(m.authorize().is_empty(), "one authorization at a time");
+        m.edit_price(s("35"));
+        m.change_act();
+        assert!(m.new_visit().is_empty());
+        assert_eq!(m.state().price, "30", "locked while authorizing");
+
+        m.authorized(wire_visit("vis_1", VisitStatus::Armed));
+        assert_eq!(m.step(), VisitStep::Armed);
+        assert_eq!(m.state().visit.as_ref().map(|v| v.expires_at), Some(2_800));
+        m.back();
+        m.choose_beneficiary("ben_2");
+        assert_eq!(
+            m.step(),
+            VisitStep::Armed,
+            "armed: back and choices do nothing"
+        );
+        assert!(
+            m.new_visit().is_empty(),
+            "no other visit while the card is armed"
+        );
+
+        assert_eq!(
+            m.refresh(),
+            vec![Effect::RefreshVisit {
+                visit_id: s("vis_1")
+            }]
+        );
+        assert!(m.refresh().is_empty(), "one refresh at a time");
+        m.visit_updated(wire_visit("vis_other", VisitStatus::Paid));
+        assert_eq!(
+            m.step(),
+            VisitStep::Armed,
+            "another visit's answer is dropped"
+        );
+        m.visit_updated(wire_visit("vis_1", VisitStatus::Authorized));
+        assert_eq!(m.step(), VisitStep::Armed);
+        assert!(m.cancel().is_empty(), "tapped: too late to cancel");
+        m.refresh();
+        m.visit_updated(wire_visit("vis_1", VisitStatus::Paid));
+        assert_eq!(m.step(), VisitStep::Finished);
+        assert!(!m.locked() || m.state().visit.is_some());
+        assert!(!m.new_visit().is_empty(), "a paid visit lets another start");
+        assert_eq!(m.step(), VisitStep::Beneficiary);
+        assert_eq!(m.state().visit, None);
+    }
+
+    #[test]
+    fn a_stale_preview_shows_the_servers_figures_and_authorizing_again_accepts_them() {
+        let mut m = ready();
+        priced(&mut m);
+        m.authorize();
+        m.authorize_failed(AuthorizeFailure::Stale(quote()));
+        assert_eq!(m.state().stale, Some(quote()));
+        assert_eq!(
+            m.step(),
+            VisitStep::Result,
+            "the figures stay, beside the server's"
+        );
+        assert!(matches!(
+            &m.authorize()[..],
+            [Effect::Authorize { quote: Some(q), preview_id, .. }]
+                if q.preview_id == "pv_srv" && preview_id == "pv_1"
+        ));
+        m.authorized(wire_visit("vis_2", VisitStatus::Armed));
+        assert_eq!(m.state().stale, None);
+
+        let mut m = ready();
+        priced(&mut m);
+        m.authorize();
+        m.authorize_failed(AuthorizeFailure::Stale(quote()));
+        m.edit_price(s("31"));
+        assert_eq!(m.state().stale, None, "other figures: the server's go too");
+    }
+
+    #[test]
+    fn a_declined_card_shows_on_the_card_and_other_refusals_on_their_field() {
+        let mut m = ready();
+        priced(&mut m);
+        m.authorize();
+        m.authorize_failed(AuthorizeFailure::Declined {
+            message: s("Your card was declined: insufficient funds."),
+            decline_code: s("insufficient_funds"),
+        });
+        let e = m.state().error.clone().unwrap();
+        assert_eq!(
+            (e.field, e.kind),
+            (VisitField::PaymentMethod, FailureKind::Rejected)
+        );
+        assert!(m.can_authorize(), "try again once the card is fixed");
+        m.authorize();
+        assert_eq!(m.state().error, None, "asking again clears it");
+        m.authorize_failed(AuthorizeFailure::Failed(invalid("preview_id")));
+        assert_eq!(
+            m.step(),
+            VisitStep::Amount,
+            "changed figures are priced again"
+        );
+        assert_eq!(
+            m.state().error.as_ref().map(|e| e.field),
+            Some(VisitField::Form)
+        );
+        priced(&mut m);
+        m.authorize();
+        m.authorize_failed(AuthorizeFailure::Failed(offline()));
+        assert_eq!(m.step(), VisitStep::Result);
+        assert!(
+            m.can_authorize(),
+            "offline: the same figures can be sent again"
+        );
+    }
+
+    #[test]
+    fn cancelling_an_armed_visit_and_a_failed_refresh_keep_the_visit() {
+        let mut m = ready();
+        priced(&mut m);
+        m.authorize();
+        m.authorized(wire_visit("vis_1", VisitStatus::Armed));
+        assert_eq!(
+            m.cancel(),
+            vec![Effect::CancelVisit {
+                visit_id: s("vis_1")
+            }]
+        );
+        assert!(m.cancel().is_empty());
+        m.visit_failed("vis_1", offline());
+        assert_eq!(m.step(), VisitStep::Armed);
+        assert_eq!(
+            m.state().error.as_ref().map(|e| e.field),
+            Some(VisitField::Form)
+        );
+        m.cancel();
+        m.visit_updated(wire_visit("vis_1", VisitStatus::Canceled));
+        assert_eq!(
+            (m.step(), m.state().error.clone()),
+            (VisitStep::Finished, None)
+        );
+        m.back();
+        assert_eq!(
+            m.step(),
+            VisitStep::Amount,
+            "back from an ended visit: price again"
+        );
+    }
+
+    #[test]
+    fn a_visit_still_armed_after_a_restart_shows_at_once() {
+        let mut m = M::new();
+        assert_eq!(m.start(None).last(), Some(&Effect::FindArmedVisit));
+        m.armed_found(wire_visit("vis_9", VisitStatus::Paid));
+        assert_eq!(m.state().visit, None, "only a visit the card still pays");
+        m.armed_found(wire_visit("vis_9", VisitStatus::Armed));
+        m.loaded(vec![s("ben_1")], vec![s("G")]);
+        assert_eq!(m.step(), VisitStep::Armed);
+        m.armed_found(wire_visit("vis_10", VisitStatus::Armed));
+        assert_eq!(
+            m.state().visit.as_ref().map(|v| v.id.as_str()),
+            Some("vis_9")
+        );
     }
 }
