@@ -82,7 +82,7 @@ impl World {
             .unwrap()
     }
 
-    /// The whole ledger sums to zero.
+    /// The whole ledger sums to zero, and the running balances match it.
     fn ledger_balances(&self) {
         let total: i64 = self
             .db()
@@ -93,6 +93,18 @@ impl World {
             )
             .unwrap();
         assert_eq!(total, 0);
+        // The running balances the funds checks read agree with the entries, account by account.
+        let drift: i64 = self
+            .db()
+            .query_row(
+                "SELECT COUNT(*) FROM (SELECT account, currency, SUM(amount) AS s FROM psp_ledger_entries
+                 GROUP BY account, currency) e LEFT JOIN psp_ledger_balances b USING (account, currency)
+                 WHERE b.amount IS NOT e.s",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(drift, 0);
     }
 
     fn count(&self, table: &str) -> i64 {
@@ -578,7 +590,9 @@ async fn bad_taps_are_refused_naming_the_field_and_write_nothing() {
     let card = w.card.as_str();
     let before = w.count("psp_authorizations");
     let long_name = "x".repeat(101);
-    let cases: Vec<(Vec<(&str, &str)>, &str, u16)> = vec![
+    // (form, the field named, status)
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, u16);
+    let cases: Vec<Case> = vec![
         (vec![("amount", "100")], "card", 400),
         (vec![("card", "ic_missing"), ("amount", "100")], "card", 404),
         (

@@ -182,4 +182,5 @@ pub const MIGRATIONS: &[&str] = &[
     charges::MIGRATION,
     transfers::MIGRATION,
     challenges::MIGRATION,
+    authorizations::BALANCES_MIGRATION,
 ];
