@@ -1124,3 +1124,57 @@ async fn a_tap_within_the_tolerance_is_requoted_and_settled_at_its_amount() {
     assert_eq!(paid["settlement"]["provider_paid"], 2800);
     assert_eq!(paid["settlement"]["member_captured"], expected["member"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_event_receiver_answers_only_a_fresh_valid_signature() {
+    use tierspay_server_mock::http::webhook_signature::header_value;
+    let mock = start().await;
+    let before = snapshot(&mock);
+    let event = json!({"id": "evt_forged", "type": "issuing_authorization.request",
+        "data": {"object": {"id": "iauth_forged", "card": "ic_x", "pending_request": {"amount": 3000}}}})
+    .to_string();
+    let url = format!("{}/v1/platform/psp_events", mock.url);
+    let post = |signature: Option<String>| {
+        let mut r = mock
+            .http
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(event.clone());
+        if let Some(s) = signature {
+            r = r.header("stripe-signature", s);
+        }
+        r.send()
+    };
+    let now = tierspay_tests::stripe::now();
+    let cases = [
+        (None, "signature_missing"),
+        (
+            Some(header_value(
+                &["whsec_not_the_secret"],
+                now,
+                event.as_bytes(),
+            )),
+            "signature_invalid",
+        ),
+        (
+            Some(header_value(
+                &["whsec_not_the_secret"],
+                now - 301,
+                event.as_bytes(),
+            )),
+            "signature_invalid",
+        ),
+        (Some("t=abc,v1=00".to_owned()), "signature_invalid"),
+        (
+            Some(format!("t={now},{}", "v1=00,".repeat(400))),
+            "signature_invalid",
+        ),
+    ];
+    for (signature, code) in cases {
+        let response = post(signature.clone()).await.unwrap();
+        assert_eq!(response.status().as_u16(), 400, "{signature:?}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], code, "{signature:?}: {body}");
+    }
+    assert_eq!(snapshot(&mock), before, "a forged event decides nothing");
+}
