@@ -134,6 +134,9 @@ impl Api {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(timeout)
+            // The server never redirects: a 307 from a relay would replay a POST's body (a
+            // session's proofs, an enrollment code) to wherever it points.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("tierspay-core/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::Internal(format!("http client: {e}")))?;
@@ -299,5 +302,57 @@ pub fn query(pairs: &[(&str, &str)]) -> String {
         String::new()
     } else {
         format!("?{}", encoded.join("&"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// A server that answers every request with a 307 to `/steal`, and counts what reaches it.
+    async fn redirecting_server() -> (String, Arc<AtomicU64>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let stolen = Arc::new(AtomicU64::new(0));
+        let count = stolen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 8192];
+                let n = socket.read(&mut buf).await.unwrap_or(0);
+                let request = String::from_utf8_lossy(&buf[..n]);
+                let answer = if request.contains(" /steal") {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}"
+                } else {
+                    "HTTP/1.1 307 Temporary Redirect\r\nlocation: /steal\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                };
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        (url, stolen)
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_not_followed_so_a_posts_body_goes_nowhere_else() {
+        let (url, stolen) = redirecting_server().await;
+        let api = Api::new(&url, Duration::from_secs(5)).unwrap();
+        let req = Request::new(Method::POST, "/v1/visits")
+            .json(&serde_json::json!({"code": "123456"}))
+            .unwrap();
+        assert!(matches!(api.send(req).await, Err(Error::Protocol(_))));
+        assert_eq!(stolen.load(Ordering::SeqCst), 0, "nothing reached /steal");
+    }
+
+    #[test]
+    fn extra_members_of_an_error_document_are_kept() {
+        let body = br#"{"error":{"type":"invalid_request_error","code":"preview_stale","message":"m"},"quote":{"amc":5000}}"#;
+        let extra = extra_members(body).unwrap();
+        assert_eq!(extra["quote"]["amc"], 5000);
+        assert!(extra_members(br#"{"error":{}}"#).is_none());
     }
 }
