@@ -11,7 +11,7 @@ use super::Core;
 use crate::auth::random;
 use crate::domain::money;
 use crate::error::{Error, Result};
-use crate::wire::{AuthorizeVisitRequest, StalePreview, Visit, VisitList};
+use crate::wire::{AuthorizeVisitRequest, ErrorCode, StalePreview, Visit, VisitList};
 
 /// The pending-request purpose of `POST /v1/visits`.
 pub const AUTHORIZE_PURPOSE: &str = "visit.authorize";
@@ -133,7 +133,7 @@ impl Core {
             &answer,
             Err(Error::Network(_) | Error::Api { status: 500.., .. })
         ) && answer.as_ref().err().and_then(Error::api_code)
-            != Some("idempotency_key_in_use");
+            != Some(ErrorCode::IdempotencyKeyInUse.as_str());
         if settled {
             self.store()?.finish_pending(AUTHORIZE_PURPOSE, &key)?;
         }
@@ -148,7 +148,7 @@ impl Core {
                 detail,
                 extra,
                 ..
-            }) if detail.code == "preview_stale" => {
+            }) if ErrorCode::parse(&detail.code) == ErrorCode::PreviewStale => {
                 let quote = extra
                     .and_then(|mut m| m.remove("quote"))
                     .and_then(|q| serde_json::from_value::<StalePreview>(q).ok())

@@ -88,6 +88,22 @@ pub enum ErrorCode {
     DecryptionFailed,
     /// The wallet's activation data is wrong.
     ActivationDataInvalid,
+    /// The preview's figures no longer hold: the answer carries the server's.
+    PreviewStale,
+    /// Another visit is armed on this card: cancel it or let it expire first.
+    VisitAlreadyArmed,
+    /// The visit is past the point where it can be cancelled.
+    VisitNotCancelable,
+    /// No own card is saved for the member's share.
+    PaymentMethodMissing,
+    /// The own card waits for the bank's authentication.
+    PaymentMethodRequiresAction,
+    /// The bank refused the own card: save another one.
+    PaymentMethodFailed,
+    /// The member's own card was declined (`decline_code` says why).
+    CardDeclined,
+    /// The bank wants the member to authenticate this payment.
+    AuthenticationRequired,
     /// A code this version of the core does not know.
     Unknown,
 }
@@ -124,6 +140,14 @@ impl ErrorCode {
             Self::BindingMismatch => "binding_mismatch",
             Self::DecryptionFailed => "decryption_failed",
             Self::ActivationDataInvalid => "activation_data_invalid",
+            Self::PreviewStale => "preview_stale",
+            Self::VisitAlreadyArmed => "visit_already_armed",
+            Self::VisitNotCancelable => "visit_not_cancelable",
+            Self::PaymentMethodMissing => "payment_method_missing",
+            Self::PaymentMethodRequiresAction => "payment_method_requires_action",
+            Self::PaymentMethodFailed => "payment_method_failed",
+            Self::CardDeclined => "card_declined",
+            Self::AuthenticationRequired => "authentication_required",
             Self::Unknown => "unknown",
         }
     }
@@ -159,6 +183,14 @@ impl ErrorCode {
             "binding_mismatch" => Self::BindingMismatch,
             "decryption_failed" => Self::DecryptionFailed,
             "activation_data_invalid" => Self::ActivationDataInvalid,
+            "preview_stale" => Self::PreviewStale,
+            "visit_already_armed" => Self::VisitAlreadyArmed,
+            "visit_not_cancelable" => Self::VisitNotCancelable,
+            "payment_method_missing" => Self::PaymentMethodMissing,
+            "payment_method_requires_action" => Self::PaymentMethodRequiresAction,
+            "payment_method_failed" => Self::PaymentMethodFailed,
+            "card_declined" => Self::CardDeclined,
+            "authentication_required" => Self::AuthenticationRequired,
             _ => Self::Unknown,
         }
     }
@@ -193,6 +225,14 @@ impl ErrorCode {
         Self::BindingMismatch,
         Self::DecryptionFailed,
         Self::ActivationDataInvalid,
+        Self::PreviewStale,
+        Self::VisitAlreadyArmed,
+        Self::VisitNotCancelable,
+        Self::PaymentMethodMissing,
+        Self::PaymentMethodRequiresAction,
+        Self::PaymentMethodFailed,
+        Self::CardDeclined,
+        Self::AuthenticationRequired,
     ];
 }
 
