@@ -1178,3 +1178,19 @@ async fn the_event_receiver_answers_only_a_fresh_valid_signature() {
     }
     assert_eq!(snapshot(&mock), before, "a forged event decides nothing");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn authorizing_twice_with_one_key_holds_once() {
+    let mock = start().await;
+    let (member, gp, _) = ready(&mock).await;
+    let body = request(&mock, &member.device, &member.id("Camille"), &gp, "G", 3000).await;
+    let first = send_keyed(&mock, &member.device, "/v1/visits", &body, "authorize-once").await;
+    assert_eq!(first.0, 201, "{}", first.1);
+    let second = send_keyed(&mock, &member.device, "/v1/visits", &body, "authorize-once").await;
+    assert_eq!(second, first, "replayed");
+    let conn = rusqlite::Connection::open(mock.db_path()).expect("db");
+    let holds: i64 = conn
+        .query_row("SELECT COUNT(*) FROM psp_payment_intents", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(holds, 1, "one hold");
+}
