@@ -624,9 +624,11 @@ async fn decide(state: &AppState, ask: &Ask) -> Outcome {
         let body = ask.event.clone();
         asks.spawn(async move {
             match post_signed(&client, &endpoint, body, deadline).await {
-                Ok(reply) => read_answer(reply.status, &reply.body).map_err(Some),
+                // The reason message names the endpoint at fault.
+                Ok(reply) => read_answer(reply.status, &reply.body)
+                    .map_err(|e| Some(format!("{}: {e}", endpoint.id))),
                 Err(SendError::Timeout) => Err(None),
-                Err(SendError::Failed(e)) => Err(Some(e)),
+                Err(SendError::Failed(e)) => Err(Some(format!("{}: {e}", endpoint.id))),
             }
         });
     }
