@@ -695,10 +695,20 @@ fn year_month(now: i64) -> Result<(i32, u8), ApiError> {
 /// Asks again on an authorization whose deciding attempt is gone: a new attempt and lease, a
 /// new request event.
 fn claim(tx: &Connection, ctx: &Ctx, state: &AppState, mut a: AuthRow) -> Result<Ask, ApiError> {
-    let attempt = random::id("att");
-    a.attempt = Some(attempt.clone());
-    a.deadline_ms = Some(now_ms() + state.limits.authorization_decision_ms as i64 + LEASE_GRACE_MS);
+    a.attempt = Some(random::id("att"));
+    a.deadline_ms = Some(lease_end(state));
     save(tx, &a)?;
+    ask_for(tx, ctx, &a)
+}
+
+/// When a claim made now ends (wall clock, ms).
+fn lease_end(state: &AppState) -> i64 {
+    now_ms() + state.limits.authorization_decision_ms as i64 + LEASE_GRACE_MS
+}
+
+/// The request event for the attempt that claimed `a`, and whom to ask.
+fn ask_for(tx: &Connection, ctx: &Ctx, a: &AuthRow) -> Result<Ask, ApiError> {
+    let attempt = a.attempt.clone().unwrap_or_default();
     let requested = a
         .pending_request
         .as_ref()
@@ -708,7 +718,7 @@ fn claim(tx: &Connection, ctx: &Ctx, state: &AppState, mut a: AuthRow) -> Result
         tx,
         ctx,
         "issuing_authorization.request",
-        &auth_json(tx, &a)?,
+        &auth_json(tx, a)?,
         None,
     )?;
     Ok(Ask {
@@ -850,12 +860,17 @@ fn begin(
             Some(&d.message),
             ctx.now,
         ));
+    } else {
+        a.attempt = Some(random::id("att"));
+        a.deadline_ms = Some(lease_end(state));
     }
+    // One write of the whole row: its decline, or its claim for this attempt to decide.
     tx.prepare_cached(
         "INSERT INTO psp_authorizations (id, card_id, cardholder_id, token_id, amount, currency, approved, status,
              authorization_method, wallet, category, merchant_data, is_amount_controllable, idem_scope, idem_key,
-             request_hash, created)
-         VALUES (?1, ?2, ?3, ?4, 0, ?5, 0, 'pending', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             request_hash, created, deciding, decision_attempt, decision_deadline_ms, pending_request,
+             request_history)
+         VALUES (?1, ?2, ?3, ?4, 0, ?5, 0, ?15, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?16, ?17, ?18, ?19, ?20)",
     )?
     .execute(params![
         a.id,
@@ -872,9 +887,14 @@ fn begin(
         keyed.map(|k| k.key.clone()),
         a.request_hash,
         a.created,
+        a.status,
+        a.deciding,
+        a.attempt,
+        a.deadline_ms,
+        a.pending_request.as_ref().map(Value::to_string),
+        Value::from(a.request_history.clone()).to_string(),
     ])?;
     if verdict.is_err() {
-        save(tx, &a)?;
         let doc = auth_json(tx, &a)?;
         emit(tx, ctx, "issuing_authorization.created", &doc, None)?;
         if let Some(k) = keyed {
@@ -882,7 +902,7 @@ fn begin(
         }
         return Ok(Begin::Answer(json_response(&doc)));
     }
-    claim(tx, ctx, state, a).map(Begin::Ask)
+    ask_for(tx, ctx, &a).map(Begin::Ask)
 }
 
 /// The second transaction: records the decision if this attempt still holds the claim (and the
