@@ -423,7 +423,32 @@ async fn cards_the_bank_refuses_or_challenges_say_so_and_the_number_stays_off_th
                 "{secret} in tierspay.sqlite3{suffix}"
             );
         }
-        assert!(!bytes.to_ascii_lowercase().windows(3).any(|w| w == b"cvc"));
+    }
+    // And no table has a place for one. (Scanning the file for the three letters "cvc" would
+    // also find them inside random ids.)
+    let db = rusqlite::Connection::open(phone.dir.path().join("tierspay.sqlite3")).unwrap();
+    let mut columns = db
+        .prepare(
+            "SELECT m.name || '.' || c.name FROM sqlite_master m, pragma_table_info(m.name) c
+             WHERE m.type = 'table'",
+        )
+        .unwrap();
+    let columns: Vec<String> = columns
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert!(columns.len() > 10, "{columns:?}");
+    for column in &columns {
+        let c = column.to_ascii_lowercase();
+        let parts: Vec<&str> = c.split(['.', '_']).collect();
+        let card_table = c.starts_with("card") || c.starts_with("payment");
+        assert!(
+            !parts
+                .iter()
+                .any(|p| ["cvc", "cvv", "pan"].contains(p) || (card_table && *p == "number")),
+            "{column} could hold a card secret"
+        );
     }
 }
 
