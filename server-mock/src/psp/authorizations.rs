@@ -32,7 +32,9 @@ use tierspay_wallet::controls;
 use super::authorization_rules::{self as rules, CardFacts, Tap};
 use super::balance::{self, Entry, PLATFORM_ACCOUNT};
 use super::cards::{card_json, card_row, CardRow};
-use super::events::{emit, emit_update, event_json, previous_attributes, record};
+use super::events::{
+    emit, emit_rendered, emit_update, event_of, previous_attributes, record_rendered,
+};
 use super::form::{invalid, Fields};
 use super::issuing_transactions::{self, NewTransaction};
 use super::model::{self, missing, parse_json, refuse, Ctx, Paging};
@@ -562,8 +564,8 @@ enum Outcome {
     Error(String),
 }
 
-fn json_response(body: &Value) -> Response {
-    let mut r = Response::new(Body::from(body.to_string()));
+fn json_response(body: String) -> Response {
+    let mut r = Response::new(Body::from(body));
     r.headers_mut()
         .insert("content-type", HeaderValue::from_static("application/json"));
     r
@@ -714,20 +716,19 @@ fn ask_for(tx: &Connection, ctx: &Ctx, a: &AuthRow) -> Result<Ask, ApiError> {
         .as_ref()
         .and_then(|p| p["amount"].as_i64())
         .unwrap_or(0);
-    let event_id = record(
-        tx,
-        ctx,
-        "issuing_authorization.request",
-        &auth_json(tx, a)?,
-        None,
-    )?;
+    // The event's object is stored as text and sent inside the event: rendered from the value
+    // in hand, not read back and parsed.
+    let kind = "issuing_authorization.request";
+    let doc = auth_json(tx, a)?;
+    let event_id = record_rendered(tx, ctx, kind, &doc.to_string(), None)?;
+    let event = event_of(ctx, &event_id, kind, doc, None).to_string();
     Ok(Ask {
         id: a.id.clone(),
         attempt,
         requested,
         controllable: a.is_amount_controllable,
-        endpoints: endpoints_for(tx, "issuing_authorization.request")?,
-        event: Bytes::from(event_json(tx, &event_id)?.to_string()),
+        endpoints: endpoints_for(tx, kind)?,
+        event: Bytes::from(event),
     })
 }
 
@@ -751,9 +752,9 @@ fn begin(
                 ));
             }
             if !a.deciding {
-                let doc = auth_json(tx, &a)?;
-                k.store(tx, &state.vault, 200, doc.to_string().as_bytes())?;
-                return Ok(Begin::Answer(json_response(&doc)));
+                let body = auth_json(tx, &a)?.to_string();
+                k.store(tx, &state.vault, 200, body.as_bytes())?;
+                return Ok(Begin::Answer(json_response(body)));
             }
             if a.deadline_ms.is_some_and(|d| d > now_ms()) {
                 return Ok(Begin::Wait);
@@ -895,12 +896,7 @@ fn begin(
         Value::from(a.request_history.clone()).to_string(),
     ])?;
     if verdict.is_err() {
-        let doc = auth_json(tx, &a)?;
-        emit(tx, ctx, "issuing_authorization.created", &doc, None)?;
-        if let Some(k) = keyed {
-            k.store(tx, &state.vault, 200, doc.to_string().as_bytes())?;
-        }
-        return Ok(Begin::Answer(json_response(&doc)));
+        return answer(tx, ctx, state, &a, keyed).map(Begin::Answer);
     }
     ask_for(tx, ctx, &a).map(Begin::Ask)
 }
@@ -987,12 +983,24 @@ fn finish(
         a.status = "closed".into();
     }
     save(tx, &a)?;
-    let doc = auth_json(tx, &a)?;
-    emit(tx, ctx, "issuing_authorization.created", &doc, None)?;
+    answer(tx, ctx, state, &a, keyed).map(Some)
+}
+
+/// A decided authorization's `issuing_authorization.created` event, its stored idempotent
+/// answer and the response: one rendering of it serves all three.
+fn answer(
+    tx: &Connection,
+    ctx: &Ctx,
+    state: &AppState,
+    a: &AuthRow,
+    keyed: Option<&Keyed>,
+) -> Result<Response, ApiError> {
+    let body = auth_json(tx, a)?.to_string();
+    emit_rendered(tx, ctx, "issuing_authorization.created", &body, None)?;
     if let Some(k) = keyed {
-        k.store(tx, &state.vault, 200, doc.to_string().as_bytes())?;
+        k.store(tx, &state.vault, 200, body.as_bytes())?;
     }
-    Ok(Some(json_response(&doc)))
+    Ok(json_response(body))
 }
 
 async fn helper_create(

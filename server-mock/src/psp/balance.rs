@@ -297,18 +297,18 @@ pub fn check(m: &Movement<'_>) -> Result<Vec<Entry>, ApiError> {
 pub fn post(tx: &Connection, ctx: &Ctx, m: &Movement<'_>) -> Result<Vec<String>, ApiError> {
     let entries = check(m)?;
     let movement_id = random::id("lm");
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO psp_ledger_movements (id, type, source, transfer_group, description, created)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            movement_id,
-            m.kind,
-            m.source,
-            m.transfer_group,
-            m.description,
-            ctx.now
-        ],
-    )?;
+    )?
+    .execute(params![
+        movement_id,
+        m.kind,
+        m.source,
+        m.transfer_group,
+        m.description,
+        ctx.now
+    ])?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO psp_ledger_entries (movement_id, account, currency, amount, created)
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -354,10 +354,9 @@ pub fn post(tx: &Connection, ctx: &Ctx, m: &Movement<'_>) -> Result<Vec<String>,
             continue;
         };
         let id = random::id("txn");
-        tx.execute(
-            "INSERT INTO psp_balance_transactions (id, movement_id, account, balance_type, currency, amount,
+        tx.prepare_cached("INSERT INTO psp_balance_transactions (id, movement_id, account, balance_type, currency, amount,
                  fee, net, type, reporting_category, source, description, status, available_on, created)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'available', ?13, ?13)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'available', ?13, ?13)")?.execute(
             params![
                 id,
                 movement_id,
@@ -548,10 +547,9 @@ pub fn balance_transaction_json(
     account: &str,
     id: &str,
 ) -> Result<Value, ApiError> {
-    conn.query_row(
-        "SELECT id, amount, fee, net, currency, type, reporting_category, source, description, status,
+    conn.prepare_cached("SELECT id, amount, fee, net, currency, type, reporting_category, source, description, status,
                 available_on, created, balance_type
-         FROM psp_balance_transactions WHERE id = ?1 AND account = ?2",
+         FROM psp_balance_transactions WHERE id = ?1 AND account = ?2")?.query_row(
         params![id, account],
         |r| {
             let fee: i64 = r.get(2)?;

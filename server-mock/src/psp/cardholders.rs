@@ -169,31 +169,30 @@ pub(super) fn holder(
 
 /// A cardholder as Stripe renders it.
 pub fn cardholder_json(conn: &Connection, id: &str) -> Result<Value, ApiError> {
-    conn.query_row(
+    conn.prepare_cached(
         "SELECT id, name, email, phone_number, type, status, billing, metadata, created
          FROM psp_cardholders WHERE id = ?1",
-        [id],
-        |r| {
-            Ok(json!({
-                "id": r.get::<_, String>(0)?,
-                "object": "issuing.cardholder",
-                "billing": { "address": parse_json(&r.get::<_, String>(6)?) },
-                "company": Value::Null,
-                "created": r.get::<_, i64>(8)?,
-                "email": r.get::<_, Option<String>>(2)?,
-                "individual": Value::Null,
-                "livemode": false,
-                "metadata": parse_json(&r.get::<_, String>(7)?),
-                "name": r.get::<_, String>(1)?,
-                "phone_number": r.get::<_, Option<String>>(3)?,
-                "preferred_locales": [],
-                "requirements": { "disabled_reason": Value::Null, "past_due": [] },
-                "spending_controls": Value::Null,
-                "status": r.get::<_, String>(5)?,
-                "type": r.get::<_, String>(4)?,
-            }))
-        },
-    )
+    )?
+    .query_row([id], |r| {
+        Ok(json!({
+            "id": r.get::<_, String>(0)?,
+            "object": "issuing.cardholder",
+            "billing": { "address": parse_json(&r.get::<_, String>(6)?) },
+            "company": Value::Null,
+            "created": r.get::<_, i64>(8)?,
+            "email": r.get::<_, Option<String>>(2)?,
+            "individual": Value::Null,
+            "livemode": false,
+            "metadata": parse_json(&r.get::<_, String>(7)?),
+            "name": r.get::<_, String>(1)?,
+            "phone_number": r.get::<_, Option<String>>(3)?,
+            "preferred_locales": [],
+            "requirements": { "disabled_reason": Value::Null, "past_due": [] },
+            "spending_controls": Value::Null,
+            "status": r.get::<_, String>(5)?,
+            "type": r.get::<_, String>(4)?,
+        }))
+    })
     .optional()?
     .ok_or_else(|| missing("issuing.cardholder", "cardholder", id))
 }

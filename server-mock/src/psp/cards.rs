@@ -400,10 +400,9 @@ pub struct CardRow {
 
 /// A card's row, or 404 naming `param`.
 pub fn card_row(conn: &Connection, id: &str, param: &str) -> Result<CardRow, ApiError> {
-    conn.query_row(
-        "SELECT id, cardholder_id, last4, exp_month, exp_year, brand, currency, type, status,
+    conn.prepare_cached("SELECT id, cardholder_id, last4, exp_month, exp_year, brand, currency, type, status,
                 cancellation_reason, spending_controls, metadata, primary_account_identifier, created
-         FROM psp_cards WHERE id = ?1",
+         FROM psp_cards WHERE id = ?1")?.query_row(
         [id],
         |r| {
             Ok(CardRow {

@@ -23,18 +23,31 @@ pub fn emit(
     object: &Value,
     previous: Option<Value>,
 ) -> Result<String, ApiError> {
-    let id = record(tx, ctx, kind, object, previous)?;
+    emit_rendered(tx, ctx, kind, &object.to_string(), previous)
+}
+
+/// [`emit`] of an object the caller already rendered (`object_json`, its JSON text): a hot path
+/// that also sends or stores the same text renders it once.
+pub fn emit_rendered(
+    tx: &Connection,
+    ctx: &Ctx,
+    kind: &str,
+    object_json: &str,
+    previous: Option<Value>,
+) -> Result<String, ApiError> {
+    let id = record_rendered(tx, ctx, kind, object_json, previous)?;
     super::webhook_delivery::enqueue(tx, &id, kind, ctx.now)?;
     Ok(id)
 }
 
-/// Writes an event without queueing it: for events the caller delivers itself (the
-/// synchronous `issuing_authorization.request`).
-pub fn record(
+/// Writes an event without queueing it, its object already rendered (`object_json`, its JSON
+/// text): for events the caller delivers itself (the synchronous
+/// `issuing_authorization.request`).
+pub fn record_rendered(
     tx: &Connection,
     ctx: &Ctx,
     kind: &str,
-    object: &Value,
+    object_json: &str,
     previous: Option<Value>,
 ) -> Result<String, ApiError> {
     let id = tierspay_core::auth::random::id("evt");
@@ -47,7 +60,7 @@ pub fn record(
         id,
         kind,
         ctx.now,
-        object.to_string(),
+        object_json,
         previous.map(|p| p.to_string()),
         ctx.idempotency_key,
         ctx.request_id,
@@ -85,35 +98,72 @@ pub fn emit_update(
 
 /// An event by id.
 pub fn event_json(conn: &Connection, id: &str) -> Result<Value, ApiError> {
-    conn.query_row(
-        "SELECT id, type, created, object, previous_attributes, idempotency_key, request_id, api_version
-         FROM psp_events WHERE id = ?1",
+    conn.prepare_cached("SELECT id, type, created, object, previous_attributes, idempotency_key, request_id, api_version
+         FROM psp_events WHERE id = ?1")?.query_row(
         [id],
         |r| {
-            let mut data = json!({ "object": parse_json(&r.get::<_, String>(3)?) });
-            if let Some(prev) = r.get::<_, Option<String>>(4)? {
-                data["previous_attributes"] = parse_json(&prev);
-            }
-            Ok(json!({
-                "id": r.get::<_, String>(0)?,
-                "object": "event",
-                // The version the request named (`Stripe-Version`), else the account's.
-                "api_version": r.get::<_, Option<String>>(7)?
-                    .unwrap_or_else(|| model::API_VERSION.to_owned()),
-                "type": r.get::<_, String>(1)?,
-                "created": r.get::<_, i64>(2)?,
-                "data": data,
-                "livemode": false,
-                "pending_webhooks": 0,
-                "request": {
-                    "id": r.get::<_, Option<String>>(6)?,
-                    "idempotency_key": r.get::<_, Option<String>>(5)?,
-                },
-            }))
+            Ok(event_doc(
+                &r.get::<_, String>(0)?,
+                &r.get::<_, String>(1)?,
+                r.get(2)?,
+                parse_json(&r.get::<_, String>(3)?),
+                r.get::<_, Option<String>>(4)?.map(|p| parse_json(&p)),
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+            ))
         },
     )
     .optional()?
     .ok_or_else(|| missing("event", "id", id))
+}
+
+/// The event `id` just written by [`record_rendered`] under `ctx`, as [`event_json`] reads it back, from
+/// the object in hand instead of a read and a parse of the stored text.
+pub fn event_of(ctx: &Ctx, id: &str, kind: &str, object: Value, previous: Option<Value>) -> Value {
+    event_doc(
+        id,
+        kind,
+        ctx.now,
+        object,
+        previous,
+        ctx.idempotency_key.clone(),
+        ctx.request_id.clone(),
+        ctx.api_version.clone(),
+    )
+}
+
+/// An event as Stripe renders it.
+#[allow(clippy::too_many_arguments)]
+fn event_doc(
+    id: &str,
+    kind: &str,
+    created: i64,
+    object: Value,
+    previous: Option<Value>,
+    idempotency_key: Option<String>,
+    request_id: Option<String>,
+    api_version: Option<String>,
+) -> Value {
+    let mut data = json!({ "object": object });
+    if let Some(prev) = previous {
+        data["previous_attributes"] = prev;
+    }
+    json!({
+        "id": id,
+        "object": "event",
+        // The version the request named (`Stripe-Version`), else the account's.
+        "api_version": api_version.unwrap_or_else(|| model::API_VERSION.to_owned()),
+        "type": kind,
+        "created": created,
+        "data": data,
+        "livemode": false,
+        "pending_webhooks": 0,
+        "request": {
+            "id": request_id,
+            "idempotency_key": idempotency_key,
+        },
+    })
 }
 
 // ------------------------------------------------------------------- endpoints
