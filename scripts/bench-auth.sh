@@ -14,6 +14,8 @@
 #                                 /v1/platform/psp_events decides
 #   BENCH_AUTH_WARMUP [2s]        unrecorded closed-loop warm-up
 #   BENCH_SKIP_BUILD [unset]      1: use the existing release binary
+#   TIERSPAY_LOG [warn]           the server's log filter (at info it formats and writes a line
+#                                 per request, a cost the measured path does not have in production)
 #   TIERSPAY_MOCK [target/release/tierspay-mock], BENCH_OUT [target/bench]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,7 +47,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
-"$tierspay_mock" serve --addr 127.0.0.1:0 --db "$work/auth.db" --test-helpers >"$work/out" 2>"$work/err" &
+TIERSPAY_LOG=${TIERSPAY_LOG:-warn} "$tierspay_mock" serve --addr 127.0.0.1:0 --db "$work/auth.db" --test-helpers >"$work/out" 2>"$work/err" &
 pid=$!
 url=
 for _ in $(seq 300); do
