@@ -259,6 +259,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         providers,
         faults: Default::default(),
         webhooks: Default::default(),
+        resolve_access: platform::devices::resolve_access,
     }));
     let (tx, rx) = oneshot::channel::<()>();
     let maintenance = tokio::spawn(maintenance::run(state.clone(), config.db_path.clone()));

@@ -106,6 +106,8 @@ pub struct Inner {
     pub faults: crate::faults::Faults,
     /// The pooled webhook client and the delivery worker's wake-up.
     pub webhooks: crate::psp::webhook_delivery::Webhooks,
+    /// How an access token becomes a device: the platform's, handed to the shared HTTP layer.
+    pub resolve_access: crate::http::ResolveAccess,
 }
 
 impl std::ops::Deref for AppState {

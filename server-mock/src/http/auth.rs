@@ -16,8 +16,25 @@ use tierspay_core::wire::codes;
 use super::peer::{client_addr, ClientAddr};
 use super::ApiError;
 use crate::clock::real_now;
-use crate::platform::devices;
 use crate::state::AppState;
+
+/// An enrolled device, as the platform (which owns devices and their tokens) resolves an access
+/// token.
+#[derive(Debug, Clone)]
+pub struct DeviceSession {
+    /// `dev_…`
+    pub device_id: String,
+    /// The insurer's member id.
+    pub member_ref: String,
+    /// The insurer's contract id.
+    pub contract_ref: String,
+}
+
+/// Resolves an access token bound to the key thumbprint `jkt` at `now`, inside the request's
+/// transaction. The platform registers its own at start ([`crate::state::Inner::resolve_access`]),
+/// so this shared layer needs nothing of the platform.
+pub type ResolveAccess =
+    fn(&rusqlite::Connection, &str, &str, i64) -> Result<DeviceSession, ApiError>;
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
@@ -37,7 +54,7 @@ pub enum Caller {
         client: String,
     },
     /// An access token and a proof by its key.
-    Device(devices::DeviceSession),
+    Device(DeviceSession),
     /// A known API key (`Authorization: Bearer sk_test_…`, as Stripe's clients send it);
     /// unknown keys never get this far.
     ApiKey {
@@ -61,7 +78,7 @@ impl Caller {
     }
 
     /// The enrolled device, or 401.
-    pub fn device(&self) -> Result<&devices::DeviceSession, ApiError> {
+    pub fn device(&self) -> Result<&DeviceSession, ApiError> {
         match self {
             Self::Device(d) => Ok(d),
             _ => Err(ApiError::unauthorized(
@@ -201,6 +218,7 @@ async fn identify(
     let jti = verified.jti.clone();
     let token_owned = token.clone();
     let jkt = verified.jkt.clone();
+    let resolve_access = state.resolve_access;
     let session = state
         .db
         .transaction(move |tx| {
@@ -218,7 +236,7 @@ async fn identify(
             }
             match token_owned {
                 None => Ok(None),
-                Some(token) => devices::resolve_access(tx, &token, &jkt, now).map(Some),
+                Some(token) => resolve_access(tx, &token, &jkt, now).map(Some),
             }
         })
         .await?;

@@ -11,7 +11,7 @@ mod peer;
 mod request_id;
 pub mod webhook_signature;
 
-pub use auth::{authenticate, prune_proof_ids, Caller};
+pub use auth::{authenticate, prune_proof_ids, Caller, DeviceSession, ResolveAccess};
 pub use error::ApiError;
 pub use idempotency::{idempotency, Reexecute};
 pub use json::ApiJson;

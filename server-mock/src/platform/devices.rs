@@ -10,16 +10,7 @@ use super::notifications;
 use crate::http::ApiError;
 use crate::state::Limits;
 
-/// An authenticated device.
-#[derive(Debug, Clone)]
-pub struct DeviceSession {
-    /// `dev_…`
-    pub device_id: String,
-    /// The insurer's member id.
-    pub member_ref: String,
-    /// The insurer's contract id.
-    pub contract_ref: String,
-}
+pub use crate::http::DeviceSession;
 
 fn hash(token: &str) -> String {
     b64url(sha256(token.as_bytes()))
