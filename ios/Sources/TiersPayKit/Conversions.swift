@@ -378,3 +378,72 @@ enum FixedPoint {
         return Decimal(sign: value < 0 ? .minus : .plus, exponent: -scale, significand: Decimal(value.magnitude))
     }
 }
+
+// MARK: Payments
+
+extension MemberCard {
+    init(_ c: TiersPayCore.MemberCard) {
+        let status: Status
+        switch c.status {
+        case .active: status = .active
+        case .requiresAction: status = .requiresAction
+        case .failed: status = .failed
+        }
+        self.init(
+            paymentMethod: c.paymentMethod, status: status, brand: c.brand, last4: c.last4, expiry: c.expiry,
+            nextActionURL: c.nextActionUrl.flatMap(URL.init(string:)), declineCode: c.declineCode,
+            decline: c.decline.map(Explanation.init)
+        )
+    }
+}
+
+extension Visit.Status {
+    init(_ s: TiersPayCore.VisitStatus) {
+        switch s {
+        case .armed: self = .armed
+        case .authorized: self = .authorized
+        case .paid: self = .paid
+        case .canceled: self = .canceled
+        case .expired: self = .expired
+        case .reversed: self = .reversed
+        }
+    }
+}
+
+extension Visit {
+    init(_ v: TiersPayCore.Visit) {
+        self.init(
+            id: v.id, status: Status(v.status), isActive: v.active, beneficiaryId: v.beneficiaryId, providerId: v.providerId,
+            providerName: v.providerName, actCode: v.actCode, date: v.date, price: Amount(v.price), amo: Amount(v.amo),
+            amc: Amount(v.amc), member: Amount(v.member), previewId: v.previewId,
+            created: Date(timeIntervalSince1970: TimeInterval(v.created)),
+            expiresAt: Date(timeIntervalSince1970: TimeInterval(v.expiresAt)), lastDecline: v.lastDecline,
+            summary: v.summary.map(Explanation.init), receipt: v.receipt.map(VisitReceipt.init)
+        )
+    }
+}
+
+extension VisitReceipt {
+    init(_ r: TiersPayCore.VisitReceipt) {
+        self.init(
+            providerPaid: Amount(r.providerPaid), amo: Amount(r.amo), amc: Amount(r.amc),
+            memberCaptured: Amount(r.memberCaptured), arrears: Amount(r.arrears),
+            settledAt: Date(timeIntervalSince1970: TimeInterval(r.settledAt))
+        )
+    }
+}
+
+extension StaleFigures {
+    init(_ f: TiersPayCore.StaleFigures) {
+        self.init(previewId: f.previewId, amo: Amount(f.amo), amc: Amount(f.amc), member: Amount(f.member))
+    }
+}
+
+extension VisitPayment {
+    init(_ p: TiersPayCore.VisitPayment) {
+        self.init(
+            canAuthorize: p.canAuthorize, isAuthorizing: p.authorizing, isLocked: p.locked, visit: p.visit.map(Visit.init),
+            stale: p.stale.map(StaleFigures.init), canCancel: p.canCancel, isCanceling: p.canceling, isRefreshing: p.refreshing
+        )
+    }
+}

@@ -66,6 +66,26 @@ public protocol CardService: PaymentPassProvisioning {
     func revealCard() async throws(TiersPayError) -> CardDetails
 }
 
+/// Paying at the doctor: the member's own card and the visits the virtual card was armed for
+/// (the visit flow arms, follows and cancels the visit on screen).
+public protocol PaymentService: Sendable {
+    /// The member's own card as last known (offline); nil before one was saved.
+    func memberCard() throws(TiersPayError) -> MemberCard?
+    /// Saves the member's own card: number, expiry `MM/YY` and code go to the core, which checks
+    /// them (`invalidInput` names `number`, `expiry` or `cvc`) and sends them to the PSP only;
+    /// the shell neither keeps nor logs them. `.requiresAction`: open `nextActionURL`, then
+    /// `refreshMemberCard()`.
+    func saveMemberCard(number: String, expiry: String, cvc: String) async throws(TiersPayError) -> MemberCard
+    /// Reads the member's own card from the server again (after the bank's challenge).
+    func refreshMemberCard() async throws(TiersPayError) -> MemberCard?
+    /// Visits known on this phone, newest first (offline).
+    func visits() throws(TiersPayError) -> [Visit]
+    /// Downloads the newest visits; the history, newest first.
+    func refreshVisits() async throws(TiersPayError) -> [Visit]
+    /// Cancels an armed visit from the history.
+    func cancelVisit(id: String) async throws(TiersPayError) -> Visit
+}
+
 public protocol TiersPayService: EnrollmentService, CoverageService {
     /// Enrolled or not, read locally: no network, works offline.
     func sessionState() throws(TiersPayError) -> SessionState
@@ -108,12 +128,13 @@ public struct TiersPayConfiguration: Equatable, Sendable {
 }
 
 /// The core, for the shell: one per app process, built at launch (no network in init).
-public final class TiersPayClient: TiersPayService, CardService, @unchecked Sendable {
+public final class TiersPayClient: TiersPayService, CardService, PaymentService, @unchecked Sendable {
     // @unchecked: both are immutable handles to thread-safe core objects.
     private let core: TiersPayCore.TiersPay
     private let enrollment: TiersPayCore.Enrollment
     private let coverage: TiersPayCore.Coverage
     private let cardHandle: TiersPayCore.Card
+    private let payments: TiersPayCore.Payments
 
     public init(configuration: TiersPayConfiguration, secureStore: any SecureStore, deviceKey: any DeviceSigningKey) throws(TiersPayError) {
         let config = CoreConfig(
@@ -128,6 +149,7 @@ public final class TiersPayClient: TiersPayService, CardService, @unchecked Send
         enrollment = core.enrollment()
         coverage = core.coverage()
         cardHandle = core.card()
+        payments = core.payments()
     }
 
     public func sessionState() throws(TiersPayError) -> SessionState {
@@ -263,6 +285,33 @@ public final class TiersPayClient: TiersPayService, CardService, @unchecked Send
         try await mapErrors {
             PaymentPassRequestData(try await cardHandle.applePayPassData(certificates: certificates, nonce: nonce, nonceSignature: nonceSignature))
         }
+    }
+
+    // MARK: Payments
+
+    public func memberCard() throws(TiersPayError) -> MemberCard? {
+        try mapErrors { try payments.memberCard().map(MemberCard.init) }
+    }
+
+    /// The number and code go straight to the core; nothing here keeps or logs them.
+    public func saveMemberCard(number: String, expiry: String, cvc: String) async throws(TiersPayError) -> MemberCard {
+        try await mapErrors { MemberCard(try await payments.saveMemberCard(number: number, expiry: expiry, cvc: cvc)) }
+    }
+
+    public func refreshMemberCard() async throws(TiersPayError) -> MemberCard? {
+        try await mapErrors { try await payments.refreshMemberCard().map(MemberCard.init) }
+    }
+
+    public func visits() throws(TiersPayError) -> [Visit] {
+        try mapErrors { try payments.visits().map(Visit.init) }
+    }
+
+    public func refreshVisits() async throws(TiersPayError) -> [Visit] {
+        try await mapErrors { try await payments.refreshVisits().map(Visit.init) }
+    }
+
+    public func cancelVisit(id: String) async throws(TiersPayError) -> Visit {
+        try await mapErrors { Visit(try await payments.cancelVisit(id: id)) }
     }
 
     /// Answers a quote document (the JSON contract of the offline calculator, docs/coverage.md)

@@ -17,7 +17,7 @@ public struct VisitFlowSnapshot: Equatable, Sendable {
         case amount
         /// The three amounts, deductions and explanations; the server's check below them.
         case result
-        /// The card is armed for this visit (issue 10's payment; the screen draws it later).
+        /// The card is armed for this visit: `payment.visit` with its countdown and cancel.
         case armed
         /// The visit ended: paid, canceled, expired or reversed.
         case finished
@@ -72,6 +72,8 @@ public struct VisitFlowSnapshot: Equatable, Sendable {
     public var explanations: [String]
     public var check: Check?
     public var error: FieldError?
+    /// Paying with the card once the figures are shown: the armed visit, stale figures, receipt.
+    public var payment: VisitPayment
 
     /// The message to show under `field`, if the core placed one there.
     public func message(for field: Field) -> String? {
@@ -141,7 +143,8 @@ extension VisitFlowSnapshot {
             results: s.results.map(Provider.init), resultsOffline: s.resultsOffline, isSearching: s.searching,
             isSelectingProvider: s.selectingProvider, provider: s.provider.map(Provider.init),
             act: s.act.flatMap { try? Act($0) }, price: s.price, date: s.date, isPricing: s.pricing,
-            preview: s.preview.flatMap { try? CoveragePreview($0) }, explanations: s.explanations, check: check, error: error
+            preview: s.preview.flatMap { try? CoveragePreview($0) }, explanations: s.explanations, check: check, error: error,
+            payment: VisitPayment(s.payment)
         )
     }
 }
@@ -191,6 +194,12 @@ public final class VisitFlowModel: @unchecked Sendable {
     public func recheck() { flow.recheck() }
     public func sync() { flow.sync() }
     public func dismissError() { flow.dismissError() }
+    /// "Pay with my card": arms the virtual card for the figures shown (or the server's after a stale answer).
+    public func authorize() { flow.authorize() }
+    /// Cancels the armed visit, before the tap.
+    public func cancel() { flow.cancel() }
+    /// Reads the visit again: the countdown ended, a push said it changed, the screen came back.
+    public func refresh() { flow.refresh() }
     /// The reader's language: the core draws the figures' text and the explanations in it.
     public func setLanguage(_ language: Language) { flow.setLanguage(language: language.core) }
 }

@@ -24,6 +24,7 @@ import fr.tierspay.core.EnrollmentChallenge as CoreChallenge
 import fr.tierspay.core.Explanation as CoreExplanation
 import fr.tierspay.core.GooglePayAction as CoreGooglePayAction
 import fr.tierspay.core.Member as CoreMember
+import fr.tierspay.core.MemberCard as CoreMemberCard
 import fr.tierspay.core.Money as CoreMoney
 import fr.tierspay.core.PreviewCheck as CorePreviewCheck
 import fr.tierspay.core.Profile as CoreProfile
@@ -33,6 +34,8 @@ import fr.tierspay.core.PushService as CorePushService
 import fr.tierspay.core.PushTokenizeData as CorePushTokenizeData
 import fr.tierspay.core.SyncSummary as CoreSyncSummary
 import fr.tierspay.core.TapAndPayToken as CoreTapAndPayToken
+import fr.tierspay.core.Visit as CoreVisit
+import fr.tierspay.core.VisitReceipt as CoreVisitReceipt
 
 // The one place generated types become the shell's own. Nothing here decides anything.
 
@@ -260,6 +263,49 @@ internal fun CoreGooglePayAction.toShell(): GooglePayAction = when (this) {
     CoreGooglePayAction.InProgress -> GooglePayAction.InProgress
     CoreGooglePayAction.Suspended -> GooglePayAction.Suspended
 }
+
+// Paying at the doctor
+
+internal fun CoreMemberCard.toShell() = MemberCard(
+    paymentMethod = paymentMethod,
+    status = status,
+    brand = brand,
+    last4 = last4,
+    expiry = expiry,
+    nextActionUrl = nextActionUrl,
+    declineCode = declineCode,
+    decline = decline?.toShell(),
+)
+
+internal fun CoreVisit.toShell() = Visit(
+    id = id,
+    status = status,
+    active = active,
+    beneficiaryId = beneficiaryId,
+    providerId = providerId,
+    providerName = providerName,
+    actCode = actCode,
+    date = LocalDate.parse(date),
+    price = price.toShell(),
+    amo = amo.toShell(),
+    amc = amc.toShell(),
+    member = member.toShell(),
+    previewId = previewId,
+    created = Instant.ofEpochSecond(created),
+    expiresAt = Instant.ofEpochSecond(expiresAt),
+    lastDecline = lastDecline,
+    summary = summary?.toShell(),
+    receipt = receipt?.toShell(),
+)
+
+internal fun CoreVisitReceipt.toShell() = VisitReceipt(
+    providerPaid = providerPaid.toShell(),
+    amo = amo.toShell(),
+    amc = amc.toShell(),
+    memberCaptured = memberCaptured.toShell(),
+    arrears = arrears.toShell(),
+    settledAt = Instant.ofEpochSecond(settledAt),
+)
 
 /** The code as the server writes it (`card_inactive`): the core's enum names, in lower case. */
 internal val fr.tierspay.core.ErrorCode.wire: String get() = name.lowercase()

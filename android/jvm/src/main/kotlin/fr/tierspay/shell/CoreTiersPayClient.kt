@@ -5,6 +5,7 @@ import fr.tierspay.core.CoreConfig
 import fr.tierspay.core.Coverage
 import fr.tierspay.core.EnrollmentFlow
 import fr.tierspay.core.EnrollmentListener
+import fr.tierspay.core.Payments
 import fr.tierspay.core.PreviewRequest
 import fr.tierspay.core.SessionEvent
 import fr.tierspay.core.SessionListener
@@ -48,6 +49,9 @@ class CoreTiersPayClient private constructor(private val core: TiersPay, private
 
     /** The card area, one for the client's life like [coverage]. */
     private val cardArea: Card = core.card()
+
+    /** The paying area (member's card, visits), one for the client's life like [coverage]. */
+    private val payments: Payments = core.payments()
 
     companion object {
         /**
@@ -173,6 +177,24 @@ class CoreTiersPayClient private constructor(private val core: TiersPay, private
             cardArea.googlePayAction(walletAccountId, stableHardwareId, walletTokens.map { it.toCore() }).toShell()
         }
 
+    override suspend fun memberCard(): MemberCard? = withContext(io) {
+        mapCoreErrors { payments.memberCard()?.toShell() }
+    }
+
+    /** The number and code go straight to the core; nothing here keeps or logs them. */
+    override suspend fun saveMemberCard(number: String, expiry: String, cvc: String): MemberCard =
+        mapCoreErrors { payments.saveMemberCard(number, expiry, cvc).toShell() }
+
+    override suspend fun refreshMemberCard(): MemberCard? = mapCoreErrors { payments.refreshMemberCard()?.toShell() }
+
+    override suspend fun visits(): List<Visit> = withContext(io) {
+        mapCoreErrors { payments.visits().map { it.toShell() } }
+    }
+
+    override suspend fun refreshVisits(): List<Visit> = mapCoreErrors { payments.refreshVisits().map { it.toShell() } }
+
+    override suspend fun cancelVisit(id: String): Visit = mapCoreErrors { payments.cancelVisit(id).toShell() }
+
     /** HTTP requests sent since this client was opened: a diagnostic for journey figures. */
     fun roundTrips(): Long = core.roundTrips().toLong()
 
@@ -188,6 +210,7 @@ class CoreTiersPayClient private constructor(private val core: TiersPay, private
 
     /** Releases the core (its runtime and database) now rather than when collected. */
     override fun close() {
+        payments.close()
         cardArea.close()
         coverage.close()
         core.close()

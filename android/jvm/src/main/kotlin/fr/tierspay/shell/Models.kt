@@ -383,3 +383,72 @@ sealed interface GooglePayAction {
     /** The wallet token is suspended: unfreeze the card. */
     data object Suspended : GooglePayAction
 }
+
+// Paying at the doctor: the member's own card (public facts only) and the visits the virtual
+// card was armed for. Statuses are the core's enums, sentences and amounts' text the core's.
+
+/** The member's own card, as the phone may know it: never its number or code. */
+data class MemberCard(
+    /** The PSP's `pm_…`. */
+    val paymentMethod: String,
+    val status: PaymentMethodStatus,
+    /** `visa`, `mastercard`… */
+    val brand: String,
+    val last4: String,
+    /** `MM/YY`. */
+    val expiry: String,
+    /** The bank's challenge page to open when [status] is REQUIRES_ACTION; then [TiersPayClient.refreshMemberCard]. */
+    val nextActionUrl: String?,
+    /** Stripe's decline code when [status] is FAILED. */
+    val declineCode: String?,
+    /** What the decline means, when FAILED. */
+    val decline: Explanation?,
+)
+
+/** Where the member's own card stands. The core's enum: the core reads the wire's strings, never the shell. */
+typealias PaymentMethodStatus = fr.tierspay.core.PaymentMethodStatus
+
+/** Where a visit stands. The core's enum: the core reads the wire's strings, never the shell. */
+typealias VisitStatus = fr.tierspay.core.VisitStatus
+
+/** One visit the virtual card was armed for. */
+data class Visit(
+    /** `vis_…` */
+    val id: String,
+    val status: VisitStatus,
+    /** The card still pays it (armed, or tapped and not captured): show the countdown to [expiresAt]. */
+    val active: Boolean,
+    val beneficiaryId: String,
+    val providerId: String,
+    val providerName: String,
+    val actCode: String,
+    /** Care date. */
+    val date: LocalDate,
+    val price: Amount,
+    val amo: Amount,
+    val amc: Amount,
+    /** The member's share (held on the member's card until capture). */
+    val member: Amount,
+    val previewId: String,
+    val created: Instant,
+    /** The card is armed until then (server time): the countdown's end, after which the screen refreshes. */
+    val expiresAt: Instant,
+    /** Why the last tap for it was declined, if one was. */
+    val lastDecline: String?,
+    /** "Paid 30,00 € to Dr …: your insurers 28,00 €, you 2,00 €", once paid. */
+    val summary: Explanation?,
+    /** The settlement figures, once paid. */
+    val receipt: VisitReceipt?,
+)
+
+/** What the settlement of a paid visit moved. */
+data class VisitReceipt(
+    val providerPaid: Amount,
+    val amo: Amount,
+    val amc: Amount,
+    /** Taken from the member's own card. */
+    val memberCaptured: Amount,
+    /** What could not be taken and is owed (zero normally). */
+    val arrears: Amount,
+    val settledAt: Instant,
+)

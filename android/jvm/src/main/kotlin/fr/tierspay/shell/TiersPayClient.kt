@@ -149,4 +149,30 @@ interface TiersPayClient {
      * throws InvalidInput(wallet_account_id / device_id).
      */
     suspend fun googlePay(walletAccountId: String, stableHardwareId: String, walletTokens: List<TapAndPayToken>): GooglePayAction
+
+    // Paying at the doctor: the member's own card pays the member's share; the visits are what
+    // the virtual card was armed for (the visit flow arms, follows and cancels them).
+
+    /** The member's own card as last known (offline); null before one was saved. */
+    suspend fun memberCard(): MemberCard?
+
+    /**
+     * Saves the member's own card: [number], [expiry] (`MM/YY`) and [cvc] go to the core, which
+     * checks them (InvalidInput names `number`, `expiry` or `cvc`) and sends them to the PSP only;
+     * the shell neither keeps nor logs them. REQUIRES_ACTION: open [MemberCard.nextActionUrl],
+     * then [refreshMemberCard].
+     */
+    suspend fun saveMemberCard(number: String, expiry: String, cvc: String): MemberCard
+
+    /** Reads the member's own card from the server again (after the bank's challenge). */
+    suspend fun refreshMemberCard(): MemberCard?
+
+    /** Visits known on this phone, newest first. Offline. */
+    suspend fun visits(): List<Visit>
+
+    /** Downloads the newest visits; returns the history, newest first. */
+    suspend fun refreshVisits(): List<Visit>
+
+    /** Cancels an armed visit (from the history; the visit screen's flow has its own cancel). */
+    suspend fun cancelVisit(id: String): Visit
 }

@@ -78,6 +78,18 @@ class VisitFlowModel(client: TiersPayClient, private val providerCode: String? =
 
     fun dismissError() = flow.dismissError()
 
+    // Paying: the state's `payment` holds the visit (its `expiresAt` for the countdown, the paid
+    // sentence and receipt), the server's figures after a stale answer, and what can be tapped.
+
+    /** "Pay with my card": arms the virtual card for the figures shown (or the server's after a stale answer). */
+    fun authorize() = flow.authorize()
+
+    /** Cancels the armed visit, before the tap. */
+    fun cancel() = flow.cancel()
+
+    /** Reads the visit again: the countdown ended, a push said it changed, or the screen came back. */
+    fun refresh() = flow.refresh()
+
     /** Releases the core's flow (a fake in tests may have nothing to release). */
     override fun close() {
         (flow as? AutoCloseable)?.close()

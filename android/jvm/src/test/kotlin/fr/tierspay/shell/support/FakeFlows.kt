@@ -10,10 +10,13 @@ import fr.tierspay.core.EnrollmentStep
 import fr.tierspay.core.Explanation
 import fr.tierspay.core.Language
 import fr.tierspay.core.TapAndPayToken
+import fr.tierspay.core.Visit
 import fr.tierspay.core.VisitFlowInterface
 import fr.tierspay.core.VisitFlowState
 import fr.tierspay.core.VisitListener
 import fr.tierspay.core.VisitPayment
+import fr.tierspay.core.VisitReceipt
+import fr.tierspay.core.VisitStatus
 import fr.tierspay.core.VisitStep
 import fr.tierspay.core.WalletFlowInterface
 import fr.tierspay.core.WalletFlowState
@@ -210,4 +213,30 @@ fun walletState(
     canAdd =
     availability == Availability.Ready && step == WalletStep.IDLE,
     busy = step != WalletStep.IDLE, step = step, outcome = null, error = null,
+)
+
+/** An amount as the core sends it (its text written here as the core would). */
+fun coreEuros(cents: Long) = fr.tierspay.core.Amount(
+    minorUnits = cents,
+    currency = "EUR",
+    displayFr = "%d,%02d\u00a0€".format(cents / 100, cents % 100),
+    displayEn = "€%d.%02d".format(cents / 100, cents % 100),
+)
+
+/** A visit as the core sends it: armed until [expiresAt], or paid with its receipt. */
+fun coreVisit(status: VisitStatus = VisitStatus.ARMED, created: Long = 1_780_000_000, expiresAt: Long = created + 1800) = Visit(
+    id = "vis_1", status = status, active = status == VisitStatus.ARMED || status == VisitStatus.AUTHORIZED,
+    beneficiaryId = "ben_1", providerId = "prv_gp", providerName = "Dr Martin", actCode = "G", date = "2026-03-02",
+    price = coreEuros(3000), amo = coreEuros(1900), amc = coreEuros(900), member = coreEuros(200), previewId = "pv_1",
+    created = created, expiresAt = expiresAt, lastDecline = null,
+    summary = if (status == VisitStatus.PAID) {
+        Explanation("30,00\u00a0€ payés à Dr Martin", "Paid €30.00 to Dr Martin: your insurers €28.00, you €2.00")
+    } else {
+        null
+    },
+    receipt = if (status == VisitStatus.PAID) {
+        VisitReceipt(coreEuros(3000), coreEuros(1900), coreEuros(900), coreEuros(200), coreEuros(0), expiresAt - 60)
+    } else {
+        null
+    },
 )

@@ -23,6 +23,7 @@ import fr.tierspay.shell.DeductionKind
 import fr.tierspay.shell.Destination
 import fr.tierspay.shell.GooglePayAction
 import fr.tierspay.shell.Member
+import fr.tierspay.shell.MemberCard
 import fr.tierspay.shell.MemberProfile
 import fr.tierspay.shell.Money
 import fr.tierspay.shell.PreviewCheck
@@ -36,6 +37,7 @@ import fr.tierspay.shell.SyncSummary
 import fr.tierspay.shell.TapAndPayToken
 import fr.tierspay.shell.TiersPayClient
 import fr.tierspay.shell.TiersPayError
+import fr.tierspay.shell.Visit
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.MutableSharedFlow
 import org.junit.jupiter.api.Assertions.assertInstanceOf
@@ -272,5 +274,27 @@ class FakeClient : TiersPayClient {
     override suspend fun googlePay(walletAccountId: String, stableHardwareId: String, walletTokens: List<TapAndPayToken>): GooglePayAction {
         calls += "googlePay($walletAccountId,$stableHardwareId,${walletTokens.size})"
         return onGooglePay(walletAccountId, stableHardwareId, walletTokens)
+    }
+
+    var memberCardInfo: MemberCard? = null
+    var visitList: List<Visit> = emptyList()
+
+    override suspend fun memberCard(): MemberCard? = memberCardInfo.also { calls += "memberCard" }
+
+    override suspend fun saveMemberCard(number: String, expiry: String, cvc: String): MemberCard {
+        // Only the last four digits recorded, as a log would be allowed to.
+        calls += "saveMemberCard(${number.takeLast(4)})"
+        return memberCardInfo ?: throw TiersPayError.Internal("no member card faked")
+    }
+
+    override suspend fun refreshMemberCard(): MemberCard? = memberCardInfo.also { calls += "refreshMemberCard" }
+
+    override suspend fun visits(): List<Visit> = visitList.also { calls += "visits" }
+
+    override suspend fun refreshVisits(): List<Visit> = visitList.also { calls += "refreshVisits" }
+
+    override suspend fun cancelVisit(id: String): Visit {
+        calls += "cancelVisit($id)"
+        return visitList.firstOrNull { it.id == id } ?: throw TiersPayError.Internal("no visit $id faked")
     }
 }

@@ -136,7 +136,10 @@ class MockServer private constructor(
      * POSTs [fields] as a form to [path] with the mock's test secret key, as the card network's
      * test helpers expect (`/v1/test_helpers/issuing/tokens/{id}/activate`); returns the status.
      */
-    fun postForm(path: String, fields: Map<String, String>): Int {
+    fun postForm(path: String, fields: Map<String, String>): Int = postFormForAnswer(path, fields).first
+
+    /** As [postForm], with the answer's body (`/v1/test_helpers/issuing/authorizations` answers the authorization). */
+    fun postFormForAnswer(path: String, fields: Map<String, String>): Pair<Int, String> {
         val body = fields.entries.joinToString("&") { (k, v) ->
             "${URLEncoder.encode(k, Charsets.UTF_8)}=${URLEncoder.encode(v, Charsets.UTF_8)}"
         }
@@ -144,7 +147,35 @@ class MockServer private constructor(
             .header("Content-Type", "application/x-www-form-urlencoded")
             .POST(HttpRequest.BodyPublishers.ofString(body))
             .build()
-        return http.send(request, HttpResponse.BodyHandlers.ofString()).statusCode()
+        val response = http.send(request, HttpResponse.BodyHandlers.ofString())
+        return response.statusCode() to response.body()
+    }
+
+    /**
+     * The terminal at [provider]'s desk taps [card] for [amount] cents, then captures what was
+     * approved, as `tierspay tap` does (the mock's merchant ids are NET + the provider's code).
+     * Returns the authorization's answer.
+     */
+    fun tapAndCapture(card: String, amount: Long, providerCode: String, providerName: String, city: String): Map<*, *> {
+        val (status, body) = postFormForAnswer(
+            "/v1/test_helpers/issuing/authorizations",
+            mapOf(
+                "card" to card,
+                "amount" to amount.toString(),
+                "currency" to "eur",
+                "merchant_data[network_id]" to "NET$providerCode",
+                "merchant_data[category]" to "8011",
+                "merchant_data[name]" to providerName.take(22),
+                "merchant_data[city]" to city,
+                "merchant_data[country]" to "FR",
+            ),
+        )
+        check(status == 200) { "the tap answered $status: $body" }
+        val auth = Json.parse(body) as Map<*, *>
+        check(auth["approved"] == true) { "the tap was declined: $body" }
+        val (captured, answer) = postFormForAnswer("/v1/test_helpers/issuing/authorizations/${auth["id"]}/capture", emptyMap())
+        check(captured == 200) { "the capture answered $captured: $answer" }
+        return auth
     }
 
     /** Airplane mode: stops the server, keeping its data (and signing key) for [restart]. */
