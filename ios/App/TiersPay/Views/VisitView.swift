@@ -301,9 +301,88 @@ struct VisitView: View {
                 }
             }
             checkSection
+            paymentSection
             Section {
-                Button("Change the amount") { flow.changeAmount() }
-                Button("Another visit") { flow.newVisit() }
+                if !state.payment.isLocked {
+                    Button("Change the amount") { flow.changeAmount() }
+                }
+                if state.step != .armed {
+                    Button("Another visit") { flow.newVisit() }
+                }
+            }
+        }
+    }
+
+    // MARK: Paying with the card
+
+    /// "Pay with my card", then the armed visit with its countdown and cancel, then the receipt.
+    /// Every flag, status, amount's text and sentence is the core's.
+    @ViewBuilder private var paymentSection: some View {
+        let payment = state.payment
+        if let stale = payment.stale {
+            Section {
+                Label("Your insurer's figures have changed:", systemImage: "exclamationmark.triangle").foregroundStyle(.orange)
+                ForEach(
+                    shares(amo: stale.amo.text(in: language), amc: stale.amc.text(in: language), member: stale.member.text(in: language)),
+                    id: \.label
+                ) { line in
+                    LabeledContent(line.label, value: line.amount)
+                }
+            }
+        }
+        if let visit = payment.visit {
+            visitSection(visit, canCancel: payment.canCancel, isCanceling: payment.isCanceling)
+        } else {
+            Section {
+                Button(payment.stale == nil ? "Pay with my card" : "Accept and pay") { flow.authorize() }
+                    .disabled(!payment.canAuthorize)
+                if payment.isAuthorizing {
+                    ProgressView()
+                }
+                fieldError(.paymentMethod)
+            }
+        }
+    }
+
+    @ViewBuilder private func visitSection(_ visit: Visit, canCancel: Bool, isCanceling: Bool) -> some View {
+        switch visit.status {
+        case .armed, .authorized:
+            Section {
+                Label("Your card is ready: tap it at \(visit.providerName)'s terminal.", systemImage: "wave.3.right")
+                HStack {
+                    Text("Valid for")
+                    Spacer()
+                    Text(timerInterval: Date.now...max(Date.now, visit.expiresAt), countsDown: true).monospacedDigit()
+                }
+                if canCancel {
+                    Button("Cancel this visit", role: .destructive) { flow.cancel() }.disabled(isCanceling)
+                }
+            }
+            // When the countdown ends, the core reads the visit again (expired, or tapped).
+            .task(id: visit.expiresAt) {
+                let wait = visit.expiresAt.timeIntervalSinceNow
+                if wait > 0 { try? await Task.sleep(nanoseconds: UInt64(wait * 1_000_000_000)) }
+                if !Task.isCancelled { flow.refresh() }
+            }
+        case .paid:
+            Section {
+                if let summary = visit.summary {
+                    Label(summary.text(in: language), systemImage: "checkmark.circle.fill").foregroundStyle(.green)
+                }
+                if let receipt = visit.receipt {
+                    LabeledContent(language == .fr ? "Payé au praticien" : "Paid to the provider", value: receipt.providerPaid.text(in: language))
+                    ForEach(
+                        shares(amo: receipt.amo.text(in: language), amc: receipt.amc.text(in: language), member: receipt.memberCaptured.text(in: language)),
+                        id: \.label
+                    ) { line in
+                        LabeledContent(line.label, value: line.amount)
+                    }
+                }
+            }
+        case .canceled, .expired, .reversed:
+            Section {
+                Label(language == .fr ? "Ce passage n'est plus payé par la carte." : "The card no longer pays this visit.", systemImage: "xmark.circle")
+                    .foregroundStyle(.secondary)
             }
         }
     }

@@ -57,13 +57,17 @@ import fr.tierspay.core.DeductionKind
 import fr.tierspay.core.FailureKind
 import fr.tierspay.core.Money
 import fr.tierspay.core.Provider
+import fr.tierspay.core.Visit
 import fr.tierspay.core.VisitCheck
 import fr.tierspay.core.VisitField
 import fr.tierspay.core.VisitFlowError
 import fr.tierspay.core.VisitFlowState
+import fr.tierspay.core.VisitPayment
+import fr.tierspay.core.VisitStatus
 import fr.tierspay.core.VisitStep
 import fr.tierspay.shell.display
 import fr.tierspay.shell.state.VisitFlowModel
+import kotlinx.coroutines.delay
 import java.math.BigDecimal
 import java.text.NumberFormat
 import java.time.Instant
@@ -171,10 +175,15 @@ fun VisitScreen(model: VisitFlowModel, onBack: () -> Unit) {
         state.error.on(VisitField.FORM)?.let { item { Text(it, color = MaterialTheme.colorScheme.error) } }
         state.preview?.let { preview ->
             item { Result(preview, state, locale, onSync = model::sync, onRecheck = model::recheck) }
+            item { Payment(state.payment, state.error.on(VisitField.PAYMENT_METHOD), locale, model) }
             item {
                 Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
-                    TextButton(onClick = model::changeAmount) { Text(stringResource(R.string.visit_change_amount)) }
-                    TextButton(onClick = model::newVisit) { Text(stringResource(R.string.visit_new)) }
+                    if (!state.payment.locked) {
+                        TextButton(onClick = model::changeAmount) { Text(stringResource(R.string.visit_change_amount)) }
+                    }
+                    if (state.step != VisitStep.ARMED) {
+                        TextButton(onClick = model::newVisit) { Text(stringResource(R.string.visit_new)) }
+                    }
                 }
             }
         }
@@ -430,6 +439,84 @@ private fun Result(preview: CoveragePreview, state: VisitFlowState, locale: Loca
             }
         }
     }
+}
+
+/**
+ * Paying with the card once the figures are shown: "Pay with my card" (or the server's figures
+ * after a stale answer), then the armed visit with its countdown and cancel, then the receipt.
+ * Every flag, status, amount's text and sentence is the core's.
+ */
+@Composable
+private fun Payment(payment: VisitPayment, cardError: String?, locale: Locale, model: VisitFlowModel) {
+    fun Amount.text() = display(locale)
+    val visit = payment.visit
+    Card(Modifier.fillMaxWidth()) {
+        Column(Modifier.padding(16.dp), verticalArrangement = Arrangement.spacedBy(6.dp)) {
+            payment.stale?.let { stale ->
+                Text(
+                    stringResource(R.string.visit_changed, stale.amo.text(), stale.amc.text(), stale.member.text()),
+                    color = MaterialTheme.colorScheme.error,
+                )
+            }
+            if (visit == null) {
+                Button(onClick = model::authorize, enabled = payment.canAuthorize, modifier = Modifier.fillMaxWidth()) {
+                    if (payment.authorizing) {
+                        CircularProgressIndicator(Modifier.size(20.dp), strokeWidth = 2.dp)
+                    } else {
+                        Text(stringResource(if (payment.stale == null) R.string.visit_pay else R.string.visit_pay_accept))
+                    }
+                }
+                // The member's own card missing or declined: the core placed the message here.
+                cardError?.let { Text(it, color = MaterialTheme.colorScheme.error) }
+            } else {
+                VisitDrawn(visit, payment, locale, model)
+            }
+        }
+    }
+}
+
+/** The visit the card was armed for: its countdown and cancel while armed, its receipt once paid. */
+@Composable
+private fun VisitDrawn(visit: Visit, payment: VisitPayment, locale: Locale, model: VisitFlowModel) {
+    fun Amount.text() = display(locale)
+    Column(verticalArrangement = Arrangement.spacedBy(6.dp)) {
+        when (visit.status) {
+            VisitStatus.ARMED, VisitStatus.AUTHORIZED -> {
+                Text(stringResource(R.string.visit_armed, visit.providerName), style = MaterialTheme.typography.titleMedium)
+                Countdown(visit.expiresAt, onEnd = model::refresh)
+                if (payment.canCancel) {
+                    OutlinedButton(onClick = model::cancel, enabled = !payment.canceling) {
+                        Text(stringResource(R.string.visit_cancel))
+                    }
+                }
+            }
+            VisitStatus.PAID -> {
+                visit.summary?.let { Text(if (locale.language == "fr") it.fr else it.en, color = MaterialTheme.colorScheme.primary) }
+                visit.receipt?.let { r ->
+                    Share(stringResource(R.string.visit_paid_provider), r.providerPaid.text())
+                    Share(stringResource(R.string.visit_amo), r.amo.text())
+                    Share(stringResource(R.string.visit_amc), r.amc.text())
+                    Share(stringResource(R.string.visit_member), r.memberCaptured.text(), strong = true)
+                }
+            }
+            VisitStatus.CANCELED, VisitStatus.EXPIRED, VisitStatus.REVERSED -> Text(stringResource(R.string.visit_over))
+        }
+    }
+}
+
+/** Minutes and seconds until [expiresAt] (server time, Unix seconds); at zero the core reads the visit again. */
+@Composable
+private fun Countdown(expiresAt: Long, onEnd: () -> Unit) {
+    var left by remember(expiresAt) { mutableStateOf(expiresAt - Instant.now().epochSecond) }
+    LaunchedEffect(expiresAt) {
+        while (left > 0) {
+            delay(1_000)
+            left = expiresAt - Instant.now().epochSecond
+        }
+        onEnd()
+    }
+    val shown = left.coerceAtLeast(0)
+    Text(stringResource(R.string.visit_armed_left, shown / 60, shown % 60), style = MaterialTheme.typography.headlineSmall)
 }
 
 @Composable
