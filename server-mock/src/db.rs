@@ -59,8 +59,6 @@ tokio::task_local! {
 
 /// Prepared statements kept by the connection (every statement of the hot paths, with room).
 const STATEMENT_CACHE: usize = 256;
-/// SQLite's page cache of the connection, KiB.
-const PAGE_CACHE_KIB: i64 = 64 * 1024;
 
 impl Db {
     /// Opens (or creates) the database file, registers the vault's SQL functions and runs
@@ -77,9 +75,6 @@ impl Db {
         // One connection serves every request: a tap alone runs some 20 distinct statements,
         // which rusqlite's default cache of 16 kept evicting and SQLite kept re-parsing.
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        // SQLite's default page cache is 2 MB; the tables a busy run writes outgrow it within
-        // seconds, and every index lookup past it became a read from the OS.
-        conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
