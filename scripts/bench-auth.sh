@@ -15,7 +15,7 @@
 #   BENCH_AUTH_WARMUP [2s]        unrecorded closed-loop warm-up
 #   BENCH_SKIP_BUILD [unset]      1: use the existing release binary
 #   TIERSPAY_LOG [warn]           the server's log filter (at info it formats and writes a line
-#                                 per request, a cost the measured path does not have in production)
+#                                 per request, work that grows with the rate)
 #   TIERSPAY_MOCK [target/release/tierspay-mock], BENCH_OUT [target/bench]
 set -euo pipefail
 cd "$(dirname "$0")/.."
