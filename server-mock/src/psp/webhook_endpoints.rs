@@ -22,13 +22,12 @@ use crate::state::AppState;
 
 /// The platform's receiver of PSP events, under the server's public URL.
 pub const PLATFORM_EVENTS_PATH: &str = "/v1/platform/psp_events";
-/// What the platform's endpoint subscribes to.
+/// What the platform's endpoint subscribes to: only what `platform/psp_events.rs` acts on. Each
+/// subscribed event costs a delivery (an HTTP request and a transaction) per tap.
 pub const PLATFORM_EVENTS: &[&str] = &[
     "issuing_authorization.request",
-    "issuing_authorization.created",
     "issuing_authorization.updated",
     "issuing_transaction.created",
-    "payment_intent.*",
 ];
 /// The `psp_settings` name holding the platform endpoint's id.
 const PLATFORM_SETTING: &str = "platform_webhook_endpoint";
@@ -211,10 +210,13 @@ pub(crate) fn ensure_platform_endpoint(
             .flatten()
             .is_some()
         });
+    let events = Value::from(PLATFORM_EVENTS.to_vec()).to_string();
     if let Some(id) = existing {
+        // A database made by an older version follows the current URL and subscriptions.
         conn.execute(
-            "UPDATE psp_webhook_endpoints SET url = ?2 WHERE id = ?1 AND url <> ?2",
-            params![id, url],
+            "UPDATE psp_webhook_endpoints SET url = ?2, enabled_events = ?3
+             WHERE id = ?1 AND (url <> ?2 OR enabled_events <> ?3)",
+            params![id, url, events],
         )?;
         return Ok(id);
     }
