@@ -227,15 +227,19 @@ fn authorization_request(
     };
     let history = History {
         authorization_seen,
+        // Counted only up to the limit the rule compares with: a card hammered by taps must not
+        // make each decision slower than the last.
         taps_last_day: count(
             tx,
-            "SELECT COUNT(*) FROM platform_taps WHERE card_id = ?1 AND created > ?2",
-            params![card_id, now - DAY],
+            "SELECT COUNT(*) FROM (SELECT 1 FROM platform_taps
+             WHERE card_id = ?1 AND created > ?2 LIMIT ?3)",
+            params![card_id, now - DAY, policy.max_taps_per_day],
         )?,
         visits_last_day: count(
             tx,
-            "SELECT COUNT(*) FROM platform_visits WHERE card_id = ?1 AND authorized_at > ?2",
-            params![card_id, now - DAY],
+            "SELECT COUNT(*) FROM (SELECT 1 FROM platform_visits
+             WHERE card_id = ?1 AND authorized_at > ?2 LIMIT ?3)",
+            params![card_id, now - DAY, policy.max_visits_per_day],
         )?,
         provider_used_before: match &visit {
             None => false,
