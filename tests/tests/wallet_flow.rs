@@ -1,6 +1,6 @@
 //! The wallet flow through the facade, against the mock, with the shell's part played here:
 //! Apple Pay with a simulated PassKit (sheet → certificates → the issuer's pass → added →
-//! waiting for activation), Google Pay (wallet read → the core's decision → push), refusals,
+//! waiting for activation; backing out leaves the button), Google Pay (wallet read → the core's decision → push), refusals,
 //! the member backing out, and freeze.
 
 use std::sync::{Arc, Mutex};
@@ -89,6 +89,30 @@ async fn apple_pay_sheet_issuer_pass_added_then_waiting_for_activation() {
     assert!(s.can_add);
 
     mock.trust_apple_root(&passkit.root_certificate()).await;
+    // The member backs out once the issuer made the pass (and its requested token): the button
+    // comes back, and the next attempt reuses that token.
+    flow.clone().add();
+    let Some(WalletRequest::PresentPassSheet { request, .. }) = shell.last_request() else {
+        panic!("{:?}", shell.last_request());
+    };
+    flow.clone().pass_requested(
+        request,
+        passkit.certificates(),
+        passkit.nonce(),
+        passkit.nonce_signature(),
+    );
+    request_until(&shell, "the pass", |r| {
+        matches!(r, WalletRequest::HandPassToWallet { .. })
+    })
+    .await;
+    flow.clone()
+        .wallet_finished(request, WalletResult::Canceled);
+    let s = until(&flow, "backed out", |s| !s.busy).await;
+    assert_eq!(
+        (s.outcome, s.availability, s.can_add, s.shows_add),
+        (Some(WalletOutcome::Canceled), Availability::Ready, true, true),
+        "a token the member did not add does not take the button away"
+    );
     flow.clone().add();
     let Some(WalletRequest::PresentPassSheet { request, .. }) = shell.last_request() else {
         panic!("{:?}", shell.last_request());

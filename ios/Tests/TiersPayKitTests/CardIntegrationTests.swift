@@ -182,6 +182,11 @@ final class CardIntegrationTests: XCTestCase {
         XCTAssertGreaterThan(client.roundTrips, before + 1, "the exchange, then the card")
         XCTAssertNil(s.error)
         XCTAssertEqual(s.card, try client.card(), "the card as the issuer now has it")
+        XCTAssertEqual(
+            try client.card()?.tokens(in: .applePay).first?.status, .requested,
+            "the issuer kept the token it made for the pass")
+        XCTAssertEqual(s.availability, .ready, "that token alone does not hide the button")
+        XCTAssertTrue(s.canAdd, "the member may try again")
     }
 
     func testFrozenCardRefusesProvisioningAndSuspendsTheTokenUntilUnfrozen() async throws {

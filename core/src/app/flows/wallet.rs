@@ -13,7 +13,8 @@
 //! added or cancelled → the card read again (its new token waits for activation:
 //! [`Availability::InWallet`] with [`InWalletStatus::Requested`]). The card is read again after
 //! every result the wallet reports, a cancel or no answer included: the issuer may have
-//! requested a token before the member backed out.
+//! requested a token before the member backed out. That token alone does not take the button
+//! away (the next attempt reuses it); only an attempt that ended "added" shows it as activating.
 //!
 //! Google: `add` → wallet id, hardware id and tokens ([`Effect::ReadGoogleWallet`]) → the core's
 //! decision ([`Effect::GooglePayDecision`]) → push ([`Effect::PushTokenize`]), resume
@@ -327,7 +328,17 @@ impl<T: WalletTypes> WalletMachine<T> {
         };
         let f = T::facts(card);
         let (eligible, token) = match self.state.wallet {
-            WalletKind::ApplePay => (f.apple_pay_eligible, f.apple_pay_token),
+            // A requested token is only "activating" once this attempt's pass was added: the
+            // issuer keeps one when the member cancels the sheet (and reuses it on the next
+            // attempt), so by itself it must not take the button away.
+            WalletKind::ApplePay => match f.apple_pay_token {
+                Some(InWalletStatus::Requested)
+                    if self.state.outcome != Some(WalletOutcome::Added) =>
+                {
+                    (f.apple_pay_eligible, None)
+                }
+                token => (f.apple_pay_eligible, token),
+            },
             // Which of the card's Google Pay tokens is this device's, only TapAndPay knows:
             // the decision after `add` says "already added".
             WalletKind::GooglePay => (f.google_pay_eligible, None),
@@ -802,9 +813,8 @@ mod tests {
         let requested = with(|f| f.apple_pay_token = Some(InWalletStatus::Requested));
         assert_eq!(
             loaded(WalletKind::ApplePay, requested.clone()).availability(),
-            Availability::InWallet {
-                status: InWalletStatus::Requested
-            }
+            Availability::Ready,
+            "a requested token alone may be one the member backed out of: retry reuses it"
         );
         assert!(
             loaded(WalletKind::GooglePay, requested).can_add(),
@@ -917,12 +927,22 @@ mod tests {
             (WalletStep::Refreshing, None)
         );
         assert!(f > r, "a read newer than any asked before");
-        m.card_received(f, Some(card()));
-        assert_eq!(
-            (m.state().step, m.state().outcome),
-            (WalletStep::Idle, Some(WalletOutcome::Canceled))
+        // The issuer created a requested token for the pass the member did not add.
+        m.card_received(
+            f,
+            Some(with(|f| {
+                f.apple_pay_token = Some(InWalletStatus::Requested)
+            })),
         );
-        assert!(m.can_add());
+        assert_eq!(
+            (m.state().step, m.state().outcome, m.availability()),
+            (
+                WalletStep::Idle,
+                Some(WalletOutcome::Canceled),
+                Availability::Ready
+            )
+        );
+        assert!(m.can_add(), "the member may try again");
         let r = request(&m.add());
         assert_eq!(m.state().outcome, None);
         m.cancel();
