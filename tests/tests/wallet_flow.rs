@@ -110,7 +110,12 @@ async fn apple_pay_sheet_issuer_pass_added_then_waiting_for_activation() {
     let s = until(&flow, "backed out", |s| !s.busy).await;
     assert_eq!(
         (s.outcome, s.availability, s.can_add, s.shows_add),
-        (Some(WalletOutcome::Canceled), Availability::Ready, true, true),
+        (
+            Some(WalletOutcome::Canceled),
+            Availability::Ready,
+            true,
+            true
+        ),
         "a token the member did not add does not take the button away"
     );
     flow.clone().add();
