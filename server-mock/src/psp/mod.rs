@@ -40,6 +40,9 @@ mod charges;
 mod customers;
 mod events;
 mod form;
+mod invoice_items;
+mod invoice_rules;
+mod invoices;
 mod issuing_transactions;
 mod model;
 mod payment_intents;
@@ -72,6 +75,8 @@ pub fn router() -> Router<AppState> {
         .merge(charges::router())
         .merge(challenges::router())
         .merge(transfers::router())
+        .merge(invoices::router())
+        .merge(invoice_items::router())
 }
 
 /// The secret key every new database accepts.
@@ -183,4 +188,5 @@ pub const MIGRATIONS: &[&str] = &[
     transfers::MIGRATION,
     challenges::MIGRATION,
     authorizations::BALANCES_MIGRATION,
+    invoices::MIGRATION,
 ];

@@ -458,6 +458,7 @@ fn authorize(
         )?;
         let after = payment_intent_json(tx, id, &[])?;
         emit(tx, ctx, "payment_intent.succeeded", &after, None)?;
+        super::invoices::intent_succeeded(tx, ctx, id)?;
     }
     Ok(Confirmed::Ok(view(tx, id)?))
 }
@@ -570,6 +571,7 @@ pub fn capture_payment_intent(
         &payment_intent_json(tx, id, &[])?,
         None,
     )?;
+    super::invoices::intent_succeeded(tx, ctx, id)?;
     view(tx, id)
 }
 
@@ -715,6 +717,7 @@ pub fn payment_intent_json(
         )
         .optional()?
         .ok_or_else(|| missing("payment_intent", "intent", id))?;
+    doc["invoice"] = json!(super::invoices::invoice_of_intent(conn, id)?);
     for field in expand {
         match field.as_str() {
             "latest_charge" | "latest_charge.balance_transaction" => {
