@@ -2,6 +2,7 @@
 //! size limits, caller authentication (DPoP, API keys), idempotency keys, and a JSON extractor
 //! whose errors name the field.
 
+pub mod accept_language;
 mod auth;
 mod error;
 pub mod idempotency;
