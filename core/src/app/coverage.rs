@@ -10,7 +10,6 @@ use rust_decimal::Decimal;
 use time::Date;
 
 use super::Core;
-use crate::domain::coverage::Explanation;
 use crate::domain::coverage::Language;
 use crate::domain::preview::{self, Preview, PreviewInput};
 use crate::domain::{calendar, enrollment, links, money, provider_code, search};
@@ -36,11 +35,11 @@ pub struct CoverageCache {
     previews: VecDeque<Remembered>,
 }
 
-/// A preview priced on this phone: what the server's check sends, and the explanations,
-/// kept here so the preview itself crosses the FFI with its figures only.
+/// A preview priced on this phone: what the server's check sends, and what `explain` prices
+/// again (with the sentences) when asked why.
 struct Remembered {
     request: PreviewRequest,
-    explanations: Vec<Explanation>,
+    date: Date,
 }
 
 /// What a sync changed.
@@ -315,9 +314,7 @@ impl Core {
             price,
             date,
         };
-        let mut preview =
-            preview::preview(&input).map_err(|e| Error::invalid(e.field, e.message))?;
-        let explanations = std::mem::take(&mut preview.quote.explanations);
+        let preview = preview::preview(&input).map_err(|e| Error::invalid(e.field, e.message))?;
         let mut cache = self.coverage_cache()?;
         if cache.previews.len() >= REMEMBERED_PREVIEWS {
             cache.previews.pop_front();
@@ -331,7 +328,7 @@ impl Core {
                 date: date.to_string(),
                 preview_id: preview.id.clone(),
             },
-            explanations,
+            date,
         });
         drop(cache);
         Ok(PricedPreview {
@@ -345,20 +342,42 @@ impl Core {
     }
 
     /// Why a preview priced on this phone comes to its figures, sentence by sentence, for a
-    /// `language` reader. (An id the core did not price, or forgot, names `preview_id`.)
+    /// `language` reader. (An id the core did not price, or forgot, names `preview_id`.) The
+    /// sentences cost five times the figures, so the preview is priced again with them here,
+    /// from the same inputs; a sync since then that changed the figures refuses, as the id
+    /// no longer matches: the member prices the visit again rather than read another visit's
+    /// reasons.
     pub fn explain(&self, preview_id: &str, language: Language) -> Result<Vec<String>> {
-        self.coverage_cache()?
+        let again = || Error::invalid("preview_id", "price the visit again, then explain it");
+        let (request, date) = self
+            .coverage_cache()?
             .previews
             .iter()
             .rev()
             .find(|r| r.request.preview_id == preview_id)
-            .map(|r| {
-                r.explanations
-                    .iter()
-                    .map(|e| language.pick(e).to_owned())
-                    .collect()
-            })
-            .ok_or_else(|| Error::invalid("preview_id", "price the visit again, then explain it"))
+            .map(|r| (r.request.clone(), r.date))
+            .ok_or_else(again)?;
+        let provider = self.provider_for_preview(&request.provider_id)?;
+        let (contract, tariffs) = self.coverage_data()?;
+        let input = PreviewInput {
+            contract: &contract,
+            tariffs: &tariffs,
+            provider: &provider,
+            beneficiary_id: &request.beneficiary_id,
+            act_code: &request.act_code,
+            price: request.price,
+            date,
+        };
+        let preview = preview::explained(&input).map_err(|_| again())?;
+        if preview.id != preview_id {
+            return Err(again());
+        }
+        Ok(preview
+            .quote
+            .explanations
+            .iter()
+            .map(|e| language.pick(e).to_owned())
+            .collect())
     }
 
     /// A selected provider, from memory when a preview already read it.

@@ -168,10 +168,23 @@ pub fn build_request(input: &PreviewInput<'_>) -> Result<(QuoteRequest, String),
     Ok((request, format!("{label}|{}", tariff.label)))
 }
 
-/// Prices a preview and gives it its id.
+/// Prices a preview and gives it its id: the figures, without the sentences (the quote's
+/// `explanations` are empty; [`explained`] gives them).
 pub fn preview(input: &PreviewInput<'_>) -> Result<Preview, QuoteError> {
+    priced(input, coverage::quote_figures)
+}
+
+/// [`preview`] with the quote's explanations, in both languages: the same id and figures.
+pub fn explained(input: &PreviewInput<'_>) -> Result<Preview, QuoteError> {
+    priced(input, coverage::quote)
+}
+
+fn priced(
+    input: &PreviewInput<'_>,
+    quote: fn(&QuoteRequest) -> Result<Quote, QuoteError>,
+) -> Result<Preview, QuoteError> {
     let (request, labels) = build_request(input)?;
-    let quote = coverage::quote(&request)?;
+    let quote = quote(&request)?;
     let id = preview_id(input, &quote);
     let act_label = labels
         .split_once('|')

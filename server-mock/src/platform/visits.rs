@@ -80,7 +80,7 @@ pub fn price_visit(
         ApiError::invalid_param(&e.field, format!("{}: {}", e.field, e.message))
     };
     let (request, _) = preview::build_request(&input).map_err(invalid)?;
-    let quote = coverage::quote(&request).map_err(invalid)?;
+    let quote = coverage::quote_figures(&request).map_err(invalid)?;
     let withheld = |kind: DeductionKind| -> i64 {
         quote
             .deductions

@@ -60,6 +60,21 @@ pub fn quote(req: &QuoteRequest) -> Result<Quote, QuoteError> {
 
 /// [`quote`] with another set of statutory amounts (a later PF, other caps).
 pub fn quote_with(req: &QuoteRequest, amounts: &StatutoryAmounts) -> Result<Quote, QuoteError> {
+    price(req, amounts, true)
+}
+
+/// [`quote`] without the explanations (`explanations` left empty): the figures alone, for the
+/// doctor's-desk preview, where the sentences cost five times the arithmetic and are asked for
+/// separately (the same request through [`quote`] gives the same figures and the sentences).
+pub fn quote_figures(req: &QuoteRequest) -> Result<Quote, QuoteError> {
+    price(req, &StatutoryAmounts::FRANCE_2025, false)
+}
+
+fn price(
+    req: &QuoteRequest,
+    amounts: &StatutoryAmounts,
+    explained: bool,
+) -> Result<Quote, QuoteError> {
     amounts.validate()?;
     validate::request(req)?;
 
@@ -87,8 +102,11 @@ pub fn quote_with(req: &QuoteRequest, amounts: &StatutoryAmounts) -> Result<Quot
         deduct(DeductionKind::Ceiling, ceiling_cut);
     }
 
-    let explanations =
-        explain::explanations(req.price, &statutory, &complementary, member, amounts);
+    let explanations = if explained {
+        explain::explanations(req.price, &statutory, &complementary, member, amounts)
+    } else {
+        Vec::new()
+    };
     Ok(Quote {
         amo: round_cents(statutory.paid),
         amc: round_cents(complementary.amount),

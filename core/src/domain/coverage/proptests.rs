@@ -158,6 +158,14 @@ proptest! {
     }
 
     #[test]
+    fn the_figures_alone_are_the_full_quote_without_its_sentences(req in request()) {
+        let full = quote(&req).unwrap();
+        let figures = quote_figures(&req).unwrap();
+        prop_assert!(figures.explanations.is_empty());
+        prop_assert_eq!(figures, Quote { explanations: Vec::new(), ..full });
+    }
+
+    #[test]
     fn the_amc_never_covers_pf_franchise_nor_the_penalty(req in request()) {
         let q = quote(&req).unwrap();
         // The member always pays at least what the statutory deductions withheld.
