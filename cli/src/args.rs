@@ -175,6 +175,24 @@ pub enum Command {
         /// The link (https://app.tierspay.fr/… or tierspay://…).
         url: String,
     },
+    /// Your invoices: what you owe, its status, due date and transfer reference (synced from
+    /// the server; --offline: as last synced on this terminal).
+    Invoices {
+        /// Do not ask the server.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// One invoice, as last synced (offline).
+    Invoice {
+        /// The invoice id, in_….
+        id: String,
+    },
+    /// Check a payment link from an email, an SMS or a push: verified offline against the
+    /// pinned key before anything of it is shown (an SMS short link asks the server once).
+    OpenLink {
+        /// https://app.tierspay.fr/l/…, tierspay://l/… or https://app.tierspay.fr/s/….
+        url: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -41,6 +41,8 @@ fn open_core(cli: &Cli) -> Result<Arc<TiersPay>, Failure> {
         data_dir: cli.data_dir.to_string_lossy().into_owned(),
         server_public_key: s.server_key,
         device_name: Some("Terminal".into()),
+        link_public_key: None,
+        link_key_id: None,
     };
     Ok(TiersPay::new(config, secrets, key)?)
 }
@@ -55,6 +57,9 @@ pub async fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
         Command::Status { sync } => status(cli, out, *sync).await,
         Command::SignOut => sign_out(cli, out).await,
         Command::Link { url } => link(out, url),
+        Command::Invoices { offline } => crate::arrears::invoices(&open(cli)?, out, *offline).await,
+        Command::Invoice { id } => crate::arrears::invoice(&open(cli)?, out, id),
+        Command::OpenLink { url } => crate::arrears::open_link(&open(cli)?, out, url).await,
         Command::Push {
             action: PushAction::Register { service, token },
         } => push_register(cli, out, *service, token).await,
@@ -301,6 +306,10 @@ fn link(out: &Output, url: &str) -> Result<(), Failure> {
             format!("Opens the provider with code {code}."),
         ),
         Route::Card => (json!({"route": "card"}), "Opens the card.".to_owned()),
+        Route::PaymentLink { url } => (
+            json!({"route": "payment_link", "url": url}),
+            "A payment link: check it with `tierspay open-link URL`.".to_owned(),
+        ),
     };
     out.done(doc, &text);
     Ok(())

@@ -2,6 +2,7 @@
 //! same `TiersPay` facade, and prints (short human text, or one JSON document with `--json`).
 
 mod args;
+mod arrears;
 mod card;
 mod commands;
 mod coverage;

@@ -282,6 +282,8 @@ impl Phone {
                 data_dir: dir.path().to_string_lossy().into_owned(),
                 server_public_key: server_key.into(),
                 device_name: Some("Test phone".into()),
+                link_public_key: None,
+                link_key_id: None,
             },
             secrets.clone(),
             key.clone(),

@@ -628,6 +628,8 @@ async fn the_phone_refuses_an_endless_answer_instead_of_buffering_it() {
                 data_dir: dir.path().to_string_lossy().into_owned(),
                 server_public_key: mock.key.clone(),
                 device_name: None,
+                link_public_key: None,
+                link_key_id: None,
             },
             secrets,
             key,

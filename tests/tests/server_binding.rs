@@ -14,6 +14,8 @@ fn reconfigured(phone: &Phone, server_url: &str, key: &str) -> Arc<TiersPay> {
             data_dir: phone.dir.path().to_string_lossy().into_owned(),
             server_public_key: key.into(),
             device_name: None,
+            link_public_key: None,
+            link_key_id: None,
         },
         phone.secrets.clone(),
         phone.key.clone(),

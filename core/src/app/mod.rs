@@ -1,6 +1,7 @@
 //! Application services: each journey step orchestrates the pure domain, the store and the
 //! network. No FFI types here; the `ffi` facade maps these to what shells see.
 
+pub(crate) mod arrears;
 mod card;
 mod coverage;
 mod enrollment;
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+pub use arrears::{InvoiceLink, LinkOpening, LinkRefusal};
 pub use card::GooglePayPlan;
 pub use coverage::PricedPreview;
 pub use events::{CoreEvent, Events};
@@ -34,6 +36,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// The server's public key (SEC1 uncompressed), pinned in the app.
     pub server_key: Vec<u8>,
+    /// The key payment links are checked with, offline (never one fetched when a link opens).
+    pub link_key: crate::domain::payment_link::PinnedLinkKey,
     /// A label for this device.
     pub device_name: Option<String>,
     /// Timeout of one HTTP request.
@@ -45,12 +49,20 @@ impl Settings {
     /// for a member waiting at the doctor's desk.
     pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
+    /// The id payment links carry when the shell pins no link key of its own: the server's
+    /// pinned key signs them (docs/arrears.md), under its first id.
+    pub const DEFAULT_LINK_KEY_ID: u8 = 1;
+
     /// Settings from what a shell configures: the pinned key as hex of the uncompressed P-256
-    /// point, a non-empty data folder; the default request timeout.
+    /// point, a non-empty data folder; the default request timeout. Payment links are checked
+    /// with `link_key_hex` (a hex point) when given, else with the server's pinned key; under
+    /// `link_key_id`, or [`Self::DEFAULT_LINK_KEY_ID`].
     pub fn from_config(
         server_url: String,
         data_dir: &str,
         server_public_key_hex: &str,
+        link_key_id: Option<u8>,
+        link_key_hex: Option<&str>,
         device_name: Option<String>,
     ) -> Result<Self> {
         let server_key =
@@ -60,6 +72,18 @@ impl Settings {
                     "must be the hex of an uncompressed P-256 point (130 hex digits)",
                 )
             })?;
+        let link_point = match link_key_hex {
+            Some(hex) => crate::auth::signature::parse_pinned_key(hex).map_err(|_| {
+                Error::invalid(
+                    "link_public_key",
+                    "must be the hex of an uncompressed P-256 point (130 hex digits)",
+                )
+            })?,
+            None => server_key.clone(),
+        };
+        let link_key_id = link_key_id.unwrap_or(Self::DEFAULT_LINK_KEY_ID);
+        let link_key = crate::domain::payment_link::PinnedLinkKey::new(link_key_id, &link_point)
+            .map_err(|_| Error::invalid("link_public_key", "is not a P-256 public key"))?;
         if data_dir.trim().is_empty() {
             return Err(Error::invalid("data_dir", "is required"));
         }
@@ -67,6 +91,7 @@ impl Settings {
             server_url,
             data_dir: PathBuf::from(data_dir),
             server_key,
+            link_key,
             device_name,
             request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
         })

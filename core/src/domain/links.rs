@@ -23,7 +23,24 @@ pub enum Destination {
     },
     /// The virtual card (`/card`): pushes about it (frozen, active again) open it.
     Card,
+    /// A signed payment link (`/l/{token}`), not yet verified: the core checks the token
+    /// against the pinned key (`payment_link::verify`) before anything of it is shown.
+    PaymentLink {
+        /// The token as it came, base64url, at most [`MAX_TOKEN_CHARS`].
+        token: String,
+    },
+    /// An SMS short link (`/s/{code}`): the platform exchanges the code for a signed token,
+    /// which is then verified like any other.
+    ShortLink {
+        /// The code, letters and digits only.
+        code: String,
+    },
 }
+
+/// Longest token path accepted: well above a real token (120), small enough to bound the work.
+pub const MAX_TOKEN_CHARS: usize = 256;
+/// Longest short-link code accepted.
+pub const MAX_SHORT_CODE_CHARS: usize = 32;
 
 /// Why a link was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,6 +77,10 @@ pub fn parse(url: &str) -> Result<Destination, LinkError> {
     match path {
         "" | "home" => Ok(Destination::Home),
         "card" => Ok(Destination::Card),
+        // `/l/` with nothing after it (the trailing `/` is trimmed above): a cut link.
+        "l" => Ok(Destination::PaymentLink {
+            token: String::new(),
+        }),
         "enroll" => {
             let contract_number = match param("contract") {
                 None => None,
@@ -70,14 +91,43 @@ pub fn parse(url: &str) -> Result<Destination, LinkError> {
             };
             Ok(Destination::Enroll { contract_number })
         }
-        _ => match path.strip_prefix("p/") {
-            Some(code) => super::provider_code::normalize(code)
-                .map(|code| Destination::Provider { code })
-                .ok_or(LinkError("the link's provider code is malformed")),
-            None => Err(LinkError(
+        _ => {
+            if let Some(code) = path.strip_prefix("p/") {
+                return super::provider_code::normalize(code)
+                    .map(|code| Destination::Provider { code })
+                    .ok_or(LinkError("the link's provider code is malformed"));
+            }
+            if let Some(token) = path.strip_prefix("l/") {
+                // Only the shape is checked here; the token's own checks say what is wrong
+                // with it (truncated, altered...), so any base64url text goes through.
+                let ok = token.len() <= MAX_TOKEN_CHARS
+                    && token
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                return if ok {
+                    Ok(Destination::PaymentLink {
+                        token: token.to_owned(),
+                    })
+                } else {
+                    Err(LinkError("this is not a TiersPay payment link"))
+                };
+            }
+            if let Some(code) = path.strip_prefix("s/") {
+                let ok = !code.is_empty()
+                    && code.len() <= MAX_SHORT_CODE_CHARS
+                    && code.bytes().all(|b| b.is_ascii_alphanumeric());
+                return if ok {
+                    Ok(Destination::ShortLink {
+                        code: code.to_owned(),
+                    })
+                } else {
+                    Err(LinkError("this is not a TiersPay payment link"))
+                };
+            }
+            Err(LinkError(
                 "the link points to a page this app does not have",
-            )),
-        },
+            ))
+        }
     }
 }
 
@@ -109,6 +159,56 @@ mod tests {
                 code: "K7M2QX".into()
             })
         );
+    }
+
+    #[test]
+    fn payment_and_short_links_route_unverified_and_bounded() {
+        assert_eq!(
+            parse("https://app.tierspay.fr/l/AQMx-_y"),
+            Ok(Destination::PaymentLink {
+                token: "AQMx-_y".into()
+            })
+        );
+        assert_eq!(
+            parse("tierspay://l/AQMx"),
+            Ok(Destination::PaymentLink {
+                token: "AQMx".into()
+            })
+        );
+        // An empty token routes, so the member reads "incomplete" rather than "no such page".
+        assert_eq!(
+            parse("https://app.tierspay.fr/l/"),
+            Ok(Destination::PaymentLink {
+                token: String::new()
+            })
+        );
+        assert_eq!(
+            parse("https://app.tierspay.fr/s/k7Qm2x9a"),
+            Ok(Destination::ShortLink {
+                code: "k7Qm2x9a".into()
+            })
+        );
+        for bad in [
+            "https://app.tierspay.fr/l/AQ%2e",
+            "https://app.tierspay.fr/l/AQ/x",
+            "https://app.tierspay.fr/l/AQ.x",
+            "https://app.tierspay.fr/s/",
+            "https://app.tierspay.fr/s/ab-c",
+            "https://app.tierspay.fr/s/abc/..",
+            "https://evil.example/l/AQMx",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        let long = format!(
+            "https://app.tierspay.fr/l/{}",
+            "A".repeat(MAX_TOKEN_CHARS + 1)
+        );
+        assert!(parse(&long).is_err());
+        let long = format!(
+            "https://app.tierspay.fr/s/{}",
+            "a".repeat(MAX_SHORT_CODE_CHARS + 1)
+        );
+        assert!(parse(&long).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The uniffi facade: what Kotlin, Swift and the terminal shell call. Thin by design: each
 //! method converts arguments, runs the app service on the core's runtime and converts back.
 
+mod arrears;
 mod card;
 mod coverage;
 mod enrollment;
@@ -24,7 +25,12 @@ pub use crate::app::flows::visit::{FailureKind, VisitField, VisitStep};
 pub use crate::app::flows::wallet::{
     Availability, InWalletStatus, WalletKind, WalletOutcome, WalletResult, WalletStep,
 };
+pub use crate::app::LinkRefusal;
 pub use crate::wire::ErrorCode;
+pub use arrears::{
+    Arrears, ArrearsFlow, ArrearsFlowError, ArrearsFlowState, ArrearsListener, Day, Invoice,
+    InvoiceList, InvoiceStatus, LinkChannel, LinkResult, RefusedLink, VerifiedLink,
+};
 pub use card::{
     ApplePayPassData, Card, CardDetails, CardInfo, CardToken, GooglePayAction, PushTokenizeData,
     TapAndPayToken,

@@ -20,11 +20,23 @@ pub enum Route {
     },
     /// The virtual card's screen (pushes say it was frozen or is active again).
     Card,
+    /// A payment link (signed `/l/…` or SMS `/s/…`): nothing of it is trusted yet; hand `url`
+    /// to `ArrearsFlow::open_link` (or `Arrears::open_link`), which verifies it against the
+    /// pinned key before anything is shown.
+    PaymentLink {
+        /// The link as received.
+        url: String,
+    },
 }
 
-impl From<links::Destination> for Route {
-    fn from(d: links::Destination) -> Self {
+impl Route {
+    fn of(d: links::Destination, url: &str) -> Self {
         match d {
+            links::Destination::PaymentLink { .. } | links::Destination::ShortLink { .. } => {
+                Self::PaymentLink {
+                    url: url.trim().to_owned(),
+                }
+            }
             links::Destination::Home => Self::Home,
             links::Destination::Enroll { contract_number } => Self::Enroll { contract_number },
             links::Destination::Provider { code } => Self::Provider { code },
@@ -37,7 +49,7 @@ impl From<links::Destination> for Route {
 #[uniffi::export]
 pub fn route_for_link(url: String) -> Result<Route, CoreError> {
     links::parse(&url)
-        .map(Into::into)
+        .map(|d| Route::of(d, &url))
         .map_err(|e| CoreError::InvalidInput {
             field: "url".into(),
             detail: e.0.into(),

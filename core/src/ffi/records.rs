@@ -19,6 +19,13 @@ pub struct CoreConfig {
     /// A label for this device in the member's device list.
     #[uniffi(default = None)]
     pub device_name: Option<String>,
+    /// The key payment links are signed with, hex of the uncompressed P-256 point, pinned in
+    /// the app; `None` when the server's key above signs them.
+    #[uniffi(default = None)]
+    pub link_public_key: Option<String>,
+    /// The id links signed by `link_public_key` carry (`None`: 1).
+    #[uniffi(default = None)]
+    pub link_key_id: Option<u8>,
 }
 
 /// A one-time code was sent; confirm it with [`crate::Enrollment::confirm`].

@@ -2,9 +2,9 @@ use std::sync::Arc;
 
 use super::runtime::CoreRuntime;
 use super::{
-    Card, CoreConfig, CoreError, Coverage, Enrollment, EnrollmentFlow, EnrollmentListener,
-    Payments, Profile, PushService, SessionListener, SessionStatus, Subscription, VisitFlow,
-    VisitListener, WalletFlow, WalletKind, WalletListener,
+    Arrears, ArrearsFlow, ArrearsListener, Card, CoreConfig, CoreError, Coverage, Enrollment,
+    EnrollmentFlow, EnrollmentListener, Payments, Profile, PushService, SessionListener,
+    SessionStatus, Subscription, VisitFlow, VisitListener, WalletFlow, WalletKind, WalletListener,
 };
 use crate::app::{Core, Settings};
 use crate::platform::{DeviceKey, SecureStorage};
@@ -30,6 +30,8 @@ impl TiersPay {
             config.server_url,
             &config.data_dir,
             &config.server_public_key,
+            config.link_key_id,
+            config.link_public_key.as_deref(),
             config.device_name,
         )?;
         let core = Core::open(settings, secure_storage, device_key)?;
@@ -66,6 +68,20 @@ impl TiersPay {
             core: self.core.clone(),
             runtime: self.runtime.clone(),
         })
+    }
+
+    /// Arrears: the member's invoices offline, and payment links verified before they show.
+    pub fn arrears(&self) -> Arc<Arrears> {
+        Arc::new(Arrears {
+            core: self.core.clone(),
+            runtime: self.runtime.clone(),
+        })
+    }
+
+    /// The arrears screens' flow (invoice list, detail, opened links): its state goes to
+    /// `listener` at every change; call `start`.
+    pub fn arrears_flow(&self, listener: Arc<dyn ArrearsListener>) -> Arc<ArrearsFlow> {
+        ArrearsFlow::new(self.core.clone(), self.runtime.clone(), listener)
     }
 
     /// Coverage: synced data, providers, previews.

@@ -113,6 +113,35 @@ const MIGRATIONS: &[&str] = &[
         created_at      INTEGER NOT NULL
     );
     "#,
+    // 7: arrears invoices as listed offline (no link token, no card), and refused payment
+    // links waiting to be reported, each with the idempotency key it is sent with.
+    r#"
+    CREATE TABLE member_invoice (
+        id               TEXT PRIMARY KEY,
+        number           TEXT,
+        status           TEXT NOT NULL,
+        source           TEXT NOT NULL,
+        description      TEXT,
+        contract_ref     TEXT NOT NULL,
+        currency         TEXT NOT NULL,
+        amount_due       INTEGER NOT NULL,
+        amount_paid      INTEGER NOT NULL,
+        amount_remaining INTEGER NOT NULL,
+        due_date         INTEGER,
+        rf_reference     TEXT,
+        created          INTEGER NOT NULL,
+        synced_at        INTEGER NOT NULL
+    );
+    CREATE TABLE member_invoice_sync (
+        id        INTEGER PRIMARY KEY CHECK (id = 1),
+        synced_at INTEGER NOT NULL
+    );
+    CREATE TABLE link_report (
+        idempotency_key TEXT PRIMARY KEY,
+        body            TEXT NOT NULL,
+        created_at      INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// Brings the schema to the latest version, each step in its own transaction.

@@ -3,6 +3,7 @@
 
 mod card;
 pub mod coverage;
+mod invoices;
 mod migrations;
 mod payment;
 mod pending;
@@ -13,6 +14,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
+pub use invoices::{StoredInvoice, StoredInvoiceStatus};
 pub use session::LocalSession;
 
 use crate::error::Result;
@@ -140,7 +142,8 @@ impl Store {
             "DELETE FROM session; DELETE FROM beneficiary; DELETE FROM contract; DELETE FROM member;
              DELETE FROM coverage_cache; DELETE FROM provider; DELETE FROM card;
              DELETE FROM push_token; DELETE FROM payment_method; DELETE FROM visit;
-             DELETE FROM pending_request;",
+             DELETE FROM pending_request; DELETE FROM member_invoice;
+             DELETE FROM member_invoice_sync; DELETE FROM link_report;",
         )?;
         tx.commit()?;
         // Reclaim the pages so deleted personal data does not linger in the file.

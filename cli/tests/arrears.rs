@@ -1,0 +1,304 @@
+//! Arrears from the terminal, as a user runs it: the real `tierspay` binary against a real
+//! mock. Payment links are signed here with the mock's own key (the one the terminal pins),
+//! exactly as the platform signs them, then altered, cut, expired or addressed to another
+//! member; `open-link` must show the facts of a good one and refuse every other one, and the
+//! refusals reach the server.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use p256::ecdsa::SigningKey;
+use serde_json::Value;
+use tierspay_core::domain::payment_link::{self, Channel, Currency, LinkClaims, MemberTag};
+use tierspay_tests::{Mock, DEMO_BIRTH_DATE, DEMO_CONTRACT, DEMO_PHONE};
+
+fn tierspay(mock: &Mock, data_dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tierspay"))
+        .args([
+            "--server",
+            &mock.url,
+            "--server-key",
+            &mock.key,
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("tierspay runs")
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|_| panic!("one JSON document: {output:?}"))
+}
+
+/// `tierspay enroll` for the demo holder, the code typed at the prompt once the SMS arrived.
+async fn enroll(mock: &Mock, data: &std::path::Path) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tierspay"))
+        .args([
+            "--server",
+            &mock.url,
+            "--server-key",
+            &mock.key,
+            "--json",
+            "--data-dir",
+        ])
+        .arg(data)
+        .args([
+            "enroll",
+            "--contract-number",
+            DEMO_CONTRACT,
+            "--birth-date",
+            DEMO_BIRTH_DATE,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let code = loop {
+        let list = mock
+            .get("/v1/test_helpers/outbox?channel=sms&limit=1")
+            .await;
+        if list["data"].as_array().is_some_and(|d| !d.is_empty()) {
+            break mock.latest_code(DEMO_PHONE).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{code}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    json(&out)["profile"]["member"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The mock's signing key, read where the mock keeps it: the key whose public half the
+/// terminal pins, and that signs payment links under key id 1.
+fn mock_signing_key(mock: &Mock) -> SigningKey {
+    let conn = rusqlite::Connection::open(mock.db_path()).unwrap();
+    let bytes: Vec<u8> = conn
+        .query_row(
+            "SELECT value FROM http_server_secrets WHERE name = 'signing_key'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    SigningKey::from_slice(&bytes).unwrap()
+}
+
+fn now() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as u32
+}
+
+fn token(key: &SigningKey, member: &str, expires_at: u32, channel: Channel) -> String {
+    payment_link::sign(
+        &LinkClaims {
+            key_id: 1,
+            invoice: 4_021,
+            member: MemberTag::of(member),
+            amount_minor: 4_250,
+            currency: Currency::EUR,
+            expires_at,
+            channel,
+        },
+        key,
+    )
+}
+
+fn reports(mock: &Mock) -> Vec<String> {
+    mock.snapshot(&["platform_link_reports"])
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signed_link_is_verified_offline_and_every_bad_one_refused_and_reported() {
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("t");
+    let member = enroll(&mock, &data).await;
+    let key = mock_signing_key(&mock);
+    let good = token(&key, &member, now() + 86_400, Channel::Email);
+
+    // Verified with the pinned key, before anything is shown; the page is the canonical one.
+    for url in [
+        format!("https://app.tierspay.fr/l/{good}"),
+        format!("tierspay://l/{good}"),
+    ] {
+        let out = tierspay(&mock, &data, &["--json", "open-link", &url]);
+        assert!(out.status.success(), "{out:?}");
+        let doc = json(&out);
+        assert_eq!(doc["verified"], true, "{doc}");
+        assert_eq!(doc["invoice_number"], 4_021);
+        assert_eq!(doc["amount"], 4_250);
+        assert_eq!(doc["currency"], "EUR");
+        assert_eq!(doc["amount_display"], "€42.50");
+        assert_eq!(doc["channel"], "email");
+        assert_eq!(doc["key_id"], 1);
+        assert_eq!(
+            doc["page_url"],
+            format!("https://app.tierspay.fr/l/{good}").as_str()
+        );
+    }
+    let out = tierspay(
+        &mock,
+        &data,
+        &["open-link", &format!("https://app.tierspay.fr/l/{good}")],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Verified offline") && text.contains("42,50"), "{text}");
+    assert!(reports(&mock).is_empty(), "a good link reports nothing");
+
+    // One altered character in the signature, a cut link, an expired one, another member's,
+    // a look-alike host: each refused with its own reason, nothing of it shown.
+    let mut altered = good.clone().into_bytes();
+    altered[100] = if altered[100] == b'A' { b'B' } else { b'A' };
+    let altered = String::from_utf8(altered).unwrap();
+    let expired = token(&key, &member, now() - 1, Channel::Sms);
+    let other = token(&key, "mbr_someone_else", now() + 86_400, Channel::Push);
+    let foreign_key = token(
+        &tierspay_core::auth::ecdsa::generate_signing_key(),
+        &member,
+        now() + 86_400,
+        Channel::Email,
+    );
+    let cases = [
+        (format!("https://app.tierspay.fr/l/{altered}"), "bad_signature"),
+        (format!("https://app.tierspay.fr/l/{foreign_key}"), "bad_signature"),
+        (format!("https://app.tierspay.fr/l/{}", &good[..80]), "truncated"),
+        (format!("https://app.tierspay.fr/l/{expired}"), "expired"),
+        (format!("tierspay://l/{other}"), "other_member"),
+        (format!("https://app-tierspay.fr/l/{good}"), "not_ours"),
+        ("https://app.tierspay.fr/l/not*a*token".to_owned(), "malformed"),
+    ];
+    for (url, reason) in &cases {
+        let out = tierspay(&mock, &data, &["--json", "open-link", url]);
+        assert!(out.status.success(), "{out:?}");
+        let doc = json(&out);
+        assert_eq!(doc["verified"], false, "{url}: {doc}");
+        assert_eq!(doc["reason"], *reason, "{url}");
+        assert!(doc.get("amount").is_none(), "nothing of a refused link is shown");
+        assert!(doc["message_en"].as_str().unwrap().len() > 10);
+        assert!(doc["message_fr"].as_str().unwrap().len() > 10);
+        assert_eq!(doc["reports_pending"], 0, "reported at once: {doc}");
+    }
+    let out = tierspay(
+        &mock,
+        &data,
+        &["open-link", &format!("https://app.tierspay.fr/l/{altered}")],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Do not pay") && text.contains("Ne payez pas"), "{text}");
+
+    // The server holds one report per refusal, with a digest, never a token.
+    let rows = reports(&mock);
+    assert_eq!(rows.len(), cases.len() + 1, "{rows:#?}");
+    let all = rows.join("\n");
+    for t in [&good, &altered, &expired, &other] {
+        assert!(!all.contains(t.as_str()), "no token reaches the report table");
+    }
+    assert!(all.contains("app-tierspay.fr"), "the look-alike host is named");
+    assert!(
+        all.contains("\"other_member\"") && all.contains("Integer(4021)"),
+        "a signed link's invoice is named: {all}"
+    );
+    // Nor is any token kept on the terminal's phone database.
+    let db = String::from_utf8_lossy(&std::fs::read(data.join("tierspay.sqlite3")).unwrap())
+        .into_owned();
+    for t in [&good, &altered, &expired, &other] {
+        assert!(!db.contains(t.as_str()), "no token in the phone's store");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refusal_waits_offline_with_its_key_and_is_reported_once_when_back() {
+    let mut mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("t");
+    let member = enroll(&mock, &data).await;
+    let key = mock_signing_key(&mock);
+    let expired = token(&key, &member, now() - 10, Channel::Sms);
+    mock.stop().await;
+
+    // Offline: the check needs no server; the report waits in the phone's store.
+    let out = tierspay(
+        &mock,
+        &data,
+        &[
+            "--json",
+            "open-link",
+            &format!("https://app.tierspay.fr/l/{expired}"),
+        ],
+    );
+    let doc = json(&out);
+    assert_eq!(doc["reason"], "expired", "{doc}");
+    assert_eq!(doc["reports_pending"], 1);
+    let good = token(&key, &member, now() + 600, Channel::App);
+    let out = tierspay(
+        &mock,
+        &data,
+        &[
+            "--json",
+            "open-link",
+            &format!("tierspay://l/{good}"),
+        ],
+    );
+    assert_eq!(json(&out)["verified"], true, "verified with the server down");
+
+    mock.restart().await;
+    // The next refusal sends both, oldest first; each is recorded once.
+    let out = tierspay(
+        &mock,
+        &data,
+        &["--json", "open-link", "https://app.tierspay.fr/l/"],
+    );
+    let doc = json(&out);
+    assert_eq!(doc["reason"], "truncated", "{doc}");
+    assert_eq!(doc["reports_pending"], 0);
+    let rows = reports(&mock);
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    assert!(rows.iter().any(|r| r.contains("\"expired\"")));
+    assert!(rows.iter().any(|r| r.contains("\"truncated\"")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn open_link_needs_an_enrolled_terminal_and_routes_other_links_away() {
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("t");
+    let out = tierspay(
+        &mock,
+        &data,
+        &["--json", "open-link", "https://app.tierspay.fr/l/AAAA"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["error"]["kind"], "not_enrolled");
+
+    enroll(&mock, &data).await;
+    let out = tierspay(
+        &mock,
+        &data,
+        &["--json", "open-link", "https://app.tierspay.fr/card"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(json(&out)["error"]["field"], "url");
+    // `tierspay link` names the route and sends payment links to open-link.
+    let out = tierspay(
+        &mock,
+        &data,
+        &["--json", "link", "https://app.tierspay.fr/s/Ab3dE5gH9k"],
+    );
+    assert_eq!(json(&out)["route"], "payment_link");
+}
