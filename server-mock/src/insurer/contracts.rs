@@ -273,6 +273,20 @@ pub fn find_by_number(conn: &Connection, number: &str) -> Result<Option<HolderCo
         .optional()?)
 }
 
+/// Whose a contract is and which insurer holds it: `(contract id, member_id, insurer_name)`,
+/// by the contract's id (`ctr_…`) or number.
+pub fn owner_of(
+    conn: &Connection,
+    contract: &str,
+) -> Result<Option<(String, String, String)>, ApiError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, member_id, insurer_name FROM insurer_contracts WHERE id = ?1 OR number = ?1",
+        )?
+        .query_row([contract], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?)
+}
+
 /// The profile of a member: member, contract summary, beneficiaries.
 pub fn profile(conn: &Connection, member_id: &str, device_id: &str) -> Result<Profile, ApiError> {
     let (contract, phone, email) = conn

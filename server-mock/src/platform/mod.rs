@@ -3,6 +3,7 @@
 //! the real-time decision on a tap, settlement) and arrears. It knows members
 //! only by the insurer's reference, and calls the insurer and the PSP, never the reverse.
 
+pub mod arrears;
 pub mod card;
 pub mod devices;
 mod enrollment;
@@ -171,4 +172,6 @@ pub const MIGRATIONS: &[&str] = &[
         created    INTEGER NOT NULL
     );
 "#,
+    // 5: which invoice is whose and what for (the PSP knows only its customer).
+    arrears::invoices::MIGRATION,
 ];

@@ -355,3 +355,60 @@ pub fn fund_issuing(
 pub fn webhook_secret(conn: &Connection) -> Result<Option<String>, ApiError> {
     psp::platform_webhook_secret(conn)
 }
+
+/// An invoice the platform makes for a debt: one line, finalized at once (numbered, with its
+/// RF reference and the PSP's page).
+#[derive(Debug, Clone)]
+pub struct Debt<'a> {
+    /// The member's `cus_…`.
+    pub customer: &'a str,
+    /// Minor units.
+    pub amount: i64,
+    /// `eur`.
+    pub currency: &'a str,
+    /// What the member reads.
+    pub description: &'a str,
+    /// Due this many days after today.
+    pub days_until_due: i64,
+    /// The platform's ids, kept on the invoice (`metadata`).
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// The connected account paid what the member pays (the insurer, for premiums).
+    pub transfer_destination: Option<String>,
+}
+
+/// Creates and finalizes the invoice of a debt; its `in_…`.
+pub fn open_invoice(tx: &Connection, debt: Debt<'_>, now: i64) -> Result<String, ApiError> {
+    let invoice = psp::create_invoice(
+        tx,
+        &ctx(now),
+        psp::NewInvoice {
+            customer: debt.customer.into(),
+            currency: debt.currency.into(),
+            days_until_due: Some(debt.days_until_due),
+            description: Some(debt.description.into()),
+            metadata: debt.metadata,
+            transfer_destination: debt.transfer_destination,
+            ..Default::default()
+        },
+    )?;
+    psp::create_invoice_item(
+        tx,
+        &ctx(now),
+        psp::NewInvoiceItem {
+            customer: debt.customer.into(),
+            invoice: Some(invoice.clone()),
+            unit_amount: debt.amount,
+            quantity: 1,
+            currency: debt.currency.into(),
+            description: Some(debt.description.into()),
+            ..Default::default()
+        },
+    )?;
+    psp::finalize_invoice(tx, &ctx(now), &invoice)?;
+    Ok(invoice)
+}
+
+/// An invoice as the PSP shows it.
+pub fn invoice(conn: &Connection, id: &str) -> Result<psp::InvoiceView, ApiError> {
+    psp::invoice(conn, id)
+}

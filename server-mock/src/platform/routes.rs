@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/visits/{id}", get(super::visits::retrieve))
         .route("/v1/visits/{id}/cancel", post(super::visits::cancel))
         .route(super::psp_events::PATH, post(super::psp_events::receive))
+        .merge(super::arrears::invoices::router())
 }
 
 async fn refresh(

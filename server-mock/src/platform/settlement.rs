@@ -12,6 +12,7 @@ use tierspay_core::domain::enrollment::parse_date;
 use tierspay_core::domain::money::display_fr;
 use tierspay_core::wire::Visit;
 
+use super::arrears;
 use super::notifications::{self, Push};
 use super::payments::{self, Capture};
 use super::visits::{self, VisitRow};
@@ -174,6 +175,18 @@ pub fn settle(tx: &Connection, visit: &VisitRow, amount: i64, now: i64) -> Resul
             reason,
             now
         ])?;
+        // The member is invoiced for it at once, in this transaction (issue 11).
+        arrears::invoices::invoice_visit_remainder(
+            tx,
+            &visit.member_ref,
+            &visit.contract_ref,
+            &visit.id,
+            &visit.provider_name,
+            &visit.date,
+            member.arrears,
+            &visit.currency,
+            now,
+        )?;
     }
     // Only a captured visit consumes the annual counters (at the figures it was authorized
     // with; a different captured amount is rare and re-priced above for the money only).

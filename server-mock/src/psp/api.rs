@@ -31,6 +31,11 @@ pub use super::balance::{
     BalanceType, Entry, LedgerEntry, MAX_AMOUNT, PLATFORM_ACCOUNT,
 };
 pub use super::customers::{create_customer, update_customer, CustomerFields};
+pub use super::invoice_items::{create_item as create_invoice_item, NewItem as NewInvoiceItem};
+pub use super::invoice_rules::Status as InvoiceStatus;
+pub use super::invoices::{
+    create_invoice, finalize_invoice, view as invoice, void_invoice, InvoiceView, NewInvoice,
+};
 pub use super::model::Ctx;
 pub use super::payment_intents::{
     cancel_payment_intent, capture_payment_intent, confirm_payment_intent, create_payment_intent,

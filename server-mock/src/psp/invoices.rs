@@ -1260,6 +1260,68 @@ pub(super) fn intent_succeeded(tx: &Connection, ctx: &Ctx, intent: &str) -> Resu
     Ok(())
 }
 
+/// What the platform reads of an invoice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceView {
+    /// `in_…`
+    pub id: String,
+    /// `cus_…`
+    pub customer: String,
+    /// Stripe's status.
+    pub status: Status,
+    /// Set at finalization.
+    pub number: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// `eur`.
+    pub currency: String,
+    /// Minor units.
+    pub amount_due: i64,
+    /// Minor units.
+    pub amount_paid: i64,
+    /// Minor units.
+    pub amount_remaining: i64,
+    /// Minor units, to refund.
+    pub amount_overpaid: i64,
+    /// Unix seconds.
+    pub due_date: Option<i64>,
+    /// ISO 11649, electronic form.
+    pub rf_reference: Option<String>,
+    /// The PSP's page for it.
+    pub hosted_invoice_url: Option<String>,
+    /// Unix seconds.
+    pub created: i64,
+    /// Unix seconds.
+    pub paid_at: Option<i64>,
+}
+
+/// The invoice's view for the platform.
+pub fn view(conn: &Connection, id: &str) -> Result<InvoiceView, ApiError> {
+    let doc = invoice_json(conn, id)?;
+    let text = |v: &Value| v.as_str().map(str::to_owned);
+    let int = |v: &Value| v.as_i64().unwrap_or_default();
+    Ok(InvoiceView {
+        id: id.to_owned(),
+        customer: text(&doc["customer"]).unwrap_or_default(),
+        status: doc["status"]
+            .as_str()
+            .and_then(Status::parse)
+            .ok_or_else(|| ApiError::internal("invoice without status"))?,
+        number: text(&doc["number"]),
+        description: text(&doc["description"]),
+        currency: text(&doc["currency"]).unwrap_or_default(),
+        amount_due: int(&doc["amount_due"]),
+        amount_paid: int(&doc["amount_paid"]),
+        amount_remaining: int(&doc["amount_remaining"]),
+        amount_overpaid: int(&doc["amount_overpaid"]),
+        due_date: doc["due_date"].as_i64(),
+        rf_reference: text(&doc["rf_reference"]),
+        hosted_invoice_url: text(&doc["hosted_invoice_url"]),
+        created: int(&doc["created"]),
+        paid_at: doc["status_transitions"]["paid_at"].as_i64(),
+    })
+}
+
 // ------------------------------------------------------------------- endpoints
 
 /// The invoice endpoints.

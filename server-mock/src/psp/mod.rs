@@ -37,6 +37,7 @@ mod cardholders;
 mod cards;
 mod challenges;
 mod charges;
+mod credit_notes;
 mod customers;
 mod events;
 mod form;
@@ -77,6 +78,7 @@ pub fn router() -> Router<AppState> {
         .merge(transfers::router())
         .merge(invoices::router())
         .merge(invoice_items::router())
+        .merge(credit_notes::router())
 }
 
 /// The secret key every new database accepts.
@@ -189,4 +191,5 @@ pub const MIGRATIONS: &[&str] = &[
     challenges::MIGRATION,
     authorizations::BALANCES_MIGRATION,
     invoices::MIGRATION,
+    credit_notes::MIGRATION,
 ];
