@@ -2,3 +2,8 @@
 //! push, email and SMS, each with its own signed link, and the pages those links open.
 
 pub mod invoices;
+pub mod links;
+pub mod messages;
+pub mod quiet_hours;
+pub mod schedule;
+pub mod short_links;
