@@ -48,6 +48,12 @@ pub struct Limits {
     pub webhook_retry_base_ms: u64,
     /// Attempts of one asynchronous delivery before it is marked failed.
     pub webhook_attempts: u32,
+    /// Longest delay between two attempts of one delivery, milliseconds (the doubling stops
+    /// there).
+    pub webhook_retry_max_ms: u64,
+    /// Deadline of one asynchronous delivery attempt, milliseconds: an endpoint that has not
+    /// answered by then counts as timed out.
+    pub webhook_timeout_ms: u64,
 }
 
 impl Default for Limits {
@@ -70,6 +76,8 @@ impl Default for Limits {
             authorization_timeout_approves: false,
             webhook_retry_base_ms: 1_000,
             webhook_attempts: 6,
+            webhook_retry_max_ms: 3_600_000,
+            webhook_timeout_ms: 10_000,
         }
     }
 }

@@ -6,22 +6,32 @@
 //! - The outbox: [`enqueue`] writes one delivery row per subscribed endpoint in the transaction
 //!   that writes the event, so an event is sent if and only if it committed. [`run`], a task of
 //!   its own, sends due deliveries, records each attempt and retries with exponential backoff a
-//!   few times (`Limits::webhook_attempts`, `Limits::webhook_retry_base_ms`). Delivery is at
-//!   least once and unordered: receivers dedupe on the event id.
+//!   few times (`Limits::webhook_attempts`, `Limits::webhook_retry_base_ms` doubled up to
+//!   `Limits::webhook_retry_max_ms`, each attempt bounded by `Limits::webhook_timeout_ms`).
+//!   Delivery is at least once and unordered: receivers dedupe on the event id.
+//! - The delivery log: each attempt is a `psp_webhook_attempts` row (when, how long, the status
+//!   or error, what comes next), read per endpoint by [`list_deliveries`]
+//!   (`GET /v1/webhook_endpoints/{id}/deliveries`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::http::{Request, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::{Request, StatusCode, Uri};
+use axum::Json;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{json, Value};
 use tokio::sync::Notify;
 
 use super::events::event_json;
+use super::form::invalid;
+use super::model::{self, missing, Paging};
 use super::webhook_endpoints::{subscribed, Endpoint, API_VERSION};
+use super::wire::{query_fields, Psp};
 use crate::http::webhook_signature;
 use crate::http::ApiError;
 use crate::state::AppState;
@@ -31,8 +41,6 @@ pub type Client = HyperClient<HttpConnector, Body>;
 
 /// Longest answer read from an endpoint.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
-/// Deadline of one asynchronous delivery (the real-time decision has its own, shorter one).
-const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Deliveries sent at once by the worker.
 const BATCH: i64 = 64;
 /// How often the worker looks for due deliveries when nothing woke it.
@@ -97,7 +105,8 @@ pub async fn post_signed(
     body: Bytes,
     deadline: Duration,
 ) -> Result<Reply, SendError> {
-    let signature = webhook_signature::header_value(&[&endpoint.secret], now_ms() / 1000, &body);
+    // One `v1` per live secret: during a roll's overlap, receivers holding either accept it.
+    let signature = webhook_signature::header_value(&endpoint.secrets(), now_ms() / 1000, &body);
     let request = Request::post(&endpoint.url)
         .header("content-type", "application/json; charset=utf-8")
         .header(
@@ -160,10 +169,11 @@ struct Due {
     body: Bytes,
 }
 
-/// The delay before attempt `n + 1` after `n` failed attempts: base × 2^(n−1), capped at an hour.
-pub fn backoff_ms(base_ms: u64, failed: u32) -> u64 {
-    let factor = 1u64 << failed.saturating_sub(1).min(20);
-    base_ms.saturating_mul(factor).min(3_600_000)
+/// The delay before attempt `n + 1` after `n` failed attempts: base × 2^(n−1), capped at
+/// `max_ms`.
+pub fn backoff_ms(base_ms: u64, failed: u32, max_ms: u64) -> u64 {
+    let factor = 1u64 << failed.saturating_sub(1).min(40);
+    base_ms.saturating_mul(factor).min(max_ms)
 }
 
 /// Sends due deliveries until the server stops.
@@ -191,7 +201,9 @@ pub async fn send_due(state: &AppState) -> Result<usize, ApiError> {
         .db
         .call(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT d.seq, d.attempts, e.id, e.url, vault_open('webhook_endpoint:' || e.id, e.secret), d.event_id
+                "SELECT d.seq, d.attempts, e.id, e.url, vault_open('webhook_endpoint:' || e.id, e.secret), d.event_id,
+                        CASE WHEN e.previous_secret_expires_ms > ?1
+                             THEN vault_open('webhook_endpoint:' || e.id, e.previous_secret) END
                  FROM psp_webhook_deliveries d JOIN psp_webhook_endpoints e ON e.id = d.endpoint_id
                  WHERE d.status = 'pending' AND d.next_attempt_ms <= ?1
                  ORDER BY d.next_attempt_ms LIMIT ?2",
@@ -199,17 +211,17 @@ pub async fn send_due(state: &AppState) -> Result<usize, ApiError> {
             let rows = stmt
                 .query_map(params![now_ms(), BATCH], |r| {
                     Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
+                        (r.get::<_, i64>(0)?, r.get::<_, i64>(1)?),
                         r.get::<_, String>(2)?,
                         r.get::<_, String>(3)?,
                         r.get::<_, Option<String>>(4)?,
                         r.get::<_, String>(5)?,
+                        r.get::<_, Option<String>>(6)?,
                     ))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let mut out = Vec::with_capacity(rows.len());
-            for (seq, attempts, id, url, secret, event_id) in rows {
+            for ((seq, attempts), id, url, secret, event_id, previous_secret) in rows {
                 let body = event_json(conn, &event_id)?.to_string();
                 out.push(Due {
                     seq,
@@ -218,6 +230,7 @@ pub async fn send_due(state: &AppState) -> Result<usize, ApiError> {
                         id,
                         url,
                         secret: secret.unwrap_or_default(),
+                        previous_secret,
                         enabled_events: Vec::new(),
                     },
                     body: Bytes::from(body),
@@ -230,18 +243,22 @@ pub async fn send_due(state: &AppState) -> Result<usize, ApiError> {
         return Ok(0);
     }
     let count = due.len();
+    let timeout = Duration::from_millis(state.limits.webhook_timeout_ms.max(1));
     let mut sends = tokio::task::JoinSet::new();
     for d in due {
         let client = state.webhooks.client.clone();
         sends.spawn(async move {
+            let started_ms = now_ms();
+            let clock = std::time::Instant::now();
             let outcome = if d.endpoint.secret.is_empty() {
                 Err(SendError::Failed(
                     "the endpoint's secret does not open".into(),
                 ))
             } else {
-                post_signed(&client, &d.endpoint, d.body.clone(), DELIVERY_TIMEOUT).await
+                post_signed(&client, &d.endpoint, d.body.clone(), timeout).await
             };
-            (d.seq, d.attempts, outcome)
+            let took_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
+            (d.seq, d.attempts, outcome, started_ms, took_ms)
         });
     }
     let mut outcomes = Vec::with_capacity(count);
@@ -251,12 +268,13 @@ pub async fn send_due(state: &AppState) -> Result<usize, ApiError> {
         }
     }
     let base = state.limits.webhook_retry_base_ms;
+    let cap = state.limits.webhook_retry_max_ms;
     let max = i64::from(state.limits.webhook_attempts.max(1));
     state
         .db
         .transaction(move |tx| {
             let now = now_ms();
-            for (seq, attempts, outcome) in outcomes {
+            for (seq, attempts, outcome, started_ms, took_ms) in outcomes {
                 let attempts = attempts + 1;
                 let (status, code, error) = match &outcome {
                     Ok(r) if r.status.is_success() => ("delivered", Some(r.status.as_u16()), None),
@@ -265,14 +283,34 @@ pub async fn send_due(state: &AppState) -> Result<usize, ApiError> {
                     Err(SendError::Failed(e)) => ("pending", None, Some(e.chars().take(500).collect())),
                 };
                 let status = if status == "pending" && attempts >= max { "failed" } else { status };
-                let next = now + backoff_ms(base, attempts as u32) as i64;
-                tx.execute(
+                let next = now + backoff_ms(base, attempts as u32, cap) as i64;
+                tx.prepare_cached(
                     "UPDATE psp_webhook_deliveries
                      SET status = ?2, attempts = ?3, next_attempt_ms = ?4, last_status = ?5, last_error = ?6,
                          delivered_ms = CASE WHEN ?2 = 'delivered' THEN ?7 ELSE delivered_ms END
                      WHERE seq = ?1",
-                    params![seq, status, attempts, next, code, error, now],
-                )?;
+                )?
+                .execute(params![seq, status, attempts, next, code, error, now])?;
+                let outcome = match status {
+                    "delivered" => "delivered",
+                    "failed" => "failed",
+                    _ => "retry",
+                };
+                tx.prepare_cached(
+                    "INSERT INTO psp_webhook_attempts (delivery_seq, attempt, started_ms, duration_ms,
+                         status_code, error, outcome, next_attempt_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?
+                .execute(params![
+                    seq,
+                    attempts,
+                    started_ms,
+                    took_ms,
+                    code,
+                    error,
+                    outcome,
+                    (outcome == "retry").then_some(next)
+                ])?;
             }
             Ok(())
         })
@@ -280,16 +318,163 @@ pub async fn send_due(state: &AppState) -> Result<usize, ApiError> {
     Ok(count)
 }
 
+// ------------------------------------------------------------------- the delivery log
+
+/// Most attempts shown per delivery (the schedule makes at most `Limits::webhook_attempts`).
+const MAX_ATTEMPTS_SHOWN: i64 = 100;
+/// The id prefix of a delivery in the log (`whdl_<seq>`: the row's own sequence number).
+const DELIVERY_PREFIX: &str = "whdl_";
+
+fn delivery_seq(id: &str) -> Option<i64> {
+    id.strip_prefix(DELIVERY_PREFIX)?
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+}
+
+/// One delivery of the log with its attempts, oldest attempt first.
+fn delivery_json(conn: &Connection, seq: i64) -> Result<Value, ApiError> {
+    let attempts: Vec<Value> = conn
+        .prepare_cached(
+            "SELECT attempt, started_ms, duration_ms, status_code, error, outcome, next_attempt_ms
+             FROM psp_webhook_attempts WHERE delivery_seq = ?1 ORDER BY attempt LIMIT ?2",
+        )?
+        .query_map(params![seq, MAX_ATTEMPTS_SHOWN], |r| {
+            Ok(json!({
+                "attempt": r.get::<_, i64>(0)?,
+                "started_at_ms": r.get::<_, i64>(1)?,
+                "duration_ms": r.get::<_, i64>(2)?,
+                "status_code": r.get::<_, Option<i64>>(3)?,
+                "error": r.get::<_, Option<String>>(4)?,
+                "outcome": r.get::<_, String>(5)?,
+                "next_attempt_at_ms": r.get::<_, Option<i64>>(6)?,
+            }))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    conn.prepare_cached(
+        "SELECT d.event_id, e.type, d.endpoint_id, d.status, d.attempts, d.next_attempt_ms,
+                d.last_status, d.last_error, d.delivered_ms, d.created
+         FROM psp_webhook_deliveries d JOIN psp_events e ON e.id = d.event_id WHERE d.seq = ?1",
+    )?
+    .query_row([seq], |r| {
+        let status: String = r.get(3)?;
+        let pending = status == "pending";
+        Ok(json!({
+            "id": format!("{DELIVERY_PREFIX}{seq}"),
+            "object": "webhook_delivery",
+            "event": r.get::<_, String>(0)?,
+            "event_type": r.get::<_, String>(1)?,
+            "webhook_endpoint": r.get::<_, String>(2)?,
+            "status": status,
+            "attempt_count": r.get::<_, i64>(4)?,
+            "next_attempt_at_ms": if pending { json!(r.get::<_, i64>(5)?) } else { Value::Null },
+            "last_status_code": r.get::<_, Option<i64>>(6)?,
+            "last_error": r.get::<_, Option<String>>(7)?,
+            "delivered_at_ms": r.get::<_, Option<i64>>(8)?,
+            "created": r.get::<_, i64>(9)?,
+            "attempts": attempts,
+        }))
+    })
+    .optional()?
+    .ok_or_else(|| missing("webhook_delivery", "id", &format!("{DELIVERY_PREFIX}{seq}")))
+}
+
+/// `GET /v1/webhook_endpoints/{id}/deliveries`: the endpoint's deliveries, newest first, each
+/// with its attempts (status code or error, duration, next retry). Filters: `status`
+/// (pending, delivered, failed), `event` (`evt_…`); paging as every list.
+pub(super) async fn list_deliveries(
+    State(state): State<AppState>,
+    _psp: Psp,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Result<Json<Value>, ApiError> {
+    let mut f = query_fields(&uri)?;
+    let paging = Paging::read(&mut f)?;
+    let status = f.one_of("status", &["pending", "delivered", "failed"])?;
+    let event = f.str("event")?;
+    if event.as_ref().is_some_and(|e| e.len() > 64) {
+        return Err(invalid("event", "event is an event id (evt_…)."));
+    }
+    f.finish()?;
+    let cursor = |param: &str, v: &Option<String>| -> Result<Option<i64>, ApiError> {
+        v.as_deref()
+            .map(|c| {
+                delivery_seq(c).ok_or_else(|| invalid(param, format!("No such object: '{c}'")))
+            })
+            .transpose()
+    };
+    let after = cursor("starting_after", &paging.starting_after)?;
+    let before = cursor("ending_before", &paging.ending_before)?;
+    let limit = paging.limit;
+    let doc = state
+        .db
+        .call(move |conn| {
+            super::webhook_endpoints::endpoint_json(conn, &id, "id")?;
+            let (order, bound) = match (after, before) {
+                (Some(seq), _) => ("DESC", Some(("<", seq))),
+                (None, Some(seq)) => ("ASC", Some((">", seq))),
+                _ => ("DESC", None),
+            };
+            let mut sql = String::from(
+                "SELECT seq FROM psp_webhook_deliveries WHERE endpoint_id = ?1
+                 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR event_id = ?3)",
+            );
+            if let Some((op, seq)) = bound {
+                sql.push_str(&format!(" AND seq {op} {seq}"));
+            }
+            sql.push_str(&format!(" ORDER BY seq {order} LIMIT {}", limit + 1));
+            let mut seqs: Vec<i64> = conn
+                .prepare(&sql)?
+                .query_map(params![id, status, event], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let more = seqs.len() as i64 > limit;
+            seqs.truncate(limit as usize);
+            if order == "ASC" {
+                seqs.reverse();
+            }
+            let data = seqs
+                .into_iter()
+                .map(|seq| delivery_json(conn, seq))
+                .collect::<Result<_, _>>()?;
+            Ok(model::list_json(
+                data,
+                more,
+                &format!("/v1/webhook_endpoints/{id}/deliveries"),
+            ))
+        })
+        .await?;
+    Ok(Json(doc))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::backoff_ms;
+    use super::{backoff_ms, delivery_seq};
 
     #[test]
     fn backoff_doubles_and_is_capped() {
-        assert_eq!(backoff_ms(500, 1), 500);
-        assert_eq!(backoff_ms(500, 2), 1000);
-        assert_eq!(backoff_ms(500, 4), 4000);
-        assert_eq!(backoff_ms(500, 200), 3_600_000);
-        assert_eq!(backoff_ms(u64::MAX, 3), 3_600_000);
+        let cap = 3_600_000;
+        assert_eq!(backoff_ms(500, 1, cap), 500);
+        assert_eq!(backoff_ms(500, 2, cap), 1000);
+        assert_eq!(backoff_ms(500, 4, cap), 4000);
+        assert_eq!(backoff_ms(500, 200, cap), 3_600_000);
+        assert_eq!(backoff_ms(u64::MAX, 3, cap), 3_600_000);
+        // A compressed schedule for tests: 20 ms doubling up to 200 ms.
+        let steps: Vec<u64> = (1..=6).map(|n| backoff_ms(20, n, 200)).collect();
+        assert_eq!(steps, [20, 40, 80, 160, 200, 200]);
+    }
+
+    #[test]
+    fn delivery_ids_are_their_row_numbers() {
+        assert_eq!(delivery_seq("whdl_42"), Some(42));
+        for bad in [
+            "whdl_",
+            "whdl_0",
+            "whdl_-1",
+            "whdl_x",
+            "evt_1",
+            "whdl_99999999999999999999",
+        ] {
+            assert_eq!(delivery_seq(bad), None, "{bad}");
+        }
     }
 }

@@ -4,6 +4,13 @@
 //! of the database alone does not reveal it). The platform's own endpoint is made at start-up
 //! ([`ensure_platform_endpoint`]) and its secret handed over through
 //! [`platform_webhook_secret`]. Sending is `webhook_delivery`'s job.
+//!
+//! Rolling a secret (`POST /v1/webhook_endpoints/{id}/roll_secret`, what Stripe's Dashboard
+//! calls "Roll secret"): a new secret is made and shown once; the old one keeps signing beside
+//! it for `expires_in` seconds (0 to 24 hours, as the Dashboard offers), so every delivery in
+//! that window carries one `v1` per live secret and a receiver holding either accepts it.
+//! Rolling again in the window drops the older secret at once. `GET …/{id}/deliveries` is the
+//! endpoint's delivery log (`webhook_delivery`).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -75,6 +82,29 @@ pub const MIGRATION: &str = r#"
     CREATE INDEX psp_webhook_deliveries_endpoint ON psp_webhook_deliveries (endpoint_id);
 "#;
 
+/// The second migration: the rolled-over secret and its expiry (wall clock, milliseconds, as
+/// the delivery schedule), and the log of every delivery attempt.
+pub const ROLL_MIGRATION: &str = r#"
+    ALTER TABLE psp_webhook_endpoints ADD COLUMN previous_secret BLOB;
+    ALTER TABLE psp_webhook_endpoints ADD COLUMN previous_secret_expires_ms INTEGER;
+    CREATE TABLE psp_webhook_attempts (
+        seq             INTEGER PRIMARY KEY,
+        delivery_seq    INTEGER NOT NULL REFERENCES psp_webhook_deliveries(seq),
+        attempt         INTEGER NOT NULL CHECK (attempt >= 1),
+        started_ms      INTEGER NOT NULL,
+        duration_ms     INTEGER NOT NULL CHECK (duration_ms >= 0),
+        status_code     INTEGER,
+        error           TEXT,
+        outcome         TEXT NOT NULL CHECK (outcome IN ('delivered', 'retry', 'failed')),
+        next_attempt_ms INTEGER,
+        UNIQUE (delivery_seq, attempt)
+    );
+"#;
+
+/// Longest overlap of an old secret with its successor, seconds (Stripe's Dashboard offers up
+/// to 24 hours).
+pub const MAX_ROLL_OVERLAP_SECS: i64 = 24 * 3600;
+
 /// An endpoint as the sender needs it.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
@@ -84,8 +114,19 @@ pub struct Endpoint {
     pub url: String,
     /// The signing secret, opened from the vault.
     pub secret: String,
+    /// The secret it replaced, while it still signs (a roll's overlap).
+    pub previous_secret: Option<String>,
     /// Event types (`*` and `prefix.*` patterns included).
     pub enabled_events: Vec<String>,
+}
+
+impl Endpoint {
+    /// The live secrets, current first: one `v1` each in `Stripe-Signature`.
+    pub fn secrets(&self) -> Vec<&str> {
+        std::iter::once(self.secret.as_str())
+            .chain(self.previous_secret.as_deref().filter(|s| !s.is_empty()))
+            .collect()
+    }
 }
 
 /// Whether `kind` is among `enabled`: exact, `*`, or `resource.*`.
@@ -103,15 +144,18 @@ pub fn subscribed(enabled: &[String], kind: &str) -> bool {
 /// The enabled endpoints receiving `kind`, with their secrets.
 pub fn endpoints_for(conn: &Connection, kind: &str) -> Result<Vec<Endpoint>, ApiError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, url, vault_open('webhook_endpoint:' || id, secret), enabled_events
+        "SELECT id, url, vault_open('webhook_endpoint:' || id, secret), enabled_events,
+                CASE WHEN previous_secret_expires_ms > ?1
+                     THEN vault_open('webhook_endpoint:' || id, previous_secret) END
          FROM psp_webhook_endpoints WHERE status = 'enabled' ORDER BY seq",
     )?;
     let rows = stmt
-        .query_map([], |r| {
+        .query_map([super::webhook_delivery::now_ms()], |r| {
             Ok(Endpoint {
                 id: r.get(0)?,
                 url: r.get(1)?,
                 secret: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                previous_secret: r.get(4)?,
                 enabled_events: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
             })
         })?
@@ -166,9 +210,10 @@ pub fn create_endpoint(tx: &Connection, now: i64, e: NewEndpoint) -> Result<Valu
 /// An endpoint as Stripe renders it (no secret).
 pub fn endpoint_json(conn: &Connection, id: &str, param: &str) -> Result<Value, ApiError> {
     conn.query_row(
-        "SELECT id, url, description, enabled_events, status, api_version, metadata, created
+        "SELECT id, url, description, enabled_events, status, api_version, metadata, created,
+                CASE WHEN previous_secret_expires_ms > ?2 THEN previous_secret_expires_ms / 1000 END
          FROM psp_webhook_endpoints WHERE id = ?1",
-        [id],
+        params![id, super::webhook_delivery::now_ms()],
         |r| {
             Ok(json!({
                 "id": r.get::<_, String>(0)?,
@@ -180,6 +225,9 @@ pub fn endpoint_json(conn: &Connection, id: &str, param: &str) -> Result<Value, 
                 "enabled_events": parse_json(&r.get::<_, String>(3)?),
                 "livemode": false,
                 "metadata": parse_json(&r.get::<_, String>(6)?),
+                // Not Stripe's (its Dashboard shows it): when the rolled-over secret stops
+                // signing, null outside an overlap.
+                "previous_secret_expires_at": r.get::<_, Option<i64>>(8)?,
                 "status": r.get::<_, String>(4)?,
                 "url": r.get::<_, String>(1)?,
             }))
@@ -356,6 +404,64 @@ pub(super) fn router() -> Router<AppState> {
             "/v1/webhook_endpoints/{id}",
             get(retrieve).post(update).delete(delete),
         )
+        .route("/v1/webhook_endpoints/{id}/roll_secret", post(roll_secret))
+        .route(
+            "/v1/webhook_endpoints/{id}/deliveries",
+            get(super::webhook_delivery::list_deliveries),
+        )
+}
+
+/// Replaces `id`'s secret with a new one (returned) and lets the old one sign beside it until
+/// `now_ms + overlap_secs` (none when 0). A roll during an overlap drops the older secret.
+pub fn roll(
+    tx: &Connection,
+    id: &str,
+    overlap_secs: i64,
+) -> Result<(String, Option<i64>), ApiError> {
+    let secret = random::secret("whsec");
+    let expires_ms = (overlap_secs > 0).then(|| {
+        super::webhook_delivery::now_ms().saturating_add(overlap_secs.saturating_mul(1000))
+    });
+    let n = tx.execute(
+        "UPDATE psp_webhook_endpoints
+         SET previous_secret = CASE WHEN ?3 IS NULL THEN NULL ELSE secret END,
+             previous_secret_expires_ms = ?3,
+             secret = vault_seal('webhook_endpoint:' || id, ?2)
+         WHERE id = ?1",
+        params![id, secret, expires_ms],
+    )?;
+    if n == 0 {
+        return Err(missing("webhook_endpoint", "id", id));
+    }
+    Ok((secret, expires_ms.map(|ms| ms / 1000)))
+}
+
+async fn roll_secret(
+    State(state): State<AppState>,
+    _psp: Psp,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let mut f = body_fields(&headers, &body)?;
+    let overlap = f.int("expires_in")?.unwrap_or(MAX_ROLL_OVERLAP_SECS);
+    if !(0..=MAX_ROLL_OVERLAP_SECS).contains(&overlap) {
+        return Err(invalid(
+            "expires_in",
+            format!("expires_in is 0 to {MAX_ROLL_OVERLAP_SECS} seconds (24 hours)."),
+        ));
+    }
+    f.finish()?;
+    let doc = state
+        .db
+        .transaction(move |tx| {
+            let (secret, _) = roll(tx, &id, overlap)?;
+            let mut doc = endpoint_json(tx, &id, "id")?;
+            doc["secret"] = Value::String(secret);
+            Ok(doc)
+        })
+        .await?;
+    Ok(Json(doc))
 }
 
 async fn create(
@@ -472,6 +578,11 @@ async fn delete(
         .db
         .transaction(move |tx| {
             // Undelivered events to it go with it; delivered ones' log rows too.
+            tx.execute(
+                "DELETE FROM psp_webhook_attempts WHERE delivery_seq IN
+                     (SELECT seq FROM psp_webhook_deliveries WHERE endpoint_id = ?1)",
+                [&id],
+            )?;
             tx.execute(
                 "DELETE FROM psp_webhook_deliveries WHERE endpoint_id = ?1",
                 [&id],
