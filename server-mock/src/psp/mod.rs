@@ -192,4 +192,5 @@ pub const MIGRATIONS: &[&str] = &[
     authorizations::BALANCES_MIGRATION,
     invoices::MIGRATION,
     credit_notes::MIGRATION,
+    webhook_endpoints::ROLL_MIGRATION,
 ];
