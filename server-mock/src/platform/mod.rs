@@ -174,4 +174,7 @@ pub const MIGRATIONS: &[&str] = &[
 "#,
     // 5: which invoice is whose and what for (the PSP knows only its customer).
     arrears::invoices::MIGRATION,
+    // 6: payment links the app refused, reported by it (a digest of the token, never the
+    // token).
+    arrears::link_reports::MIGRATION,
 ];

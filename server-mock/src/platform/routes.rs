@@ -38,6 +38,10 @@ pub fn router() -> Router<AppState> {
             get(super::visits::list).post(super::visits::create),
         )
         .route("/v1/visits/{id}", get(super::visits::retrieve))
+        .route(
+            "/v1/me/link_reports",
+            get(super::arrears::link_reports::list).post(super::arrears::link_reports::create),
+        )
         .route("/v1/visits/{id}/cancel", post(super::visits::cancel))
         .route(super::psp_events::PATH, post(super::psp_events::receive))
         .merge(super::arrears::invoices::router())

@@ -2,6 +2,7 @@
 //! push, email and SMS, each with its own signed link, and the pages those links open.
 
 pub mod invoices;
+pub mod link_reports;
 pub mod links;
 pub mod messages;
 pub mod quiet_hours;
