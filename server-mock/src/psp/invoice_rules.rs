@@ -391,6 +391,7 @@ pub fn void_credit(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     const OPEN: Status = Status::Open;
 
@@ -545,5 +546,70 @@ mod tests {
         let (a, s, c) = credit(OPEN, Amounts::new(1000), 1000, 0).unwrap();
         assert_eq!(s, Status::Paid);
         assert!(void_credit(s, a, c.pre_payment, c.post_payment).is_err());
+    }
+
+    fn any_status() -> impl Strategy<Value = Status> {
+        prop_oneof![
+            Just(Status::Draft),
+            Just(Status::Open),
+            Just(Status::Paid),
+            Just(Status::Void),
+            Just(Status::Uncollectible)
+        ]
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Pay(i64, bool),
+        Credit(i64, i64),
+    }
+
+    fn any_op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (-10i64..5_000, any::<bool>()).prop_map(|(a, exact)| Op::Pay(a, exact)),
+            (-10i64..5_000, 0i64..5_000).prop_map(|(a, c)| Op::Credit(a, c)),
+        ]
+    }
+
+    proptest! {
+        /// Whatever sequence of payments and credits is tried, a refused one changes nothing,
+        /// the invariants hold after each step, no money is lost (every unit received is paid
+        /// or overpaid) and paid is reached exactly when nothing remains.
+        #[test]
+        fn amounts_stay_consistent(total in 0i64..10_000, ops in proptest::collection::vec(any_op(), 0..30)) {
+            let mut a = Amounts::new(total);
+            let mut s = Status::Open;
+            let mut received = 0i64;
+            for op in ops {
+                let result = match op {
+                    Op::Pay(x, exact) => pay(s, a, x, if exact { PayMode::Exact } else { PayMode::Received })
+                        .map(|(na, ns, _)| { received += x; (na, ns) }),
+                    Op::Credit(x, c) => credit(s, a, x, c).map(|(na, ns, _)| (na, ns)),
+                };
+                if let Ok((na, ns)) = result {
+                    a = na;
+                    s = ns;
+                }
+                prop_assert!(a.consistent(), "{a:?}");
+                prop_assert_eq!(a.paid + a.overpaid, received);
+                prop_assert_eq!(a.remaining() == 0, s == Status::Paid || (total == 0 && s == Status::Open));
+            }
+        }
+
+        /// The transition table only ever moves forward: nothing goes back to draft, and void
+        /// and paid are never left by a transition.
+        #[test]
+        fn transitions_never_leave_a_final_state(s in any_status()) {
+            for action in [Action::Update, Action::Delete, Action::Finalize, Action::Send, Action::Void, Action::MarkUncollectible] {
+                if let Ok(next) = transition(s, action) {
+                    if matches!(s, Status::Paid | Status::Void) {
+                        prop_assert_eq!(next, s);
+                    }
+                    if next == Status::Draft {
+                        prop_assert_eq!(s, Status::Draft);
+                    }
+                }
+            }
+        }
     }
 }

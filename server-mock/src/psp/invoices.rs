@@ -1739,3 +1739,260 @@ fn read_expand_list(f: &mut Fields) -> Result<Vec<String>, ApiError> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::db::Db;
+    use crate::psp::customers::{create_customer, CustomerFields};
+    use crate::psp::invoice_items::{create_item, NewItem};
+    use crate::vault::Vault;
+
+    const NOW: i64 = 1_780_000_000;
+
+    fn db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(
+            &dir.path().join("t.sqlite"),
+            Arc::new(Vault::from_key([7; 32])),
+        )
+        .unwrap();
+        (dir, db)
+    }
+
+    /// An open invoice of `amount` for a new customer; its id and RF reference.
+    fn open_invoice(tx: &Connection, amount: i64) -> (String, String) {
+        let ctx = Ctx::at(NOW);
+        let customer = create_customer(tx, &ctx, CustomerFields::default()).unwrap();
+        let id = create_invoice(
+            tx,
+            &ctx,
+            NewInvoice {
+                customer: customer.clone(),
+                currency: "eur".into(),
+                days_until_due: Some(30),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        create_item(
+            tx,
+            &ctx,
+            NewItem {
+                customer,
+                invoice: Some(id.clone()),
+                unit_amount: amount,
+                quantity: 1,
+                currency: "eur".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        finalize_invoice(tx, &ctx, &id).unwrap();
+        let rf = invoice_json(tx, &id).unwrap()["rf_reference"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (id, rf)
+    }
+
+    fn events(tx: &Connection, kind: &str) -> i64 {
+        tx.query_row(
+            "SELECT COUNT(*) FROM psp_events WHERE type = ?1",
+            [kind],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn transfers_pay_in_part_then_settle_then_overpay() {
+        let (_dir, db) = db();
+        db.transaction(|tx| {
+            let (id, _) = open_invoice(tx, 4250);
+            let a = apply_payment(
+                tx,
+                &id,
+                1000,
+                PaymentSource::BankTransfer("sct_1".into()),
+                NOW,
+            )?;
+            assert_eq!(
+                (a.applied, a.overpaid, a.amount_remaining, a.status),
+                (1000, 0, 3250, Status::Open)
+            );
+            let b = apply_payment(
+                tx,
+                &id,
+                4000,
+                PaymentSource::BankTransfer("sct_2".into()),
+                NOW,
+            )?;
+            assert_eq!(
+                (
+                    b.applied,
+                    b.overpaid,
+                    b.amount_remaining,
+                    b.status,
+                    b.settled
+                ),
+                (3250, 750, 0, Status::Paid, true)
+            );
+            // A late transfer on a paid invoice is wholly overpaid, never dropped.
+            let c = apply_payment(
+                tx,
+                &id,
+                500,
+                PaymentSource::BankTransfer("sct_3".into()),
+                NOW,
+            )?;
+            assert_eq!(
+                (c.applied, c.overpaid, c.status, c.settled),
+                (0, 500, Status::Paid, false)
+            );
+            let doc = invoice_json(tx, &id)?;
+            assert_eq!(
+                (doc["amount_paid"].as_i64(), doc["amount_overpaid"].as_i64()),
+                (Some(4250), Some(1250))
+            );
+            assert_eq!(doc["status_transitions"]["paid_at"], NOW);
+            assert_eq!(events(tx, "invoice.paid"), 1);
+            assert_eq!(events(tx, "invoice.overpaid"), 2);
+            assert_eq!(events(tx, "invoice.payment_succeeded"), 2);
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_same_transfer_applied_twice_counts_once() {
+        let (_dir, db) = db();
+        db.transaction(|tx| {
+            let (id, _) = open_invoice(tx, 2000);
+            let first = apply_payment(
+                tx,
+                &id,
+                500,
+                PaymentSource::BankTransfer("sct_x".into()),
+                NOW,
+            )?;
+            let again = apply_payment(
+                tx,
+                &id,
+                500,
+                PaymentSource::BankTransfer("sct_x".into()),
+                NOW,
+            )?;
+            assert_eq!(first.payment, again.payment);
+            assert_eq!(invoice_json(tx, &id)?["amount_remaining"], 1500);
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_void_invoice_refuses_money_and_nothing_is_written() {
+        let (_dir, db) = db();
+        db.transaction(|tx| {
+            let (id, _) = open_invoice(tx, 2000);
+            void_invoice(tx, &Ctx::at(NOW), &id)?;
+            let e = apply_payment(
+                tx,
+                &id,
+                500,
+                PaymentSource::BankTransfer("sct_v".into()),
+                NOW,
+            )
+            .unwrap_err();
+            assert_eq!(e.detail.code, "invoice_unexpected_state");
+            let payments: i64 =
+                tx.query_row("SELECT COUNT(*) FROM psp_invoice_payments", [], |r| {
+                    r.get(0)
+                })?;
+            assert_eq!(payments, 0);
+            assert!(apply_payment(tx, "in_nope", 500, PaymentSource::OutOfBand, NOW).is_err());
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_reference_is_found_with_spaces_and_lower_case_and_only_with_its_checksum() {
+        let (_dir, db) = db();
+        db.transaction(|tx| {
+            let (id, rf) = open_invoice(tx, 900);
+            assert!(RfReference::parse(&rf).is_ok(), "{rf}");
+            let spaced = RfReference::parse(&rf).unwrap().grouped().to_lowercase();
+            assert_eq!(find_by_reference(tx, &rf), Some(id.clone()));
+            assert_eq!(find_by_reference(tx, &spaced), Some(id));
+            // One character changed: the checksum fails before any lookup.
+            let mut typo: Vec<char> = rf.chars().collect();
+            let last = typo.len() - 1;
+            typo[last] = if typo[last] == '1' { '2' } else { '1' };
+            assert_eq!(
+                find_by_reference(tx, &typo.iter().collect::<String>()),
+                None
+            );
+            assert_eq!(find_by_reference(tx, "RF18539007547034"), None);
+            assert_eq!(find_by_reference(tx, &"RF".repeat(500)), None);
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn numbers_follow_the_accounts_sequence_and_references_differ() {
+        let (_dir, db) = db();
+        db.transaction(|tx| {
+            let (a, ra) = open_invoice(tx, 100);
+            let (b, rb) = open_invoice(tx, 100);
+            let na = invoice_json(tx, &a)?["number"].as_str().unwrap().to_owned();
+            let nb = invoice_json(tx, &b)?["number"].as_str().unwrap().to_owned();
+            assert!(na.ends_with("-0001") && nb.ends_with("-0002"), "{na} {nb}");
+            assert_eq!(na[..na.len() - 5], nb[..nb.len() - 5]);
+            assert_ne!(ra, rb);
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_schema_refuses_a_second_live_attempt_and_a_changed_total() {
+        let (_dir, db) = db();
+        db.transaction(|tx| {
+            let (id, _) = open_invoice(tx, 5000);
+            let key = [1u8; 32];
+            let r = row(tx, &id, "id")?;
+            let pi = payment_intent_for(tx, &Ctx::at(NOW), &key, &r)?;
+            // The same call answers the same attempt.
+            assert_eq!(payment_intent_for(tx, &Ctx::at(NOW), &key, &r)?, pi);
+            let other = crate::psp::payment_intents::create_payment_intent(
+                tx,
+                &Ctx::at(NOW),
+                &key,
+                crate::psp::payment_intents::NewPaymentIntent {
+                    amount: 5000,
+                    currency: "eur".into(),
+                    ..Default::default()
+                },
+            )?;
+            let second = tx.execute(
+                "UPDATE psp_payment_intents SET invoice = ?2 WHERE id = ?1",
+                params![other.view().id, id],
+            );
+            assert!(second.is_err(), "a second live attempt was accepted");
+            let changed = tx.execute("UPDATE psp_invoices SET total = 1 WHERE id = ?1", [&id]);
+            assert!(changed.is_err(), "a finalized total changed");
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+}
