@@ -158,7 +158,10 @@ async fn a_signed_link_is_verified_offline_and_every_bad_one_refused_and_reporte
         &["open-link", &format!("https://app.tierspay.fr/l/{good}")],
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Verified offline") && text.contains("42,50"), "{text}");
+    assert!(
+        text.contains("Verified offline") && text.contains("42,50"),
+        "{text}"
+    );
     assert!(reports(&mock).is_empty(), "a good link reports nothing");
 
     // One altered character in the signature, a cut link, an expired one, another member's,
@@ -175,13 +178,25 @@ async fn a_signed_link_is_verified_offline_and_every_bad_one_refused_and_reporte
         Channel::Email,
     );
     let cases = [
-        (format!("https://app.tierspay.fr/l/{altered}"), "bad_signature"),
-        (format!("https://app.tierspay.fr/l/{foreign_key}"), "bad_signature"),
-        (format!("https://app.tierspay.fr/l/{}", &good[..80]), "truncated"),
+        (
+            format!("https://app.tierspay.fr/l/{altered}"),
+            "bad_signature",
+        ),
+        (
+            format!("https://app.tierspay.fr/l/{foreign_key}"),
+            "bad_signature",
+        ),
+        (
+            format!("https://app.tierspay.fr/l/{}", &good[..80]),
+            "truncated",
+        ),
         (format!("https://app.tierspay.fr/l/{expired}"), "expired"),
         (format!("tierspay://l/{other}"), "other_member"),
         (format!("https://app-tierspay.fr/l/{good}"), "not_ours"),
-        ("https://app.tierspay.fr/l/not*a*token".to_owned(), "malformed"),
+        (
+            "https://app.tierspay.fr/l/not*a*token".to_owned(),
+            "malformed",
+        ),
     ];
     for (url, reason) in &cases {
         let out = tierspay(&mock, &data, &["--json", "open-link", url]);
@@ -189,7 +204,10 @@ async fn a_signed_link_is_verified_offline_and_every_bad_one_refused_and_reporte
         let doc = json(&out);
         assert_eq!(doc["verified"], false, "{url}: {doc}");
         assert_eq!(doc["reason"], *reason, "{url}");
-        assert!(doc.get("amount").is_none(), "nothing of a refused link is shown");
+        assert!(
+            doc.get("amount").is_none(),
+            "nothing of a refused link is shown"
+        );
         assert!(doc["message_en"].as_str().unwrap().len() > 10);
         assert!(doc["message_fr"].as_str().unwrap().len() > 10);
         assert_eq!(doc["reports_pending"], 0, "reported at once: {doc}");
@@ -200,16 +218,25 @@ async fn a_signed_link_is_verified_offline_and_every_bad_one_refused_and_reporte
         &["open-link", &format!("https://app.tierspay.fr/l/{altered}")],
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Do not pay") && text.contains("Ne payez pas"), "{text}");
+    assert!(
+        text.contains("Do not pay") && text.contains("Ne payez pas"),
+        "{text}"
+    );
 
     // The server holds one report per refusal, with a digest, never a token.
     let rows = reports(&mock);
     assert_eq!(rows.len(), cases.len() + 1, "{rows:#?}");
     let all = rows.join("\n");
     for t in [&good, &altered, &expired, &other] {
-        assert!(!all.contains(t.as_str()), "no token reaches the report table");
+        assert!(
+            !all.contains(t.as_str()),
+            "no token reaches the report table"
+        );
     }
-    assert!(all.contains("app-tierspay.fr"), "the look-alike host is named");
+    assert!(
+        all.contains("app-tierspay.fr"),
+        "the look-alike host is named"
+    );
     assert!(
         all.contains("\"other_member\"") && all.contains("Integer(4021)"),
         "a signed link's invoice is named: {all}"
@@ -249,13 +276,13 @@ async fn a_refusal_waits_offline_with_its_key_and_is_reported_once_when_back() {
     let out = tierspay(
         &mock,
         &data,
-        &[
-            "--json",
-            "open-link",
-            &format!("tierspay://l/{good}"),
-        ],
+        &["--json", "open-link", &format!("tierspay://l/{good}")],
     );
-    assert_eq!(json(&out)["verified"], true, "verified with the server down");
+    assert_eq!(
+        json(&out)["verified"],
+        true,
+        "verified with the server down"
+    );
 
     mock.restart().await;
     // The next refusal sends both, oldest first; each is recorded once.
@@ -301,4 +328,84 @@ async fn open_link_needs_an_enrolled_terminal_and_routes_other_links_away() {
         &["--json", "link", "https://app.tierspay.fr/s/Ab3dE5gH9k"],
     );
     assert_eq!(json(&out)["route"], "payment_link");
+}
+
+/// A premium arrears invoice for the demo member, made by the insurer's back office.
+async fn premium_invoice(mock: &Mock, amount: i64, description: &str) -> String {
+    let r = mock
+        .http
+        .post(format!("{}/v1/insurer/arrears", mock.url))
+        .bearer_auth(tierspay_tests::PSP_KEY)
+        .json(&serde_json::json!({
+            "contract": DEMO_CONTRACT,
+            "amount": amount,
+            "description": description,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let doc: Value = r.json().await.unwrap();
+    doc["invoice"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invoices_are_synced_then_listed_and_shown_offline() {
+    let mut mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("t");
+    enroll(&mock, &data).await;
+
+    let out = tierspay(&mock, &data, &["--json", "invoices", "--offline"]);
+    let doc = json(&out);
+    assert_eq!(doc["synced_at"], Value::Null, "never synced: {doc}");
+    let out = tierspay(&mock, &data, &["--json", "invoices"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(json(&out)["invoices"].as_array().unwrap().len(), 0);
+    assert!(json(&out)["synced_at"].is_i64());
+
+    let first = premium_invoice(&mock, 4_250, "Cotisation de novembre").await;
+    let second = premium_invoice(&mock, 1_999, "Cotisation <b>de décembre</b>").await;
+    let out = tierspay(&mock, &data, &["--json", "invoices"]);
+    assert!(out.status.success(), "{out:?}");
+    let doc = json(&out);
+    let list = doc["invoices"].as_array().unwrap();
+    assert_eq!(list.len(), 2, "{doc}");
+    let by_id = |id: &str| list.iter().find(|i| i["id"] == id).unwrap().clone();
+    let a = by_id(&first);
+    assert_eq!(a["status"], "open");
+    assert_eq!(a["payable"], true);
+    assert_eq!(a["amount_remaining"], 4_250);
+    assert_eq!(a["amount_remaining_display"], "€42.50");
+    assert_eq!(a["currency"], "EUR");
+    assert!(a["rf_reference"].as_str().unwrap().starts_with("RF"), "{a}");
+    assert!(a["due_date"].as_str().unwrap().len() == 10, "{a}");
+    assert_eq!(
+        by_id(&second)["description"],
+        "Cotisation <b>de décembre</b>",
+        "kept as text"
+    );
+
+    // Offline: the server is gone, the list and one invoice still read, from the phone.
+    mock.stop().await;
+    let out = tierspay(&mock, &data, &["--json", "invoices", "--offline"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(json(&out)["invoices"].as_array().unwrap().len(), 2);
+    let out = tierspay(&mock, &data, &["invoice", &first]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("€42.50")
+            && text.contains("Transfer reference: RF")
+            && text.contains("Due date"),
+        "{text}"
+    );
+    let out = tierspay(&mock, &data, &["--json", "invoice", "in_nope"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    // Without the server, a sync says so and the list on the phone is untouched.
+    let out = tierspay(&mock, &data, &["--json", "invoices"]);
+    assert_eq!(json(&out)["error"]["kind"], "network", "{out:?}");
+    let out = tierspay(&mock, &data, &["--json", "invoices", "--offline"]);
+    assert_eq!(json(&out)["invoices"].as_array().unwrap().len(), 2);
+    mock.restart().await;
 }

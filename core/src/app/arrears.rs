@@ -222,7 +222,10 @@ fn bounded(text: Option<String>) -> Option<String> {
 fn stored(i: MemberInvoice) -> Result<StoredInvoice> {
     let id_ok = i.id.starts_with("in_")
         && i.id.len() <= 64
-        && i.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        // `in_` and base64url: letters, digits, `_` and `-`; never a path's `/`, `.` or `%`.
+        && i.id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if !id_ok {
         return Err(Error::Protocol("the server's invoice has a bad id".into()));
     }
@@ -558,6 +561,43 @@ mod tests {
         i.status = StoredInvoiceStatus::Open;
         i.amount_remaining = 0;
         assert!(!status_text(&i).payable);
+    }
+
+    fn wire_invoice(id: &str) -> MemberInvoice {
+        serde_json::from_value(serde_json::json!({
+            "object": "member_invoice", "id": id, "number": "TP-0001", "status": "open",
+            "source": "premium", "insurer": "ins_1", "contract_ref": "TP1000001",
+            "visit_id": null, "description": "x".repeat(500), "currency": "eur",
+            "amount_due": 4250, "amount_paid": 0, "amount_remaining": 4250,
+            "due_date": 1_798_675_200, "rf_reference": "rf18 5390 0754 7034",
+            "created": 1, "paid_at": null
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_server_invoice_is_kept_bounded_and_only_with_a_safe_id_and_a_valid_reference() {
+        let kept = stored(wire_invoice("in_a-B_9")).unwrap();
+        assert_eq!(kept.currency, "EUR");
+        assert_eq!(kept.rf_reference.as_deref(), Some("RF18539007547034"));
+        assert_eq!(kept.description.unwrap().chars().count(), MAX_FIELD_CHARS);
+        for bad in [
+            "in_../x",
+            "in_a%2F",
+            "vis_1",
+            &format!("in_{}", "a".repeat(80)),
+        ] {
+            assert!(stored(wire_invoice(bad)).is_err(), "{bad}");
+        }
+        let mut i = wire_invoice("in_1");
+        i.rf_reference = Some("RF19539007547034".into());
+        assert!(
+            stored(i).is_err(),
+            "a reference failing its checksum is not shown for a transfer"
+        );
+        let mut i = wire_invoice("in_1");
+        i.amount_remaining = -1;
+        assert!(stored(i).is_err());
     }
 
     #[test]

@@ -7,6 +7,8 @@ mod coverage;
 mod enrollment;
 mod enrollment_flow;
 mod error;
+#[cfg(feature = "testing")]
+mod link_signer;
 mod navigation;
 mod payments;
 mod push;
@@ -51,6 +53,8 @@ pub use payments::{
 };
 pub use push::PushService;
 pub use records::*;
+#[cfg(feature = "testing")]
+pub use link_signer::PaymentLinkSigner;
 #[cfg(feature = "testing")]
 pub use simulators::{PassKitSimulator, SimulatedPass};
 pub use subscription::{SessionListener, Subscription};
