@@ -32,6 +32,7 @@ pub mod api;
 pub mod authorization_rules;
 mod authorizations;
 mod balance;
+mod bank_transfers;
 mod card_checks;
 mod cardholders;
 mod cards;
@@ -49,6 +50,8 @@ mod model;
 mod payment_intents;
 mod payment_methods;
 mod provisioning;
+mod refunds;
+mod remittance_match;
 mod setup_intents;
 mod tokens;
 mod transfers;
@@ -76,6 +79,8 @@ pub fn router() -> Router<AppState> {
         .merge(charges::router())
         .merge(challenges::router())
         .merge(transfers::router())
+        .merge(refunds::router())
+        .merge(bank_transfers::router())
         .merge(invoices::router())
         .merge(invoice_items::router())
         .merge(credit_notes::router())
@@ -193,4 +198,6 @@ pub const MIGRATIONS: &[&str] = &[
     invoices::MIGRATION,
     credit_notes::MIGRATION,
     webhook_endpoints::ROLL_MIGRATION,
+    refunds::MIGRATION,
+    bank_transfers::MIGRATION,
 ];
