@@ -13,7 +13,8 @@
 //! - [`member_invoice`]: the [`MemberInvoice`] the app reads, from both sides.
 //!
 //! Routes: `GET /v1/me/invoices`, `GET /v1/me/invoices/{id}` (the member's device), and
-//! `POST /v1/insurer/arrears` (a secret API key: the insurer's back office) for premiums.
+//! `POST /v1/insurer/arrears` (a secret API key: the insurer's back office) for premiums, and
+//! its test helper `POST /v1/test_helpers/arrears` (`count` invoices at once, for benchmarks).
 
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
@@ -296,6 +297,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/me/invoices", get(list))
         .route("/v1/me/invoices/{id}", get(retrieve))
         .route("/v1/insurer/arrears", post(create_premium_arrears))
+        .route("/v1/test_helpers/arrears", post(helper_arrears))
 }
 
 /// `?limit=&starting_after=`.
@@ -377,7 +379,7 @@ async fn retrieve(
 }
 
 /// `POST /v1/insurer/arrears`: premiums a member owes the insurer.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PremiumArrearsRequest {
     /// The contract (`ctr_…` or its number).
@@ -392,7 +394,7 @@ pub struct PremiumArrearsRequest {
 }
 
 /// The insurer's answer: the invoice, and where to follow it at the PSP.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PremiumArrears {
     /// Always `"insurer_arrears"`.
     pub object: &'static str,
@@ -465,43 +467,115 @@ async fn create_premium_arrears(
     let now = state.clock.now();
     let answer = state
         .db
-        .transaction(move |tx| {
-            let (contract_ref, member_ref, insurer) =
-                crate::insurer::contracts::owner_of(tx, &body.contract)?.ok_or_else(|| {
-                    let mut e = ApiError::not_found("contract");
-                    e.detail.param = Some("contract".into());
-                    e
-                })?;
-            // Premiums are owed to the complementary insurer: what the member pays goes to its
-            // connected account.
-            let destination = payments::insurer_account(tx, "amc", now)?;
-            let id = open(
-                tx,
-                NewArrears {
-                    member_ref: &member_ref,
-                    contract_ref: &contract_ref,
-                    insurer: &insurer,
-                    source: Source::Premium,
-                    visit_id: None,
-                    amount: body.amount,
-                    currency: &currency,
-                    description: body.description.trim(),
-                    transfer_destination: Some(destination),
-                },
-                now,
-            )?;
-            let v = payments::invoice(tx, &id)?;
-            Ok(PremiumArrears {
-                object: "insurer_arrears",
-                invoice: id,
-                number: v.number,
-                status: "open",
-                amount_due: v.amount_due,
-                due_date: v.due_date,
-                rf_reference: v.rf_reference,
-                hosted_invoice_url: v.hosted_invoice_url,
-                contract_ref,
-            })
+        .transaction(move |tx| premium(tx, &body, &currency, now))
+        .await?;
+    Ok(Json(answer))
+}
+
+/// Invoices premiums a contract's member owes (checked by [`check_premium`]).
+fn premium(
+    tx: &Connection,
+    body: &PremiumArrearsRequest,
+    currency: &str,
+    now: i64,
+) -> Result<PremiumArrears, ApiError> {
+    let (contract_ref, member_ref, insurer) =
+        crate::insurer::contracts::owner_of(tx, &body.contract)?.ok_or_else(|| {
+            let mut e = ApiError::not_found("contract");
+            e.detail.param = Some("contract".into());
+            e
+        })?;
+    // Premiums are owed to the complementary insurer: what the member pays goes to its
+    // connected account.
+    let destination = payments::insurer_account(tx, "amc", now)?;
+    let id = open(
+        tx,
+        NewArrears {
+            member_ref: &member_ref,
+            contract_ref: &contract_ref,
+            insurer: &insurer,
+            source: Source::Premium,
+            visit_id: None,
+            amount: body.amount,
+            currency,
+            description: body.description.trim(),
+            transfer_destination: Some(destination),
+        },
+        now,
+    )?;
+    let v = payments::invoice(tx, &id)?;
+    Ok(PremiumArrears {
+        object: "insurer_arrears",
+        invoice: id,
+        number: v.number,
+        status: "open",
+        amount_due: v.amount_due,
+        due_date: v.due_date,
+        rf_reference: v.rf_reference,
+        hosted_invoice_url: v.hosted_invoice_url,
+        contract_ref,
+    })
+}
+
+/// Most invoices one test-helper call makes (the dunning benchmark's 100,000 open invoices).
+pub const MAX_FIXTURE_INVOICES: u32 = 100_000;
+
+/// `POST /v1/test_helpers/arrears`: what the insurer's route does, `count` times at once (1 to
+/// [`MAX_FIXTURE_INVOICES`]), for tests and benchmarks that need many open invoices.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArrearsFixture {
+    /// As for the insurer's route.
+    pub contract: String,
+    /// As for the insurer's route.
+    pub amount: i64,
+    /// As for the insurer's route.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// As for the insurer's route.
+    pub description: String,
+    /// How many invoices (default 1).
+    #[serde(default)]
+    pub count: Option<u32>,
+}
+
+async fn helper_arrears(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<ArrearsFixture>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let count = body.count.unwrap_or(1);
+    if !(1..=MAX_FIXTURE_INVOICES).contains(&count) {
+        return Err(ApiError::invalid_param(
+            "count",
+            format!("count must be 1 to {MAX_FIXTURE_INVOICES}."),
+        ));
+    }
+    let request = PremiumArrearsRequest {
+        contract: body.contract,
+        amount: body.amount,
+        currency: body.currency,
+        description: body.description,
+    };
+    let currency = check_premium(&request).map_err(ApiError::not_executed)?;
+    let now = state.clock.now();
+    let answer = state
+        .db
+        .transaction_long(move |tx| {
+            let mut first = None;
+            let mut ids = Vec::new();
+            for _ in 0..count {
+                let a = premium(tx, &request, &currency, now)?;
+                if ids.len() < 100 {
+                    ids.push(a.invoice.clone());
+                }
+                first.get_or_insert(a);
+            }
+            Ok(json!({
+                "object": "arrears_fixture",
+                "count": count,
+                "first": first,
+                "invoices": ids,
+            }))
         })
         .await?;
     Ok(Json(answer))
