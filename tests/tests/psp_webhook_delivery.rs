@@ -454,3 +454,119 @@ async fn a_rolled_secret_signs_beside_the_new_one_until_it_expires() {
     assert_eq!(a.status, 404);
     rx.down().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invoice_payment_credit_note_and_refund_events_reach_an_insurers_endpoint_signed() {
+    use tierspay_tests::webhook_receiver::{Behaviour, Receiver};
+    let mock = Mock::start_with(fast_retries()).await;
+    let psp = Stripe::new(&mock);
+    let insurer = Receiver::start(
+        &psp,
+        &["invoice.*", "payment_intent.*", "credit_note.*", "refund.*"],
+        Behaviour::Approve(None),
+    )
+    .await;
+    let cus = psp.ok_post("/v1/customers", &[("name", "Assuré C")]).await;
+    let cus = cus["id"].as_str().unwrap().to_owned();
+    psp.ok_post(
+        "/v1/invoiceitems",
+        &[("customer", &cus), ("amount", "6000"), ("currency", "eur")],
+    )
+    .await;
+    let inv = psp
+        .ok_post(
+            "/v1/invoices",
+            &[
+                ("customer", &cus),
+                ("collection_method", "send_invoice"),
+                ("days_until_due", "30"),
+                ("pending_invoice_items_behavior", "include"),
+            ],
+        )
+        .await;
+    let id = inv["id"].as_str().unwrap().to_owned();
+    let open = psp
+        .ok_post(&format!("/v1/invoices/{id}/finalize"), &[])
+        .await;
+    let cn = psp
+        .ok_post(
+            "/v1/credit_notes",
+            &[
+                ("invoice", &id),
+                ("amount", "1000"),
+                ("reason", "order_change"),
+            ],
+        )
+        .await;
+    psp.ok_post(
+        &format!("/v1/invoices/{id}/pay"),
+        &[("payment_method", "pm_card_visa")],
+    )
+    .await;
+    // A transfer after the card payment: refunded to the debtor.
+    psp.ok_post(
+        "/v1/test_helpers/bank_transfers",
+        &[
+            ("amount", "5000"),
+            ("currency", "eur"),
+            (
+                "remittance_information",
+                open["rf_reference"].as_str().unwrap(),
+            ),
+            ("debtor_name", "Jean Dupont"),
+            ("debtor_iban", "FR7630006000011234567890189"),
+            ("end_to_end_id", "E2E-C"),
+        ],
+    )
+    .await;
+    let wanted = [
+        "invoice.created",
+        "invoice.finalized",
+        "credit_note.created",
+        "payment_intent.succeeded",
+        "invoice.paid",
+        "invoice.overpaid",
+        "refund.created",
+    ];
+    let got = wait_for(
+        "the insurer's events",
+        || std::future::ready(insurer.received()),
+        |got| {
+            wanted
+                .iter()
+                .all(|w| got.iter().any(|d| d.event["type"] == *w))
+        },
+    )
+    .await;
+    assert!(got.iter().all(|d| d.signature_ok), "every delivery signed");
+    let of = |kind: &str| {
+        got.iter()
+            .find(|d| d.event["type"] == kind)
+            .map(|d| d.event["data"]["object"].clone())
+            .unwrap()
+    };
+    assert_eq!(of("invoice.paid")["id"], id.as_str());
+    assert_eq!(of("credit_note.created")["id"], cn["id"]);
+    assert_eq!(of("invoice.overpaid")["amount_overpaid"], 5000);
+    assert_eq!(of("refund.created")["amount"], 5000);
+    // Nothing it did not subscribe to.
+    assert!(got.iter().all(|d| {
+        let t = d.event["type"].as_str().unwrap();
+        ["invoice.", "payment_intent.", "credit_note.", "refund."]
+            .iter()
+            .any(|p| t.starts_with(p))
+    }));
+    // Every event of those types was delivered exactly to it, each logged as delivered.
+    let log = wait_for(
+        "logged",
+        || async { deliveries(&psp, &insurer.endpoint).await },
+        |log| !log.is_empty() && log.iter().all(|d| d["status"] == "delivered"),
+    )
+    .await;
+    let logged: BTreeSet<&str> = log.iter().map(|d| d["event"].as_str().unwrap()).collect();
+    let received: BTreeSet<&str> = got
+        .iter()
+        .map(|d| d.event["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(logged, received);
+}
