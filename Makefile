@@ -129,3 +129,7 @@ bench-auth-rules: ## One authorization's checks (psp::authorization_rules): time
 .PHONY: bench-psp
 bench-psp: ## tierspay-mock's PSP against stripe-mock on loopback: card create/retrieve, 1 and 16 connections (docs/benchmarks.md)
 	@scripts/bench-psp.sh
+
+.PHONY: bench-webhooks
+bench-webhooks: ## Webhook delivery on loopback: events signed, delivered and verified per second, median and spread (docs/benchmarks.md)
+	$(CARGO) bench -p tierspay-tests --bench webhooks --locked
