@@ -287,6 +287,7 @@ extension AppRoute {
         case let .enroll(contractNumber): self = .enroll(contractNumber: contractNumber)
         case let .provider(code): self = .provider(code: code)
         case .card: self = .card
+        case let .paymentLink(url): self = .paymentLink(url: url)
         }
     }
 }

@@ -138,6 +138,8 @@ public enum AppRoute: Equatable, Hashable, Sendable {
     case provider(code: String)
     /// The card's screen (`tierspay://card`: pushes say the card was frozen or is active again).
     case card
+    /// A payment link (`/l/…`, `/s/…`), not trusted yet: `ArrearsFlowModel.open(link:)` has the core verify it.
+    case paymentLink(url: String)
 }
 
 /// Which push service gave the app its token.

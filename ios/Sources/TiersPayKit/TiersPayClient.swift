@@ -99,6 +99,9 @@ public protocol TiersPayService: EnrollmentService, CoverageService {
     func enrollmentFlow(contractNumber: String?) -> EnrollmentFlowModel
     /// The visit screen's flow, written once in the core.
     func visitFlow(providerCode: String?) -> VisitFlowModel
+    /// The arrears screens' flow (invoices offline, payment links verified before they show),
+    /// written once in the core (`core/src/app/flows/arrears.rs`).
+    func arrearsFlow() -> ArrearsFlowModel
     /// The card screen's Apple Pay flow, written once in the core (`core/src/app/flows/wallet.rs`):
     /// `wallet` is PassKit's sheet, which the flow asks for.
     func walletFlow(wallet: any PaymentPassAdding, cardholderName: String) -> AddToWalletModel
@@ -118,12 +121,21 @@ public struct TiersPayConfiguration: Equatable, Sendable {
     public var serverPublicKey: String
     /// Shown to the member among their devices (`iPhone de Camille`).
     public var deviceName: String?
+    /// The key payment links are signed with, hex of the uncompressed point; nil: the server's key.
+    public var linkPublicKey: String?
+    /// The id links signed by `linkPublicKey` carry; nil: 1.
+    public var linkKeyId: UInt8?
 
-    public init(serverURL: URL, dataDirectory: URL, serverPublicKey: String, deviceName: String? = nil) {
+    public init(
+        serverURL: URL, dataDirectory: URL, serverPublicKey: String, deviceName: String? = nil,
+        linkPublicKey: String? = nil, linkKeyId: UInt8? = nil
+    ) {
         self.serverURL = serverURL
         self.dataDirectory = dataDirectory
         self.serverPublicKey = serverPublicKey
         self.deviceName = deviceName
+        self.linkPublicKey = linkPublicKey
+        self.linkKeyId = linkKeyId
     }
 }
 
@@ -141,7 +153,9 @@ public final class TiersPayClient: TiersPayService, CardService, PaymentService,
             serverUrl: configuration.serverURL.absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/")),
             dataDir: configuration.dataDirectory.path,
             serverPublicKey: configuration.serverPublicKey,
-            deviceName: configuration.deviceName
+            deviceName: configuration.deviceName,
+            linkPublicKey: configuration.linkPublicKey,
+            linkKeyId: configuration.linkKeyId
         )
         core = try mapErrors {
             try TiersPayCore.TiersPay(config: config, secureStorage: SecureStoreBridge(secureStore), deviceKey: DeviceKeyBridge(deviceKey))
@@ -180,6 +194,11 @@ public final class TiersPayClient: TiersPayService, CardService, PaymentService,
     /// The visit screen's flow, written once in the core (see `VisitFlowModel`).
     public func visitFlow(providerCode: String? = nil) -> VisitFlowModel {
         visitFlow(providerCode: providerCode, language: .preferred())
+    }
+
+    /// The arrears screens' flow: invoices offline, payment links verified by the core.
+    public func arrearsFlow() -> ArrearsFlowModel {
+        ArrearsFlowModel(core: core)
     }
 
     /// The visit screen's flow, its figures' text and explanations for a `language` reader.

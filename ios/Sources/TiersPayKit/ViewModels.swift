@@ -167,6 +167,13 @@ public final class AppModel {
             if case .home = screen { showingCard = true }
         case (.card, .enrollment):
             break  // a push about the card of a member no longer signed in here
+        case let (.paymentLink(url), .home):
+            paymentLink = PaymentLinkLaunch(url: url)
+        case let (.paymentLink(url), .launching):
+            paymentLink = PaymentLinkLaunch(url: url)
+            load()
+        case (.paymentLink, .enrollment):
+            break  // no member on this phone to check the link against: the core would refuse it
         }
     }
 
@@ -198,6 +205,35 @@ public final class AppModel {
     public func startVisit() { visit = VisitLaunch(providerCode: nil) }
 
     public func dismissVisit() { visit = nil }
+
+    /// A payment link the app was opened with (a universal link, `tierspay://l/…`, a push):
+    /// shown over home by the arrears sheet, whose flow has the core verify it.
+    public struct PaymentLinkLaunch: Identifiable, Equatable, Sendable {
+        public let id: UUID
+        public let url: String
+
+        public init(url: String) {
+            id = UUID()
+            self.url = url
+        }
+    }
+
+    public private(set) var paymentLink: PaymentLinkLaunch? {
+        willSet {
+            #if canImport(Combine)
+            objectWillChange.send()
+            #endif
+        }
+    }
+
+    public func dismissPaymentLink() { paymentLink = nil }
+
+    /// The arrears sheet's flow for a link: the core verifies it before anything shows.
+    public func makeArrearsFlow(for launch: PaymentLinkLaunch) -> ArrearsFlowModel {
+        let flow = service.arrearsFlow()
+        flow.open(link: launch.url)
+        return flow
+    }
 
     /// The visit screen's flow; the core selects the launch's provider once it has loaded.
     public func makeVisitFlow(for launch: VisitLaunch) -> ScreenFlow<VisitFlowModel> {

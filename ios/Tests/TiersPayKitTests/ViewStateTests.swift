@@ -57,6 +57,7 @@ final class FakeService: TiersPayService, @unchecked Sendable {
     // The flows are the core's (tested over the mock); these tests never open one.
     func enrollmentFlow(contractNumber: String?) -> EnrollmentFlowModel { fatalError("not scripted") }
     func visitFlow(providerCode: String?) -> VisitFlowModel { fatalError("not scripted") }
+    func arrearsFlow() -> ArrearsFlowModel { fatalError("not scripted") }
     func walletFlow(wallet: any PaymentPassAdding, cardholderName: String) -> AddToWalletModel { fatalError("not scripted") }
 
     // Coverage: not scripted; the app's top level asks for none of it.

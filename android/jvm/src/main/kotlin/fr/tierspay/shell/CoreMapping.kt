@@ -126,6 +126,7 @@ internal fun Route.toShell(): Destination = when (this) {
     is Route.Enroll -> Destination.Enroll(contractNumber)
     is Route.Provider -> Destination.Provider(code)
     is Route.Card -> Destination.Card
+    is Route.PaymentLink -> Destination.PaymentLink(url)
 }
 
 internal fun PushService.toCore(): CorePushService = when (this) {

@@ -1,5 +1,7 @@
 package fr.tierspay.shell
 
+import fr.tierspay.core.ArrearsFlow
+import fr.tierspay.core.ArrearsListener
 import fr.tierspay.core.Card
 import fr.tierspay.core.CoreConfig
 import fr.tierspay.core.Coverage
@@ -72,6 +74,8 @@ class CoreTiersPayClient private constructor(private val core: TiersPay, private
                     dataDir = config.dataDir,
                     serverPublicKey = config.serverPublicKey,
                     deviceName = config.deviceName,
+                    linkPublicKey = config.linkPublicKey,
+                    linkKeyId = config.linkKeyId,
                 ),
                 SecretStoreBridge(secrets),
                 DeviceKeyBridge(deviceKey),
@@ -204,6 +208,9 @@ class CoreTiersPayClient private constructor(private val core: TiersPay, private
 
     /** The visit screen's flow, written once in the core; see [fr.tierspay.shell.state.VisitFlowModel]. */
     override fun visitFlow(listener: VisitListener): VisitFlow = core.visitFlow(listener)
+
+    /** The arrears screens' flow, written once in the core; see [fr.tierspay.shell.state.ArrearsModel]. */
+    override fun arrearsFlow(listener: ArrearsListener): ArrearsFlow = core.arrearsFlow(listener)
 
     /** The card screen's wallet flow, written once in the core; see [fr.tierspay.shell.state.CardWalletModel]. */
     override fun walletFlow(kind: WalletKind, listener: WalletListener): WalletFlow = core.walletFlow(kind, listener)

@@ -18,6 +18,10 @@ data class ShellConfig(
     val serverPublicKey: String,
     /** A label for this device in the member's device list. */
     val deviceName: String? = null,
+    /** The key payment links are signed with, hex of the uncompressed P-256 point; null: the server's key above. */
+    val linkPublicKey: String? = null,
+    /** The id links signed by [linkPublicKey] carry; null: 1. */
+    val linkKeyId: UByte? = null,
 )
 
 /** Whether this device is enrolled, known without the network. */
@@ -108,6 +112,9 @@ sealed interface Destination {
 
     /** The card's screen (`tierspay://card`: pushes say the card was frozen or is active again). */
     data object Card : Destination
+
+    /** A payment link (`/l/…`, `/s/…`), not trusted yet: hand [url] to [fr.tierspay.shell.state.ArrearsModel.openLink]. */
+    data class PaymentLink(val url: String) : Destination
 }
 
 /** Which push service gave the app its token. Android's is [FCM]; [APNS] is iOS's. */

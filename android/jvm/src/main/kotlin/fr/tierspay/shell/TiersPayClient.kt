@@ -1,5 +1,7 @@
 package fr.tierspay.shell
 
+import fr.tierspay.core.ArrearsFlowInterface
+import fr.tierspay.core.ArrearsListener
 import fr.tierspay.core.EnrollmentFlowInterface
 import fr.tierspay.core.EnrollmentListener
 import fr.tierspay.core.VisitFlowInterface
@@ -29,6 +31,13 @@ interface TiersPayClient {
      * by [fr.tierspay.shell.state.VisitFlowModel].
      */
     fun visitFlow(listener: VisitListener): VisitFlowInterface
+
+    /**
+     * The arrears screens' flow (invoices offline, payment links verified before they show),
+     * written once in the core (`core/src/app/flows/arrears.rs`); wrapped by
+     * [fr.tierspay.shell.state.ArrearsModel].
+     */
+    fun arrearsFlow(listener: ArrearsListener): ArrearsFlowInterface
 
     /**
      * The card screen's wallet flow (Google Pay here), written once in the core

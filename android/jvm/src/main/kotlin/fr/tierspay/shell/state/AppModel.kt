@@ -35,6 +35,14 @@ class AppModel(private val client: TiersPayClient, private val scope: CoroutineS
 
     val card = CardWalletModel(client, tapAndPay, scope)
 
+    private val _arrears = MutableStateFlow(ArrearsModel(client))
+
+    /** The arrears screens' flow (invoices, opened payment links): a fresh one after a sign-out. */
+    val arrears: StateFlow<ArrearsModel> = _arrears.asStateFlow()
+
+    /** A payment link not handed to the core yet: the session was not there (a cold start). */
+    private var pendingPaymentLink: String? = null
+
     private val _screen = MutableStateFlow(Screen.HOME)
 
     /** Which signed-in screen to show (signed out, the enrollment screen is shown whatever this says). */
@@ -62,11 +70,16 @@ class AppModel(private val client: TiersPayClient, private val scope: CoroutineS
                         newVisit()
                         card.clear()
                         pendingCard = false
+                        // Nothing of the last member's invoices or links may remain.
+                        pendingPaymentLink = null
+                        _arrears.value.close()
+                        _arrears.value = ArrearsModel(client)
                         _screen.value = Screen.HOME
                     }
                     is SessionState.SignedIn -> {
                         openPendingProvider()
                         openPendingCard()
+                        openPendingPaymentLink()
                     }
                     SessionState.Loading -> Unit
                 }
@@ -134,8 +147,20 @@ class AppModel(private val client: TiersPayClient, private val scope: CoroutineS
             }
             // A push about the card (frozen, active again): its screen, once signed in.
             Destination.Card -> openCard()
+            // An email, SMS or push link: the core verifies it once the member is known.
+            is Destination.PaymentLink -> {
+                pendingPaymentLink = destination.url
+                openPendingPaymentLink()
+            }
         }
         return true
+    }
+
+    private fun openPendingPaymentLink() {
+        val url = pendingPaymentLink ?: return
+        if (session.state.value !is SessionState.SignedIn) return
+        pendingPaymentLink = null
+        _arrears.value.openLink(url)
     }
 
     private fun openPendingCard() {
@@ -159,6 +184,7 @@ class AppModel(private val client: TiersPayClient, private val scope: CoroutineS
     /** Releases the core's flows (the ViewModel is cleared). */
     override fun close() {
         _visit.value.close()
+        _arrears.value.close()
         enrollment.close()
         card.close()
     }

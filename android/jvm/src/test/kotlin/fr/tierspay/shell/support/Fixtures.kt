@@ -1,5 +1,7 @@
 package fr.tierspay.shell.support
 
+import fr.tierspay.core.ArrearsFlowInterface
+import fr.tierspay.core.ArrearsListener
 import fr.tierspay.core.EnrollmentFlowInterface
 import fr.tierspay.core.EnrollmentListener
 import fr.tierspay.core.VisitFlowInterface
@@ -158,6 +160,10 @@ class FakeClient : TiersPayClient {
 
     override fun visitFlow(listener: VisitListener): VisitFlowInterface = FakeVisitFlow(listener, calls).also { visitFlows += it }
 
+    val arrearsFlows = mutableListOf<FakeArrearsFlow>()
+
+    override fun arrearsFlow(listener: ArrearsListener): ArrearsFlowInterface = FakeArrearsFlow(listener, calls).also { arrearsFlows += it }
+
     override fun enrollmentFlow(contractNumber: String?, listener: EnrollmentListener): EnrollmentFlowInterface =
         FakeEnrollmentFlow(contractNumber, listener, calls).also { enrollmentFlows += it }
 
@@ -189,6 +195,7 @@ class FakeClient : TiersPayClient {
         url == "tierspay://home" -> Destination.Home
         url == "tierspay://card" -> Destination.Card
         url.startsWith("https://app.tierspay.fr/p/") -> Destination.Provider(url.substringAfterLast('/'))
+        url.startsWith("https://app.tierspay.fr/l/") || url.startsWith("tierspay://l/") -> Destination.PaymentLink(url)
         url.startsWith("tierspay://enroll") ->
             Destination.Enroll(url.substringAfter("contract=", "").ifEmpty { null })
         else -> throw TiersPayError.InvalidInput("url", "the link is not a TiersPay link")
