@@ -605,3 +605,49 @@ async fn card_refunds_move_money_back_and_refuse_what_cannot_be_refunded() {
     assert_eq!(psp.get("/v1/refunds/re_missing", &[]).await.status, 404);
     assert_eq!(unbalanced(&mock), 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_card_payment_completing_after_a_transfer_paid_the_invoice_is_refunded_to_the_card() {
+    let mock = Mock::start().await;
+    let psp = Stripe::new(&mock);
+    let inv = open_invoice(&psp, 2_000).await;
+    let id = s(&inv["id"]).to_owned();
+    let pm = Stripe::with_key(&mock, "pk_test_tierspay")
+        .ok_post(
+            "/v1/payment_methods",
+            &[
+                ("type", "card"),
+                ("card[number]", "4000002760003184"),
+                ("card[exp_month]", "12"),
+                ("card[exp_year]", "2034"),
+                ("card[cvc]", "123"),
+            ],
+        )
+        .await;
+    // The member starts paying by card (3-D Secure pending) and meanwhile their transfer lands.
+    let answer = psp
+        .post(
+            &format!("/v1/invoices/{id}/pay"),
+            &[("payment_method", s(&pm["id"])), ("off_session", "false")],
+        )
+        .await;
+    assert_eq!(answer.status, 402, "{}", answer.body);
+    let pi = s(&answer.body["error"]["payment_intent"]["id"]).to_owned();
+    let sct = credit(&psp, 2_000, s(&inv["rf_reference"])).await;
+    assert_eq!(sct["amount_applied"], 2_000);
+    assert_eq!(invoice(&psp, &id).await["status"], "paid");
+    psp.ok_post(
+        &format!("/v1/test_helpers/payment_intents/{pi}/authenticate"),
+        &[("outcome", "complete")],
+    )
+    .await;
+    let after = invoice(&psp, &id).await;
+    assert_eq!(after["amount_overpaid"], 2_000);
+    let refunds = psp.ok_get("/v1/refunds", &[("payment_intent", &pi)]).await;
+    let data = refunds["data"].as_array().unwrap();
+    assert_eq!(data.len(), 1, "{refunds}");
+    assert_eq!(data[0]["amount"], 2_000);
+    assert_eq!(data[0]["reason"], "duplicate");
+    assert_eq!(data[0]["destination_details"]["type"], "card");
+    assert_eq!(unbalanced(&mock), 0);
+}
