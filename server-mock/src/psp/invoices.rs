@@ -1251,8 +1251,22 @@ pub(super) fn intent_succeeded(tx: &Connection, ctx: &Ctx, intent: &str) -> Resu
                 amount: applied.applied,
                 currency,
                 transfer_group: Some(invoice.clone()),
-                source_transaction: charge,
+                source_transaction: charge.clone(),
                 description: Some(format!("Invoice {invoice}")),
+                metadata: serde_json::Map::new(),
+            },
+        )?;
+    }
+    // Beyond what was due (the invoice was paid meanwhile, by a transfer): back to the card at
+    // once, never kept.
+    if let (Some(charge), true) = (charge, applied.overpaid > 0) {
+        super::refunds::refund_charge(
+            tx,
+            ctx,
+            &charge,
+            super::refunds::NewRefund {
+                amount: Some(applied.overpaid),
+                reason: Some("duplicate".into()),
                 metadata: serde_json::Map::new(),
             },
         )?;
