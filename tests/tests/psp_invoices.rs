@@ -19,6 +19,9 @@ const INVOICE_TABLES: &[&str] = &[
     "psp_ledger_entries",
 ];
 
+/// A refused request: path, form, status, the field named.
+type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16, &'a str);
+
 fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_default()
 }
@@ -655,7 +658,7 @@ async fn bad_input_is_refused_by_name_and_writes_nothing() {
     let before = mock.snapshot(INVOICE_TABLES);
     let long = "x".repeat(1501);
     let huge_id = format!("in_{}", "a".repeat(500));
-    let cases: Vec<(&str, Vec<(&str, &str)>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "/v1/invoices",
             vec![("days_until_due", "30")],

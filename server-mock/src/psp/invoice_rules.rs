@@ -158,6 +158,7 @@ pub struct Amounts {
 
 impl Amounts {
     /// A draft's amounts for `total`.
+    #[cfg(test)]
     pub fn new(total: i64) -> Self {
         Self {
             total,

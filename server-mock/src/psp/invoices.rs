@@ -157,6 +157,7 @@ pub enum PaymentSource {
     /// A PaymentIntent (`pi_…`) that succeeded for this invoice.
     PaymentIntent(String),
     /// An incoming SEPA credit transfer, by its id at the PSP.
+    #[cfg_attr(not(test), allow(dead_code))]
     BankTransfer(String),
 }
 
@@ -197,6 +198,8 @@ pub struct Applied {
 }
 
 /// Applies money that has arrived for `invoice_id` (see the module's documentation).
+// Called by the bank-transfer reconciliation (issue 11 part 6), not wired in yet.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn apply_payment(
     tx: &Connection,
     invoice_id: &str,
@@ -215,6 +218,7 @@ pub(crate) fn apply_payment(
 }
 
 /// The invoice whose RF reference `rf` is (spaces and case tolerated, checksum verified).
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn find_by_reference(conn: &Connection, rf: &str) -> Option<String> {
     let rf = RfReference::parse(rf).ok()?;
     conn.prepare_cached("SELECT id FROM psp_invoices WHERE rf_reference = ?1")
@@ -925,19 +929,6 @@ pub fn finalize_invoice(tx: &Connection, ctx: &Ctx, id: &str) -> Result<(), ApiE
 /// The stored hash of a hosted page token.
 pub(super) fn token_hash(token: &str) -> String {
     tierspay_core::auth::b64url(tierspay_core::auth::sha256(token.as_bytes()))
-}
-
-/// The invoice a hosted page token opens.
-pub(crate) fn find_by_hosted_token(conn: &Connection, token: &str) -> Option<String> {
-    if token.len() > 128 {
-        return None;
-    }
-    conn.prepare_cached("SELECT id FROM psp_invoices WHERE hosted_token_hash = ?1")
-        .ok()?
-        .query_row([token_hash(token)], |r| r.get(0))
-        .optional()
-        .ok()
-        .flatten()
 }
 
 /// `/send`: Stripe emails the invoice; the mock records the event (the platform's reminders
