@@ -14,6 +14,11 @@
 #                                 /v1/platform/psp_events decides
 #   BENCH_AUTH_WARMUP [2s]        unrecorded closed-loop warm-up
 #   BENCH_SKIP_BUILD [unset]      1: use the existing release binary
+#   BENCH_AUTH_SAMPLES [unset]    a file for every measured tap as CSV (finished_ms,latency_us,
+#                                 status), to place slow taps in time
+#   BENCH_AUTH_PROBE [unset]      a command run beside the load (sh -c), with the server's pid
+#                                 in $TIERSPAY_MOCK_PID: `perf record -p`, `strace -p`, a
+#                                 /proc/<pid>/sched reader; waited for after the run
 #   TIERSPAY_LOG [warn]           the server's log filter (at info it formats and writes a line
 #                                 per request, work that grows with the rate)
 #   TIERSPAY_MOCK [target/release/tierspay-mock], BENCH_OUT [target/bench]
@@ -61,6 +66,14 @@ done
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 results=$out_dir/auth-$stamp.jsonl
 say "tierspay-mock on $url; $rate taps/s for $duration over $conns connections, hook: $hook"
+extra=()
+[ -n "${BENCH_AUTH_SAMPLES:-}" ] && extra+=(-samples "$BENCH_AUTH_SAMPLES")
+probe=
+if [ -n "${BENCH_AUTH_PROBE:-}" ]; then
+  TIERSPAY_MOCK_PID=$pid sh -c "$BENCH_AUTH_PROBE" &
+  probe=$!
+fi
 "$out_dir/loadgen" run -url "$url" -server tierspay-mock -scenario auth-tap -hook "$hook" \
-  -rate "$rate" -duration "$duration" -c "$conns" -warmup "$warmup" -tag "auth-$hook" >>"$results"
+  -rate "$rate" -duration "$duration" -c "$conns" -warmup "$warmup" -tag "auth-$hook" "${extra[@]}" >>"$results"
+[ -n "$probe" ] && { wait "$probe" || true; }
 say "JSON line: $results"

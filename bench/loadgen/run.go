@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -72,6 +73,7 @@ func runCmd(args []string) error {
 	server := fs.String("server", "", "name of the server in the report (default: the URL)")
 	tag := fs.String("tag", "", "free label copied to the JSON line (report keeps tagged runs apart)")
 	nseg := fs.Int("segments", 3, "report throughput and latency for this many equal slices of the run")
+	samplesOut := fs.String("samples", "", "also write every measured request as a CSV line (finished_ms,latency_us,status) to this file, to place stalls in time")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -183,6 +185,11 @@ func runCmd(args []string) error {
 		res.HDR = &h
 	}
 	res.Segments = segments(out.samples, out.elapsed, *nseg)
+	if *samplesOut != "" {
+		if err := writeSamples(*samplesOut, out.samples); err != nil {
+			return err
+		}
+	}
 
 	line, err := jsonLine(res)
 	if err != nil {
@@ -245,4 +252,24 @@ func humanLine(r result) string {
 		fmt.Fprintf(&b, " | load %s", r.LoadStart)
 	}
 	return b.String()
+}
+
+// writeSamples writes one CSV line per request, in the order they finished.
+func writeSamples(path string, samples []sample) error {
+	sorted := append([]sample(nil), samples...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].at < sorted[j].at })
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	fmt.Fprintln(w, "finished_ms,latency_us,status")
+	for _, s := range sorted {
+		fmt.Fprintf(w, "%.3f,%d,%d\n", float64(s.at.Microseconds())/1000, s.lat.Microseconds(), s.status)
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
