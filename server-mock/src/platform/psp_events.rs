@@ -95,25 +95,29 @@ async fn handle(state: AppState, headers: HeaderMap, body: Bytes) -> Result<Valu
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| refused("signature_missing", "Stripe-Signature is required."))?
         .to_owned();
+    // The secret is read on its own and the body checked before it is parsed: nothing from an
+    // unsigned request reaches the JSON parser, and the connection every tap waits for is not
+    // held while the HMAC is computed.
+    let secret = state
+        .db
+        .call(|conn| payments::webhook_secret(conn))
+        .await?
+        .ok_or_else(|| refused("signature_invalid", "No endpoint secret is set."))?;
+    webhook_signature::verify(
+        &signature,
+        &body,
+        &secret,
+        real_now(),
+        DEFAULT_TOLERANCE_SECS,
+    )
+    .map_err(|e| refused("signature_invalid", &e.to_string()))?;
     let event: Value = serde_json::from_slice(&body)
         .map_err(|_| refused("event_invalid", "The body is not a JSON event."))?;
     let policy = policy(&state);
     let now = state.clock.now();
     state
         .db
-        .transaction(move |tx| {
-            let secret = payments::webhook_secret(tx)?
-                .ok_or_else(|| refused("signature_invalid", "No endpoint secret is set."))?;
-            webhook_signature::verify(
-                &signature,
-                &body,
-                &secret,
-                real_now(),
-                DEFAULT_TOLERANCE_SECS,
-            )
-            .map_err(|e| refused("signature_invalid", &e.to_string()))?;
-            dispatch(tx, &event, &policy, now)
-        })
+        .transaction(move |tx| dispatch(tx, &event, &policy, now))
         .await
 }
 
