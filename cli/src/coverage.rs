@@ -137,9 +137,10 @@ struct Explained {
     en: Vec<String>,
 }
 
-fn preview_json(p: &CoveragePreview, why: &Explained) -> Value {
+fn preview_json(asked: &PreviewRequest, p: &CoveragePreview, why: &Explained) -> Value {
     json!({
-        "id": p.id, "beneficiary_id": p.beneficiary_id, "provider_id": p.provider_id, "act_code": p.act_code,
+        "id": p.id, "beneficiary_id": asked.beneficiary_id, "provider_id": asked.provider_id,
+        "act_code": asked.act_code.to_ascii_uppercase(),
         "act_label": p.act_label, "price": p.price, "date": p.date, "amo": p.amo, "amc": p.amc, "member": p.member,
         "base": p.base, "amo_rate": p.amo_rate, "guarantee": p.guarantee,
         "deductions": p.deductions.iter().map(|d| json!({"kind": d.kind, "amount": d.amount})).collect::<Vec<_>>(),
@@ -194,19 +195,20 @@ pub async fn preview(
     };
     let provider = coverage.select_provider(args.provider.into()).await?;
     // The terminal prints its figures in English and its JSON explanations in both languages.
-    let p = coverage.preview(PreviewRequest {
+    let asked = PreviewRequest {
         beneficiary_id: beneficiary,
         provider_id: provider.id,
         act_code: args.act.into(),
         price: args.price.into(),
         date: args.date.map(Into::into),
         language: Language::En,
-    })?;
+    };
+    let p = coverage.preview(asked.clone())?;
     let why = Explained {
         fr: coverage.explain(p.id.clone(), Language::Fr)?,
         en: coverage.explain(p.id.clone(), Language::En)?,
     };
-    let mut doc = preview_json(&p, &why);
+    let mut doc = preview_json(&asked, &p, &why);
     let mut text = preview_text(&p, &why);
     if args.check {
         let check = coverage.check_preview(p.id.clone()).await?;

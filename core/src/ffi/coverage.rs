@@ -179,14 +179,9 @@ pub struct Explanation {
 /// asked; why they come out so is [`Coverage::explain`].
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct CoveragePreview {
-    /// `pv_…`: commits to the inputs and the figures.
+    /// `pv_…`: commits to the inputs and the figures. (Who, where and which act are not
+    /// echoed: the caller asked for them, and each string costs a crossing's decode.)
     pub id: String,
-    /// Who.
-    pub beneficiary_id: String,
-    /// Where.
-    pub provider_id: String,
-    /// Which act.
-    pub act_code: String,
     /// The act's label.
     pub act_label: String,
     /// What the provider charges.
@@ -283,9 +278,6 @@ impl CoveragePreview {
         let money = |amount| Money::euros(amount, language);
         Self {
             id: p.preview.id,
-            beneficiary_id: p.beneficiary_id,
-            provider_id: p.provider.id,
-            act_code: p.act_code,
             act_label: p.preview.act_label,
             price: money(p.price),
             date: p.date.to_string(),

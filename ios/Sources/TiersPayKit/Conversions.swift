@@ -225,7 +225,7 @@ extension CoveragePreview {
             deductions.append(Deduction(kind: .init(d.kind), amount: Money(d.amount)))
         }
         self.init(
-            id: p.id, beneficiaryId: p.beneficiaryId, providerId: p.providerId, actCode: p.actCode, actLabel: p.actLabel,
+            id: p.id, actLabel: p.actLabel,
             price: Money(p.price), date: p.date,
             amo: Money(p.amo), amc: Money(p.amc),
             member: Money(p.member), base: Money(p.base),

@@ -227,9 +227,6 @@ public struct Deduction: Equatable, Hashable, Sendable {
 public struct CoveragePreview: Equatable, Hashable, Sendable, Identifiable {
     /// `pv_…`: commits to the inputs and the figures; the server checks it.
     public var id: String
-    public var beneficiaryId: String
-    public var providerId: String
-    public var actCode: String
     public var actLabel: String
     /// What the provider charges.
     public var price: Money
@@ -250,14 +247,11 @@ public struct CoveragePreview: Equatable, Hashable, Sendable, Identifiable {
     public var deductions: [Deduction]
 
     public init(
-        id: String, beneficiaryId: String, providerId: String, actCode: String, actLabel: String,
+        id: String, actLabel: String,
         price: Money, date: String, amo: Money, amc: Money, member: Money, base: Money,
         amoRate: Decimal, guarantee: String, deductions: [Deduction]
     ) {
         self.id = id
-        self.beneficiaryId = beneficiaryId
-        self.providerId = providerId
-        self.actCode = actCode
         self.actLabel = actLabel
         self.price = price
         self.date = date

@@ -169,9 +169,6 @@ internal fun CoreProviderSearch.toShell() = ProviderSearch(providers.map { it.to
 
 internal fun CorePreview.toShell() = CoveragePreview(
     id = id,
-    beneficiaryId = beneficiaryId,
-    providerId = providerId,
-    actCode = actCode,
     actLabel = actLabel,
     price = price.toShell(),
     date = LocalDate.parse(date),

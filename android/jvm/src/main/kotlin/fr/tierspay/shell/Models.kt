@@ -191,9 +191,6 @@ data class ProviderSearch(
 data class CoveragePreview(
     /** `pv_…`: commits to the inputs and the figures; the server checks it. */
     val id: String,
-    val beneficiaryId: String,
-    val providerId: String,
-    val actCode: String,
     val actLabel: String,
     /** What the provider charges. */
     val price: Money,

@@ -29,7 +29,7 @@ class AmountAndMappingTest {
     @Test
     fun `a preview maps to the shell's model, amounts from minor units`() {
         val core = CorePreview(
-            id = "pv_1", beneficiaryId = "ben_1", providerId = "prv_1", actCode = "G",
+            id = "pv_1",
             actLabel = "Consultation", price = eur(3000), date = "2026-03-02",
             amo = eur(1900), amc = eur(900), member = eur(200), base = eur(3000), amoRate = "0.70",
             guarantee = "150 % BR incl. SS",
@@ -57,7 +57,7 @@ class AmountAndMappingTest {
         val e = assertThrows(TiersPayError.Internal::class.java) {
             mapCoreErrors {
                 CorePreview(
-                    "pv", "b", "p", "G", "G",
+                    "pv", "G",
                     CoreMoney(3000, "USD", ""),
                     "2026-03-02", eur(1), eur(1), eur(1), eur(1), "0.7", "", listOf(),
                 ).toShell()

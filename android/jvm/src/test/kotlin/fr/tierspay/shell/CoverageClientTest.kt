@@ -118,7 +118,6 @@ class CoverageClientTest {
             assertEquals(adult.id, french.id, "the language is not an input of the figures")
             assertEquals(BigDecimal("0.70"), adult.amoRate)
             assertEquals(day, adult.date)
-            assertEquals("G", adult.actCode)
             assertTrue(adult.actLabel.isNotBlank() && adult.guarantee.isNotBlank())
             // Why, in one language at a time, asked apart from the figures.
             val fr = client.explain(adult, Locale.FRANCE)

@@ -109,13 +109,10 @@ fun sampleProvider(id: String = "prv_gp", code: String = "K7M2QX") = Provider(
 )
 
 fun samplePreview(
-    beneficiaryId: String = "ben_camille",
-    providerId: String = "prv_gp",
-    actCode: String = "G",
     price: String = "30.00",
     id: String = "pv_1",
 ) = CoveragePreview(
-    id = id, beneficiaryId = beneficiaryId, providerId = providerId, actCode = actCode,
+    id = id,
     actLabel = "Consultation de médecine générale", price = money(price),
     date = LocalDate.of(2026, 3, 2),
     amo = money("19.00"), amc = money("9.00"), member = money("2.00"),
@@ -146,7 +143,7 @@ class FakeClient : TiersPayClient {
         price: String,
         date: LocalDate?,
     ) -> CoveragePreview =
-        { b, p, a, price, _ -> samplePreview(b, p, a, price.replace(',', '.')) }
+        { _, _, _, price, _ -> samplePreview(price.replace(',', '.')) }
     var onCheck: suspend (CoveragePreview) -> PreviewCheck =
         { PreviewCheck(holds = true, serverPreviewId = it.id, amo = it.amo.amount, amc = it.amc.amount, member = it.member.amount) }
     var onExplain: suspend (CoveragePreview, Locale) -> List<String> = { _, locale ->
