@@ -5,7 +5,7 @@ CARGO ?= cargo
 BINDINGS_DIR := target/bindings
 LIB := target/debug/libtierspay_core.$(if $(filter Darwin,$(shell uname -s)),dylib,so)
 
-.PHONY: help demo test test-rust test-stripe test-kotlin test-swift bindings bench size lint lint-swift lint-kotlin android ios clean
+.PHONY: help demo test test-rust test-stripe test-browser test-kotlin test-swift bindings bench size lint lint-swift lint-kotlin android ios clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -13,7 +13,7 @@ help: ## List the targets
 demo: ## Build, start tierspay-mock with the demo seed, and run the member journey in the terminal shell
 	@scripts/demo.sh
 
-test: test-rust test-stripe test-kotlin test-swift ## Every test in the repo: Rust, Stripe client, Kotlin (JVM), Swift (Linux)
+test: test-rust test-stripe test-browser test-kotlin test-swift ## Every test in the repo: Rust, Stripe client, the hosted page in Chromium, Kotlin (JVM), Swift (Linux)
 
 test-rust: ## Rust unit, integration and end-to-end tests
 	$(CARGO) test --workspace --locked
@@ -21,6 +21,9 @@ test-rust: ## Rust unit, integration and end-to-end tests
 test-stripe: ## The official stripe-python library driving tierspay-mock's PSP, unchanged
 	$(CARGO) build -p tierspay-server-mock --locked
 	tests/stripe/run.sh
+
+test-browser: ## The hosted payment page in real headless Chromium (Debian's package, playwright-core; screenshots in target/browser-artifacts)
+	tests/browser/run.sh
 
 # The core's features for `make bindings`: `testing` (PassKitSimulator, software secure storage
 # and device key) for the Kotlin and Swift test builds; `make android` and `make ios` pass
@@ -129,6 +132,10 @@ bench-auth-rules: ## One authorization's checks (psp::authorization_rules): time
 .PHONY: bench-psp
 bench-psp: ## tierspay-mock's PSP against stripe-mock on loopback: card create/retrieve, 1 and 16 connections (docs/benchmarks.md)
 	@scripts/bench-psp.sh
+
+.PHONY: bench-hosted-page
+bench-hosted-page: ## The hosted payment page on loopback: server time p50/p99 and bytes sent, with wrk (docs/benchmarks.md)
+	@scripts/bench-hosted-page.sh
 
 .PHONY: bench-webhooks
 bench-webhooks: ## Webhook delivery on loopback: events signed, delivered and verified per second, median and spread (docs/benchmarks.md)

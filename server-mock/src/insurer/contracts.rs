@@ -345,6 +345,25 @@ pub fn profile(conn: &Connection, member_id: &str, device_id: &str) -> Result<Pr
     })
 }
 
+/// The holder's first and last name, the contract's number, phone and email on record, for
+/// arrears messages and the page that sends a fresh payment link (to these addresses only,
+/// never to one typed on a page).
+pub fn arrears_contact(
+    conn: &Connection,
+    member_id: &str,
+) -> Result<(String, String, String, String, String), ApiError> {
+    conn.prepare_cached(
+        "SELECT b.first_name, b.last_name, c.number, c.phone, c.email FROM insurer_contracts c
+         JOIN insurer_beneficiaries b ON b.contract_id = c.id AND b.relationship = 'holder'
+         WHERE c.member_id = ?1",
+    )?
+    .query_row([member_id], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })
+    .optional()?
+    .ok_or_else(|| ApiError::not_found("member"))
+}
+
 /// The member's name and phone, for the wallet's user address (the platform passes them to the
 /// wallet; the PSP never sees them).
 pub fn wallet_contact(conn: &Connection, member_id: &str) -> Result<(String, String), ApiError> {

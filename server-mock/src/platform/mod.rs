@@ -177,4 +177,8 @@ pub const MIGRATIONS: &[&str] = &[
     // 6: payment links the app refused, reported by it (a digest of the token, never the
     // token).
     arrears::link_reports::MIGRATION,
+    // 7: fresh links sent from expired-link pages (bounded per invoice and day).
+    arrears::hosted_page::MIGRATION,
+    // 8: the SMS's short codes, each resolving to its signed token.
+    arrears::short_links::MIGRATION,
 ];

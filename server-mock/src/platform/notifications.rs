@@ -60,6 +60,17 @@ fn record(
     Ok(id)
 }
 
+/// Records an email: its subject and its text alternative, without the MIME message.
+pub fn send_email(
+    tx: &Connection,
+    to: &str,
+    subject: &str,
+    text: &str,
+    now: i64,
+) -> Result<String, ApiError> {
+    record(tx, "email", to, Some(subject), text, None, now)
+}
+
 /// Records an SMS.
 pub fn send_sms(tx: &Connection, to: &str, body: &str, now: i64) -> Result<String, ApiError> {
     record(tx, "sms", to, None, body, None, now)

@@ -412,3 +412,22 @@ pub fn open_invoice(tx: &Connection, debt: Debt<'_>, now: i64) -> Result<String,
 pub fn invoice(conn: &Connection, id: &str) -> Result<psp::InvoiceView, ApiError> {
     psp::invoice(conn, id)
 }
+
+/// The PSP's own card form for what is left to pay on an invoice (the hosted page's "pay by
+/// card"): the URL to send the member's browser to, under `psp_base_url`; the PSP sends it back
+/// to `return_url` once the payment is over. The card number goes to the PSP only.
+pub fn open_invoice_checkout(
+    tx: &Connection,
+    fingerprint_key: &[u8; 32],
+    psp_base_url: &str,
+    invoice: &str,
+    payee: &str,
+    return_url: &str,
+    now: i64,
+) -> Result<String, ApiError> {
+    let ctx = psp::Ctx {
+        base_url: Some(psp_base_url.trim_end_matches('/').to_owned()),
+        ..ctx(now)
+    };
+    psp::open_invoice_checkout(tx, &ctx, fingerprint_key, invoice, payee, return_url)
+}

@@ -52,3 +52,9 @@ pub use super::setup_intents::{
 };
 pub use super::transfers::{create_transfer, NewTransfer, TransferView};
 pub use super::webhook_endpoints::{platform_webhook_secret, PLATFORM_EVENTS_PATH};
+// The hosted payment page (issue 11): the PSP's own card form for an invoice, its receipt, and
+// the account SEPA transfers go to.
+pub use super::checkout_page::{
+    invoice_receipt, open_for_invoice as open_invoice_checkout, InvoiceReceipt, TRANSFER_BIC,
+    TRANSFER_IBAN, TRANSFER_NAME,
+};

@@ -37,6 +37,7 @@ mod card_checks;
 mod cardholders;
 mod cards;
 mod challenges;
+mod checkout_page;
 mod charges;
 mod credit_notes;
 mod customers;
@@ -78,6 +79,7 @@ pub fn router() -> Router<AppState> {
         .merge(payment_intents::router())
         .merge(charges::router())
         .merge(challenges::router())
+        .merge(checkout_page::router())
         .merge(transfers::router())
         .merge(refunds::router())
         .merge(bank_transfers::router())
@@ -200,4 +202,5 @@ pub const MIGRATIONS: &[&str] = &[
     webhook_endpoints::ROLL_MIGRATION,
     refunds::MIGRATION,
     bank_transfers::MIGRATION,
+    checkout_page::MIGRATION,
 ];

@@ -366,7 +366,7 @@ pub fn payment_method_json(conn: &Connection, id: &str) -> Result<Value, ApiErro
 }
 
 /// Reads and checks `card[…]` (number, expiry on `now`, CVC).
-fn read_card(f: &mut super::form::Fields, now: i64) -> Result<CardInput, ApiError> {
+pub(super) fn read_card(f: &mut super::form::Fields, now: i64) -> Result<CardInput, ApiError> {
     let Some(mut c) = f.map("card")? else {
         return Err(invalid("card", "Missing required param: card."));
     };
