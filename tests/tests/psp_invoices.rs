@@ -951,3 +951,118 @@ async fn what_a_card_pays_reaches_the_invoices_connected_account() {
     let connected = psp.for_account(acct).ok_get("/v1/balance", &[]).await;
     assert_eq!(connected["available"][0]["amount"], 5000);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_credit_note_after_a_card_payment_refunds_the_card() {
+    let mock = Mock::start().await;
+    let psp = Stripe::new(&mock);
+    let inv = open(&psp, 5000).await;
+    let id = s(&inv["id"]);
+    let paid = psp
+        .ok_post(
+            &format!("/v1/invoices/{id}/pay"),
+            &[("payment_method", "pm_card_visa")],
+        )
+        .await;
+    let pi = s(&paid["payment_intent"]).to_owned();
+    let before = mock.snapshot(INVOICE_TABLES);
+    let too_much = psp
+        .post(
+            "/v1/credit_notes",
+            &[
+                ("invoice", id),
+                ("amount", "6000"),
+                ("refund_amount", "6000"),
+            ],
+        )
+        .await;
+    assert_eq!((too_much.status, param(&too_much)), (400, "amount"));
+    assert_eq!(mock.snapshot(INVOICE_TABLES), before);
+    let note = psp
+        .ok_post(
+            "/v1/credit_notes",
+            &[
+                ("invoice", id),
+                ("amount", "1500"),
+                ("refund_amount", "1000"),
+                ("out_of_band_amount", "500"),
+                ("reason", "product_unsatisfactory"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (
+            &note["type"],
+            &note["post_payment_amount"],
+            &note["out_of_band_amount"]
+        ),
+        (&"post_payment".into(), &1500.into(), &500.into())
+    );
+    let refund = s(&note["refund"]).to_owned();
+    assert!(refund.starts_with("re_"), "{note}");
+    assert_eq!(note["refunds"][0]["amount_refunded"], 1000);
+    let refunds = psp.ok_get("/v1/refunds", &[("payment_intent", &pi)]).await;
+    let r = &refunds["data"][0];
+    assert_eq!(
+        (&r["id"], &r["amount"], &r["metadata"]["credit_note"]),
+        (&refund.as_str().into(), &1000.into(), &note["id"])
+    );
+    let invoice = psp.ok_get(&format!("/v1/invoices/{id}"), &[]).await;
+    assert_eq!(
+        (
+            &invoice["status"],
+            &invoice["post_payment_credit_notes_amount"]
+        ),
+        (&"paid".into(), &1500.into())
+    );
+    let void = psp
+        .post(&format!("/v1/credit_notes/{}/void", s(&note["id"])), &[])
+        .await;
+    assert_eq!(
+        (void.status, code(&void)),
+        (400, "credit_note_unexpected_state")
+    );
+    let rest = psp
+        .ok_post(
+            "/v1/credit_notes",
+            &[
+                ("invoice", id),
+                ("amount", "3500"),
+                ("refund_amount", "3500"),
+            ],
+        )
+        .await;
+    assert_eq!(rest["refunds"][0]["amount_refunded"], 3500);
+    // Paid 1,000 out of band and 4,000 by card: a refund beyond the card's 4,000 is the refund's
+    // own refusal, naming refund_amount, and nothing is written.
+    let other = open(&psp, 5000).await;
+    let other_id = s(&other["id"]);
+    psp.ok_post(
+        &format!("/v1/invoices/{other_id}/pay"),
+        &[("paid_out_of_band", "true"), ("amount", "1000")],
+    )
+    .await;
+    psp.ok_post(
+        &format!("/v1/invoices/{other_id}/pay"),
+        &[("payment_method", "pm_card_visa")],
+    )
+    .await;
+    let before = mock.snapshot(INVOICE_TABLES);
+    let over = psp
+        .post(
+            "/v1/credit_notes",
+            &[
+                ("invoice", other_id),
+                ("amount", "5000"),
+                ("refund_amount", "5000"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (over.status, code(&over), param(&over)),
+        (400, "amount_too_large", "refund_amount"),
+        "{}",
+        over.body
+    );
+    assert_eq!(mock.snapshot(INVOICE_TABLES), before);
+}

@@ -1,11 +1,12 @@
 //! Credit notes (`cn_…`): how a finalized invoice is corrected, as Stripe does it. A credit
 //! note first lowers what remains to pay (its `pre_payment_amount`, which lowers the invoice's
 //! `amount_due`; an invoice credited to zero is paid); what exceeds that (`post_payment_amount`,
-//! on an invoice already paid in part or whole) must be covered by `out_of_band_amount` (money
-//! given back outside the PSP). Refunds through the PSP (`refund_amount`) and customer balance
-//! credit (`credit_amount`) are refused by name: the mock has no Refund object yet, and keeps no
+//! on an invoice already paid in part or whole) must be covered by `refund_amount` (a Refund of
+//! the invoice's card payment, `refunds.rs`) plus `out_of_band_amount` (money given back outside
+//! the PSP). Customer balance credit (`credit_amount`) is refused by name: the mock keeps no
 //! customer balance. Voiding a credit note gives back what it took while its invoice still
-//! collects. The split is computed by `invoice_rules::credit` (pure).
+//! collects, and never once it refunded money. The split is computed by `invoice_rules::credit`
+//! (pure).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -65,6 +66,15 @@ pub(super) const MIGRATION: &str = r#"
         WHERE invoice_line_item IS NOT NULL;
 "#;
 
+/// Refunds on credit notes (a later migration entry): `out_of_band_amount` keeps holding the
+/// whole post-payment cover (its CHECK cannot change in SQLite), of which `refund_amount` went
+/// back to the card through `refund` (`re_…`); the JSON shows the out-of-band part alone.
+pub(super) const REFUNDS_MIGRATION: &str = r#"
+    ALTER TABLE psp_credit_notes ADD COLUMN refund_amount INTEGER NOT NULL DEFAULT 0
+        CHECK (refund_amount >= 0 AND refund_amount <= out_of_band_amount);
+    ALTER TABLE psp_credit_notes ADD COLUMN refund TEXT;
+"#;
+
 /// Stripe's reasons.
 pub const REASONS: &[&str] = &[
     "duplicate",
@@ -120,8 +130,10 @@ pub struct NewCreditNote {
     pub amount: Option<i64>,
     /// Its lines.
     pub lines: Vec<NoteLine>,
-    /// Money given back outside the PSP: must equal the post-payment part.
+    /// Money given back outside the PSP.
     pub out_of_band_amount: i64,
+    /// Refunded to the invoice's card payment; with `out_of_band_amount`, the post-payment part.
+    pub refund_amount: i64,
     /// Stripe's reason.
     pub reason: Option<String>,
     /// Free text.
@@ -154,15 +166,20 @@ pub fn create_credit_note(
         (None, false) => lines_total(tx, &p.invoice, &p.lines)?,
     };
     super::balance::check_amount(amount, "amount")?;
-    let (amounts, status, split) =
-        rules::credit(inv.status, inv.amounts, amount, p.out_of_band_amount).map_err(|r| {
-            let param = match r.code {
-                "credit_note_amounts_mismatch" => Some("out_of_band_amount"),
-                c if c.starts_with("amount") => Some("amount"),
-                _ => Some("invoice"),
-            };
-            refused(r, param)
-        })?;
+    let (amounts, status, split) = rules::credit(
+        inv.status,
+        inv.amounts,
+        amount,
+        p.out_of_band_amount + p.refund_amount,
+    )
+    .map_err(|r| {
+        let param = match r.code {
+            "credit_note_amounts_mismatch" => Some("out_of_band_amount"),
+            c if c.starts_with("amount") => Some("amount"),
+            _ => Some("invoice"),
+        };
+        refused(r, param)
+    })?;
     let before = invoice_json(tx, &p.invoice)?;
     invoices::store_amounts(tx, &inv, amounts, status, ctx.now)?;
     let count: i64 = tx.query_row(
@@ -190,7 +207,7 @@ pub fn create_credit_note(
             amount,
             split.pre_payment,
             split.post_payment,
-            p.out_of_band_amount,
+            p.out_of_band_amount + p.refund_amount,
             p.reason,
             p.memo,
             Value::Object(p.metadata).to_string(),
@@ -239,6 +256,20 @@ pub fn create_credit_note(
             ],
         )?;
     }
+    if p.refund_amount > 0 {
+        let refund = refund_card_payment(
+            tx,
+            ctx,
+            &p.invoice,
+            &id,
+            p.refund_amount,
+            p.reason.as_deref(),
+        )?;
+        tx.execute(
+            "UPDATE psp_credit_notes SET refund_amount = ?2, refund = ?3 WHERE id = ?1",
+            params![id, p.refund_amount, refund],
+        )?;
+    }
     if split.settled {
         // Nothing is owed any more: a card attempt still waiting would take money for nothing.
         cancel_waiting_intent(tx, ctx, &p.invoice)?;
@@ -256,6 +287,53 @@ pub fn create_credit_note(
         emit(tx, ctx, "invoice.paid", &after, None)?;
     }
     Ok(id)
+}
+
+/// Refunds `amount` of the invoice's card payment for credit note `note`; the `re_…`.
+fn refund_card_payment(
+    tx: &Connection,
+    ctx: &Ctx,
+    invoice: &str,
+    note: &str,
+    amount: i64,
+    reason: Option<&str>,
+) -> Result<String, ApiError> {
+    let charge: Option<String> = tx
+        .query_row(
+            "SELECT latest_charge FROM psp_payment_intents WHERE invoice = ?1 AND status = 'succeeded'",
+            [invoice],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    let Some(charge) = charge else {
+        return Err(refuse(
+            "parameter_invalid",
+            Some("refund_amount"),
+            format!("The invoice {invoice} was not paid by card here: give the money back with out_of_band_amount."),
+        ));
+    };
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("credit_note".into(), json!(note));
+    // Stripe's refund reasons are fewer than a credit note's.
+    let reason = match reason {
+        Some(r @ ("duplicate" | "fraudulent")) => r,
+        _ => "requested_by_customer",
+    };
+    super::refunds::refund_charge(
+        tx,
+        ctx,
+        &charge,
+        super::refunds::NewRefund {
+            amount: Some(amount),
+            reason: Some(reason.to_owned()),
+            metadata,
+        },
+    )
+    .map_err(|mut e| {
+        e.detail.param = Some("refund_amount".into());
+        e
+    })
 }
 
 fn cancel_waiting_intent(tx: &Connection, ctx: &Ctx, invoice: &str) -> Result<(), ApiError> {
@@ -331,12 +409,12 @@ fn lines_total(tx: &Connection, invoice: &str, lines: &[NoteLine]) -> Result<i64
 
 /// Voids an issued credit note: the invoice gets back what it took (while it still collects).
 pub fn void_credit_note(tx: &Connection, ctx: &Ctx, id: &str) -> Result<(), ApiError> {
-    let (invoice, status, pre, post): (String, String, i64, i64) = tx
+    let (invoice, status, pre, post, refunded): (String, String, i64, i64, i64) = tx
         .query_row(
-            "SELECT invoice, status, pre_payment_amount, post_payment_amount
+            "SELECT invoice, status, pre_payment_amount, post_payment_amount, refund_amount
              FROM psp_credit_notes WHERE id = ?1",
             [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .optional()?
         .ok_or_else(|| missing("credit_note", "id", id))?;
@@ -345,6 +423,13 @@ pub fn void_credit_note(tx: &Connection, ctx: &Ctx, id: &str) -> Result<(), ApiE
             "credit_note_unexpected_state",
             None,
             "This credit note is already void.",
+        ));
+    }
+    if refunded > 0 {
+        return Err(refuse(
+            "credit_note_unexpected_state",
+            None,
+            "This credit note refunded money to the card: a refund cannot be undone, so the note cannot be voided.",
         ));
     }
     let inv = invoices::row(tx, &invoice, "invoice")?;
@@ -434,7 +519,7 @@ pub fn credit_note_json(conn: &Connection, id: &str) -> Result<Value, ApiError> 
         .prepare_cached(
             "SELECT id, invoice, customer, number, currency, amount, pre_payment_amount,
                     post_payment_amount, out_of_band_amount, reason, memo, metadata, status,
-                    voided_at, created
+                    voided_at, created, refund_amount, refund
              FROM psp_credit_notes WHERE id = ?1",
         )?
         .query_row([id], |r| {
@@ -464,13 +549,16 @@ pub fn credit_note_json(conn: &Connection, id: &str) -> Result<Value, ApiError> 
                 "memo": r.get::<_, Option<String>>(10)?,
                 "metadata": parse_json(&r.get::<_, String>(11)?),
                 "number": r.get::<_, String>(3)?,
-                "out_of_band_amount": r.get::<_, i64>(8)?,
+                "out_of_band_amount": r.get::<_, i64>(8)? - r.get::<_, i64>(15)?,
                 "pdf": Value::Null,
                 "post_payment_amount": post,
                 "pre_payment_amount": pre,
                 "reason": r.get::<_, Option<String>>(9)?,
-                "refund": Value::Null,
-                "refunds": [],
+                "refund": r.get::<_, Option<String>>(16)?,
+                "refunds": match r.get::<_, Option<String>>(16)? {
+                    Some(re) => json!([{ "amount_refunded": r.get::<_, i64>(15)?, "refund": re }]),
+                    None => json!([]),
+                },
                 "shipping_cost": Value::Null,
                 "status": r.get::<_, String>(12)?,
                 "subtotal": amount,
@@ -583,11 +671,18 @@ async fn create(
             "out_of_band_amount must be 0 or more, at most the largest amount.",
         ));
     }
-    for unsupported in ["refund_amount", "credit_amount", "refund"] {
+    let refund_amount = f.int("refund_amount")?.unwrap_or(0);
+    if !(0..=super::balance::MAX_AMOUNT).contains(&refund_amount) {
+        return Err(invalid(
+            "refund_amount",
+            "refund_amount must be 0 or more, at most the largest amount.",
+        ));
+    }
+    for unsupported in ["credit_amount", "refund", "refunds"] {
         if f.str(unsupported)?.is_some() {
             return Err(invalid(
                 unsupported,
-                format!("{unsupported} is not offered yet: give back money after payment with out_of_band_amount."),
+                format!("{unsupported} is not offered: give money back with refund_amount or out_of_band_amount."),
             ));
         }
     }
@@ -607,6 +702,7 @@ async fn create(
                     amount,
                     lines,
                     out_of_band_amount,
+                    refund_amount,
                     reason,
                     memo,
                     metadata,

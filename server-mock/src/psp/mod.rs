@@ -202,5 +202,6 @@ pub const MIGRATIONS: &[&str] = &[
     webhook_endpoints::ROLL_MIGRATION,
     refunds::MIGRATION,
     bank_transfers::MIGRATION,
+    credit_notes::REFUNDS_MIGRATION,
     checkout_page::MIGRATION,
 ];
