@@ -144,7 +144,10 @@ tp link "https://app.tierspay.fr.evil.example/" || true
 # 10 to 14: paying at the doctor with the virtual card.
 source scripts/demo-pay.sh
 
-step "15. Camille signs out: the device is revoked, local data and secrets are wiped"
+# 16 to 19: arrears by email, the signed link verified offline.
+source scripts/demo-arrears.sh
+
+step "20. Camille signs out: the device is revoked, local data and secrets are wiped"
 t=$(date +%s%N); tp sign-out; took "$(ms "$t")"
 tp status
 echo

@@ -143,22 +143,25 @@ pub async fn open_link(app: &Arc<TiersPay>, out: &Output, url: &str) -> Result<(
             ),
         ),
         LinkResult::Refused { refusal } => {
-            // Reported now when possible; otherwise the queue waits for the next sync.
-            let reported = arrears.report_refusals().await.unwrap_or(0) > 0;
-            let pending = arrears.pending_reports()?;
+            // Reported now when possible; otherwise the queue waits for the next sync. A
+            // session the server ended wipes the queue with the rest: then nothing was sent.
+            let sent = arrears.report_refusals().await;
+            let pending = arrears.pending_reports().unwrap_or(0);
+            let reported = sent.is_ok() && pending == 0;
+            let note = match &sent {
+                Ok(_) if pending == 0 => "Reported to TiersPay.".to_owned(),
+                Ok(_) => {
+                    "It will be reported to TiersPay when the server can be reached.".to_owned()
+                }
+                Err(e) => format!("It could not be reported to TiersPay: {e}"),
+            };
             out.done(
                 json!({"verified": false, "reason": refusal.code,
                        "message_en": refusal.message_en, "message_fr": refusal.message_fr,
                        "reported": reported, "reports_pending": pending}),
                 &format!(
-                    "Refused: {}\n  ({})\n  {}",
-                    refusal.message_en,
-                    refusal.message_fr,
-                    if pending == 0 {
-                        "Reported to TiersPay."
-                    } else {
-                        "It will be reported to TiersPay when the server can be reached."
-                    }
+                    "Refused: {}\n  ({})\n  {note}",
+                    refusal.message_en, refusal.message_fr
                 ),
             )
         }
