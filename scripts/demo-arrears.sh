@@ -70,6 +70,15 @@ if [ -n "$link" ]; then
   echo "   The hosted page of this link (without the app, in a browser): ${link}"
   echo "   served by this mock at: ${url}${link#https://app.tierspay.fr}"
 
+  sms=$(http_get "$url/v1/test_helpers/outbox?channel=sms&limit=1" |
+    python3 -c 'import json,sys; d=json.load(sys.stdin)["data"]; print(d[0]["body"] if d else "")')
+  short=$(printf '%s' "$sms" | grep -o 'https://app\.tierspay\.fr/s/[A-Za-z0-9]*' | head -1)
+  if [ -n "$short" ]; then
+    echo "   📱 The same day's SMS (one part, with a short link): “$sms”"
+    echo "   The app exchanges its code for the signed token once, then checks that token offline:"
+    t=$(date +%s%N); tp open-link "$short" | sed 's/^/   /'; took "$(ms "$t")" "(one request for the code)"
+  fi
+
   step "19. A phishing copy with one character changed is refused, and reported to TiersPay"
   token=${link##*/}
   pos=100; c=${token:$pos:1}; [ "$c" = A ] && r=B || r=A
