@@ -93,6 +93,7 @@ impl Db {
         migrate(&mut conn, "http", crate::http::MIGRATIONS)?;
         migrate(&mut conn, "insurer", crate::insurer::MIGRATIONS)?;
         migrate(&mut conn, "platform", crate::platform::MIGRATIONS)?;
+        migrate(&mut conn, "reminders", crate::platform::arrears::reminders::MIGRATIONS)?;
         migrate(&mut conn, "psp", crate::psp::MIGRATIONS)?;
         Ok(Self {
             conn: Arc::new(tokio::sync::Mutex::new(conn)),

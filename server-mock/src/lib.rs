@@ -264,11 +264,13 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     let (tx, rx) = oneshot::channel::<()>();
     let maintenance = tokio::spawn(maintenance::run(state.clone(), config.db_path.clone()));
     let deliveries = tokio::spawn(psp::webhook_delivery::run(state.clone()));
+    let reminders = tokio::spawn(platform::arrears::reminders::run(state.clone()));
     let router = app::router(state);
     let task = tokio::spawn(async move {
         serve::serve(listener, router, rx).await;
         maintenance.abort();
         deliveries.abort();
+        reminders.abort();
     });
     Ok(RunningServer {
         url: format!("http://{addr}"),

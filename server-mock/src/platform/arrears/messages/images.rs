@@ -2,6 +2,8 @@
 //! bytes) and the insurer's mark, drawn from its brand colour (the mock has no insurer
 //! artwork; a real insurer's logo file would take its place).
 
+use std::sync::Mutex;
+
 use qrcode::{Color, EcLevel, QrCode};
 
 /// Pixels per QR module.
@@ -42,7 +44,22 @@ pub fn qr_png(text: &str) -> Result<Vec<u8>, String> {
 }
 
 /// The insurer's mark: a rounded badge in its colour with a white cross, 48 by 48 pixels.
+/// Drawn once per colour (every email of an insurer carries the same bytes).
 pub fn logo_png(colour: [u8; 3]) -> Result<Vec<u8>, String> {
+    static DRAWN: Mutex<Vec<([u8; 3], Vec<u8>)>> = Mutex::new(Vec::new());
+    let mut drawn = DRAWN.lock().map_err(|_| "logo cache poisoned".to_owned())?;
+    if let Some((_, png)) = drawn.iter().find(|(c, _)| *c == colour) {
+        return Ok(png.clone());
+    }
+    let png = draw_logo(colour)?;
+    // A handful of insurers; the bound keeps a stream of odd colours from growing it.
+    if drawn.len() < 64 {
+        drawn.push((colour, png.clone()));
+    }
+    Ok(png)
+}
+
+fn draw_logo(colour: [u8; 3]) -> Result<Vec<u8>, String> {
     const SIDE: usize = 48;
     let mut data = Vec::with_capacity(SIDE * SIDE * 4);
     let centre = (SIDE as i32 - 1) as f32 / 2.0;

@@ -27,6 +27,32 @@ pub struct Insurer {
     pub colour: [u8; 3],
 }
 
+impl Insurer {
+    /// The insurer's public identity, by the name its contracts carry. The mock knows the demo
+    /// insurer; any other is shown by its name, with TiersPay (which sends the messages on the
+    /// insurer's behalf) as the legal entity to contact.
+    pub fn named(name: &str) -> Self {
+        match name {
+            "Mutuelle Horizon" => Self {
+                name: name.to_owned(),
+                legal_entity:
+                    "Mutuelle Horizon, mutuelle régie par le livre II du Code de la mutualité"
+                        .to_owned(),
+                registration: "SIREN 775 000 000".to_owned(),
+                contact: "01 40 00 00 00, contact@mutuelle-horizon.fr".to_owned(),
+                colour: [0x1f, 0x5f, 0xa8],
+            },
+            _ => Self {
+                name: name.to_owned(),
+                legal_entity: "TiersPay SAS, pour le compte de votre assureur".to_owned(),
+                registration: "RCS Paris 900 000 000".to_owned(),
+                contact: "support@tierspay.fr".to_owned(),
+                colour: [0x0b, 0x3d, 0x91],
+            },
+        }
+    }
+}
+
 /// The facts of one reminder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reminder {
