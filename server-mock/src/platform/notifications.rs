@@ -31,6 +31,10 @@ pub struct OutboxMessage {
     pub data: Option<Value>,
     /// Unix seconds.
     pub created: i64,
+    /// An email's whole MIME message (RFC 5322), when its sender built one; sealed at rest like
+    /// the body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
 }
 
 fn record(
@@ -71,6 +75,24 @@ pub fn send_email(
     record(tx, "email", to, Some(subject), text, None, now)
 }
 
+/// Records an email with its whole MIME message (`raw`, sealed like the body); `text` is its
+/// text alternative, what the outbox shows as the body.
+pub fn send_mime_email(
+    tx: &Connection,
+    to: &str,
+    subject: &str,
+    text: &str,
+    raw: &str,
+    now: i64,
+) -> Result<String, ApiError> {
+    let id = record(tx, "email", to, Some(subject), text, None, now)?;
+    tx.prepare_cached(
+        "UPDATE platform_outbox SET raw = vault_seal('outbox-raw:' || id, ?2) WHERE id = ?1",
+    )?
+    .execute(params![id, raw])?;
+    Ok(id)
+}
+
 /// Records an SMS.
 pub fn send_sms(tx: &Connection, to: &str, body: &str, now: i64) -> Result<String, ApiError> {
     record(tx, "sms", to, None, body, None, now)
@@ -96,10 +118,27 @@ pub fn push_to_device(
     push: Push<'_>,
     now: i64,
 ) -> Result<Option<String>, ApiError> {
+    push_with_data(tx, device_id, push, &[], now)
+}
+
+/// [`push_to_device`] with more string values in the data payload (`summary`, `invoice`); the
+/// payload's own keys (`kind`, `link`, `service`) cannot be replaced.
+fn push_with_data(
+    tx: &Connection,
+    device_id: &str,
+    push: Push<'_>,
+    extra: &[(&str, &str)],
+    now: i64,
+) -> Result<Option<String>, ApiError> {
     let Some((service, token)) = super::push::token_of(tx, device_id)? else {
         return Ok(None);
     };
-    let data = serde_json::json!({"kind": push.kind, "link": push.link, "service": service});
+    let mut data = serde_json::json!({"kind": push.kind, "link": push.link, "service": service});
+    if let Some(map) = data.as_object_mut() {
+        for (k, v) in extra {
+            map.entry(*k).or_insert_with(|| Value::from(*v));
+        }
+    }
     record(
         tx,
         "push",
@@ -119,6 +158,17 @@ pub fn push_to_member(
     push: Push<'_>,
     now: i64,
 ) -> Result<usize, ApiError> {
+    push_to_member_with(tx, member_ref, push, &[], now)
+}
+
+/// [`push_to_member`] with more string values in the data payload; how many devices it reached.
+pub fn push_to_member_with(
+    tx: &Connection,
+    member_ref: &str,
+    push: Push<'_>,
+    extra: &[(&str, &str)],
+    now: i64,
+) -> Result<usize, ApiError> {
     let devices: Vec<String> = tx
         .prepare_cached(
             "SELECT id FROM platform_devices WHERE member_ref = ?1 AND status = 'active'",
@@ -127,7 +177,7 @@ pub fn push_to_member(
         .collect::<rusqlite::Result<_>>()?;
     let mut sent = 0;
     for device in devices {
-        sent += usize::from(push_to_device(tx, &device, push, now)?.is_some());
+        sent += usize::from(push_with_data(tx, &device, push, extra, now)?.is_some());
     }
     Ok(sent)
 }
@@ -140,7 +190,8 @@ pub fn list(
     limit: u32,
 ) -> Result<Vec<OutboxMessage>, ApiError> {
     let mut stmt = conn.prepare(
-        "SELECT id, channel, recipient, subject, COALESCE(vault_open('outbox:' || id, body), ''), data, created
+        "SELECT id, channel, recipient, subject, COALESCE(vault_open('outbox:' || id, body), ''), data, created,
+                vault_open('outbox-raw:' || id, raw)
          FROM platform_outbox
          WHERE (?1 IS NULL OR channel = ?1) AND (?2 IS NULL OR recipient = ?2)
          ORDER BY seq DESC LIMIT ?3",
@@ -157,6 +208,7 @@ pub fn list(
                 body: r.get(4)?,
                 data: data.and_then(|d| serde_json::from_str(&d).ok()),
                 created: r.get(6)?,
+                raw: r.get(7)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;

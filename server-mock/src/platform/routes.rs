@@ -45,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/visits/{id}/cancel", post(super::visits::cancel))
         .route(super::psp_events::PATH, post(super::psp_events::receive))
         .merge(super::arrears::invoices::router())
+        .merge(super::arrears::reminders::router())
         .merge(super::arrears::hosted_page::router())
 }
 

@@ -7,5 +7,6 @@ pub mod link_reports;
 pub mod links;
 pub mod messages;
 pub mod quiet_hours;
+pub mod reminders;
 pub mod schedule;
 pub mod short_links;
