@@ -140,3 +140,7 @@ bench-hosted-page: ## The hosted payment page on loopback: server time p50/p99 a
 .PHONY: bench-webhooks
 bench-webhooks: ## Webhook delivery on loopback: events signed, delivered and verified per second, median and spread (docs/benchmarks.md)
 	$(CARGO) bench -p tierspay-tests --bench webhooks --locked
+
+.PHONY: bench-dunning
+bench-dunning: ## One reminder pass over 100,000 open invoices (email + SMS each): time and messages/s (docs/benchmarks.md); DUNNING_INVOICES=N for another count
+	$(CARGO) bench -p tierspay-tests --bench dunning --locked
