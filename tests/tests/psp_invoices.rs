@@ -1066,3 +1066,65 @@ async fn a_credit_note_after_a_card_payment_refunds_the_card() {
     );
     assert_eq!(mock.snapshot(INVOICE_TABLES), before);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_hosted_invoice_url_shows_the_invoice_and_opens_the_card_form() {
+    let mock = Mock::start().await;
+    let psp = Stripe::new(&mock);
+    let inv = open(&psp, 4250).await;
+    let url = s(&inv["hosted_invoice_url"]).to_owned();
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = browser.get(&url).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    let body = page.text().await.unwrap();
+    let rf = RfReference::parse(s(&inv["rf_reference"])).unwrap();
+    assert!(
+        body.contains(s(&inv["number"])) && body.contains(&rf.grouped()),
+        "{body}"
+    );
+    assert!(
+        body.contains("42,50") && body.contains("<form method=\"post\""),
+        "{body}"
+    );
+    let go = browser.post(&url).send().await.unwrap();
+    assert_eq!(go.status().as_u16(), 303);
+    let location = go.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.contains("/c/pay/"), "{location}");
+    let intent = psp
+        .ok_get(&format!("/v1/invoices/{}", s(&inv["id"])), &[])
+        .await["payment_intent"]
+        .clone();
+    assert!(
+        intent.is_string(),
+        "the card form has the invoice's one intent"
+    );
+    psp.ok_post(
+        &format!("/v1/invoices/{}/pay", s(&inv["id"])),
+        &[("paid_out_of_band", "true")],
+    )
+    .await;
+    let paid = browser
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        paid.contains("Paid. Thank you.") && !paid.contains("<form"),
+        "{paid}"
+    );
+    let back = browser.post(&url).send().await.unwrap();
+    assert_eq!(back.headers()["location"].to_str().unwrap(), url);
+    let unknown = browser
+        .get(format!("{}/i/test_{}", mock.url, "x".repeat(43)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status().as_u16(), 404);
+}

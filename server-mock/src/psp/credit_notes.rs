@@ -316,10 +316,9 @@ fn refund_card_payment(
     let mut metadata = serde_json::Map::new();
     metadata.insert("credit_note".into(), json!(note));
     // Stripe's refund reasons are fewer than a credit note's.
-    let reason = match reason {
-        Some(r @ ("duplicate" | "fraudulent")) => r,
-        _ => "requested_by_customer",
-    };
+    let reason = reason
+        .filter(|r| matches!(*r, "duplicate" | "fraudulent"))
+        .unwrap_or("requested_by_customer");
     super::refunds::refund_charge(
         tx,
         ctx,

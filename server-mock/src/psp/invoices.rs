@@ -157,7 +157,6 @@ pub enum PaymentSource {
     /// A PaymentIntent (`pi_…`) that succeeded for this invoice.
     PaymentIntent(String),
     /// An incoming SEPA credit transfer, by its id at the PSP.
-    #[cfg_attr(not(test), allow(dead_code))]
     BankTransfer(String),
 }
 
@@ -198,8 +197,6 @@ pub struct Applied {
 }
 
 /// Applies money that has arrived for `invoice_id` (see the module's documentation).
-// Called by the bank-transfer reconciliation (issue 11 part 6), not wired in yet.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn apply_payment(
     tx: &Connection,
     invoice_id: &str,
@@ -218,7 +215,6 @@ pub(crate) fn apply_payment(
 }
 
 /// The invoice whose RF reference `rf` is (spaces and case tolerated, checksum verified).
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn find_by_reference(conn: &Connection, rf: &str) -> Option<String> {
     let rf = RfReference::parse(rf).ok()?;
     conn.prepare_cached("SELECT id FROM psp_invoices WHERE rf_reference = ?1")

@@ -43,6 +43,7 @@ mod credit_notes;
 mod customers;
 mod events;
 mod form;
+mod hosted_invoice;
 mod invoice_items;
 mod invoice_rules;
 mod invoices;
@@ -86,6 +87,7 @@ pub fn router() -> Router<AppState> {
         .merge(invoices::router())
         .merge(invoice_items::router())
         .merge(credit_notes::router())
+        .merge(hosted_invoice::router())
 }
 
 /// The secret key every new database accepts.
