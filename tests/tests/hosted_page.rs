@@ -190,7 +190,9 @@ async fn pay_from_the_email_link_then_every_link_shows_the_receipt() {
     assert_eq!(declined.status, 402);
     assert!(declined.body.contains("role=\"alert\""));
     assert!(declined.body.contains("refusée"), "{}", declined.body);
-    assert!(b.get(email).await.body.contains("À payer"));
+    let after_decline = b.get(email).await.body;
+    assert!(after_decline.contains("À payer"));
+    assert!(after_decline.contains("Le dernier paiement par carte a été refusé"));
 
     let paid = pay(&b, email, "4242424242424242").await;
     assert_eq!(paid.status, 303, "{}", paid.body);
@@ -236,6 +238,12 @@ async fn a_card_that_authenticates_goes_through_the_challenge_page() {
     assert_eq!(to_challenge.status, 303);
     let challenge = to_challenge.location.expect("challenge");
     assert!(challenge.contains("/redirect/authenticate/"), "{challenge}");
+    // Until the challenge is answered, the page says a payment waits for it.
+    let waiting = b.get(&l[0].1).await.body;
+    assert!(
+        waiting.contains("waiting for its authentication"),
+        "{waiting}"
+    );
     let back = b.post(&challenge, &[("outcome", "complete")]).await;
     assert_eq!(back.status, 303);
     let back = back.location.expect("back to the form");
@@ -261,7 +269,9 @@ async fn a_failed_challenge_is_said_and_leaves_the_invoice_open() {
     let form = b.get(&back.location.expect("back")).await;
     assert_eq!(form.status, 402);
     assert!(form.body.contains("authentication failed"), "{}", form.body);
-    assert!(b.get(&l[0].1).await.body.contains("To pay"));
+    let page = b.get(&l[0].1).await.body;
+    assert!(page.contains("To pay"));
+    assert!(page.contains("The last card payment was declined"));
 }
 
 #[tokio::test]
@@ -341,6 +351,9 @@ async fn an_expired_link_sends_a_fresh_one_to_the_known_address_only() {
     let messages = outbox["data"].as_array().expect("messages");
     assert_eq!(messages.len(), 1, "{outbox}");
     let body = messages[0]["body"].as_str().unwrap_or_default();
+    // A real MIME message, built by the reminders' email builder.
+    let raw = messages[0]["raw"].as_str().unwrap_or_default();
+    assert!(raw.contains("MIME-Version: 1.0"), "{raw}");
     assert!(body.contains("https://app.tierspay.fr/l/"), "{body}");
     let evil = mock
         .get("/v1/test_helpers/outbox?recipient=attacker%40evil.example")

@@ -64,17 +64,6 @@ fn record(
     Ok(id)
 }
 
-/// Records an email: its subject and its text alternative, without the MIME message.
-pub fn send_email(
-    tx: &Connection,
-    to: &str,
-    subject: &str,
-    text: &str,
-    now: i64,
-) -> Result<String, ApiError> {
-    record(tx, "email", to, Some(subject), text, None, now)
-}
-
 /// Records an email with its whole MIME message (`raw`, sealed like the body); `text` is its
 /// text alternative, what the outbox shows as the body.
 pub fn send_mime_email(

@@ -55,6 +55,6 @@ pub use super::webhook_endpoints::{platform_webhook_secret, PLATFORM_EVENTS_PATH
 // The hosted payment page (issue 11): the PSP's own card form for an invoice, its receipt, and
 // the account SEPA transfers go to.
 pub use super::checkout_page::{
-    invoice_receipt, open_for_invoice as open_invoice_checkout, InvoiceReceipt, TRANSFER_BIC,
-    TRANSFER_IBAN, TRANSFER_NAME,
+    invoice_card_attempt, invoice_receipt, open_for_invoice as open_invoice_checkout, CardAttempt,
+    InvoiceReceipt, TRANSFER_BIC, TRANSFER_IBAN, TRANSFER_NAME,
 };

@@ -162,6 +162,31 @@ pub fn invoice_receipt(
     Ok(Some(InvoiceReceipt { at, kind, card }))
 }
 
+/// Where the card payment of an invoice stands, for its page's status line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardAttempt {
+    /// Waiting for the payer's 3-D Secure step.
+    Pending,
+    /// The last card tried was declined (or failed its authentication).
+    Declined,
+}
+
+/// The invoice's live card attempt, if it is waiting or was declined.
+pub fn invoice_card_attempt(
+    conn: &Connection,
+    invoice_id: &str,
+) -> Result<Option<CardAttempt>, ApiError> {
+    let Some(pi) = invoices::active_intent(conn, invoice_id)? else {
+        return Ok(None);
+    };
+    let v = payment_intents::view(conn, &pi)?;
+    Ok(match v.status.as_str() {
+        "requires_action" => Some(CardAttempt::Pending),
+        "requires_payment_method" if v.last_error_code.is_some() => Some(CardAttempt::Declined),
+        _ => None,
+    })
+}
+
 struct Session {
     intent: String,
     payee: String,

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension};
 use tierspay_core::domain::calendar::paris_date;
 use tierspay_core::domain::rf_reference::RfReference;
 
-use super::view::{InvoiceFacts, Method, Payee, Receipt, Status};
+use super::view::{InvoiceFacts, Method, Notice, Payee, Receipt, Status};
 use crate::http::ApiError;
 use crate::platform::arrears::messages;
 use crate::platform::payments;
@@ -171,5 +171,15 @@ pub fn invoice_facts(
             bic: Some(psp::TRANSFER_BIC.to_owned()),
         }),
         receipt,
+    })
+}
+
+/// What the page's status line adds about a card payment: waiting for 3-D Secure, or the last
+/// card declined.
+pub fn card_notice(conn: &Connection, invoice_id: &str) -> Result<Option<Notice>, ApiError> {
+    Ok(match psp::invoice_card_attempt(conn, invoice_id)? {
+        Some(psp::CardAttempt::Pending) => Some(Notice::Pending),
+        Some(psp::CardAttempt::Declined) => Some(Notice::Declined),
+        None => None,
     })
 }

@@ -139,7 +139,7 @@ pub struct Texts {
     pub method_out_of_band: &'static str,
     /// The invoice was cancelled: nothing to pay.
     pub void_text: &'static str,
-    /// A card payment was declined (followed by the reason).
+    /// The last card payment was declined.
     pub declined: &'static str,
     /// A card payment is waiting for its authentication.
     pub pending: &'static str,
@@ -208,7 +208,7 @@ static FR: Texts = Texts {
     method_transfer: "Virement SEPA",
     method_out_of_band: "Enregistré par votre assureur",
     void_text: "Cette facture a été annulée. Vous n'avez rien à payer.",
-    declined: "Le paiement par carte a été refusé :",
+    declined: "Le dernier paiement par carte a été refusé. Vous pouvez réessayer, avec une autre carte ou par virement.",
     pending: "Un paiement par carte est en attente de validation.",
     legal_heading: "Qui vous écrit",
     registration: "Immatriculation",
@@ -263,7 +263,7 @@ static EN: Texts = Texts {
     method_transfer: "SEPA transfer",
     method_out_of_band: "Recorded by your insurer",
     void_text: "This invoice was cancelled. You have nothing to pay.",
-    declined: "The card payment was declined:",
+    declined: "The last card payment was declined. You can try again, with another card or by transfer.",
     pending: "A card payment is waiting for its authentication.",
     legal_heading: "Who is writing to you",
     registration: "Registration",

@@ -156,7 +156,7 @@ fn open(
 
 /// What a `GET` shows.
 enum Shown {
-    Invoice(Box<view::InvoiceFacts>),
+    Invoice(Box<view::InvoiceFacts>, Option<view::Notice>),
     Expired(messages::Insurer, Option<String>),
     Refused,
 }
@@ -185,7 +185,8 @@ async fn show(
             Ok(match (opened, linked) {
                 (Opened::Valid(_), Some(l)) => {
                     let insurer = facts::insurer_identity(&l.insurer);
-                    Shown::Invoice(Box::new(facts::invoice_facts(conn, &l, &insurer)?))
+                    let notice = facts::card_notice(conn, &l.invoice_id)?;
+                    Shown::Invoice(Box::new(facts::invoice_facts(conn, &l, &insurer)?), notice)
                 }
                 (Opened::Expired { channel, .. }, Some(l)) => {
                     let contact = facts::contact(conn, &l.member_ref)?;
@@ -214,10 +215,15 @@ async fn show(
                 &format!("/l/{token_path}/resend"),
             ),
         ),
-        Ok(Shown::Invoice(f)) => html(
+        Ok(Shown::Invoice(f, notice)) => html(
             StatusCode::OK,
             lang,
-            view::invoice_page(lang, &f, None, Some(&format!("/l/{token_path}/card"))),
+            view::invoice_page(
+                lang,
+                &f,
+                notice.as_ref(),
+                Some(&format!("/l/{token_path}/card")),
+            ),
         ),
     }
 }

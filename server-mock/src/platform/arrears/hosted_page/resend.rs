@@ -128,7 +128,14 @@ fn send_fresh_link(
                 &format!("{id}@app.tierspay.fr"),
             )
             .map_err(|e| ApiError::internal(&format!("fresh link email: {e}")))?;
-            notifications::send_email(tx, &contact.email, &email.subject, &email.text, now)?;
+            notifications::send_mime_email(
+                tx,
+                &contact.email,
+                &email.subject,
+                &email.text,
+                &email.raw,
+                now,
+            )?;
             mask_email(&contact.email)
         }
     };
