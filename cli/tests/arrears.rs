@@ -409,3 +409,60 @@ async fn invoices_are_synced_then_listed_and_shown_offline() {
     assert_eq!(json(&out)["invoices"].as_array().unwrap().len(), 2);
     mock.restart().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_platforms_own_links_and_sms_short_links_open_in_the_terminal() {
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("t");
+    enroll(&mock, &data).await;
+    let invoice = premium_invoice(&mock, 3_000, "Cotisation d'octobre").await;
+    let (status, links) = mock
+        .post(
+            &format!("/v1/test_helpers/invoices/{invoice}/links"),
+            serde_json::json!({"channels": ["email", "sms"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{links}");
+    let email = links["data"][0]["url"].as_str().unwrap().to_owned();
+    let short = links["data"][1]["short_url"].as_str().unwrap().to_owned();
+    assert!(short.starts_with("https://app.tierspay.fr/s/"), "{short}");
+
+    // Signed by the platform with the key the terminal pinned at enrollment, under id 1.
+    let out = tierspay(&mock, &data, &["--json", "open-link", &email]);
+    let doc = json(&out);
+    assert_eq!(doc["verified"], true, "{doc}");
+    assert_eq!(
+        (doc["amount"].clone(), doc["channel"].clone()),
+        (3_000.into(), "email".into())
+    );
+    // The short code is exchanged once, then the token it names is verified like any other.
+    let out = tierspay(&mock, &data, &["--json", "open-link", &short]);
+    let doc = json(&out);
+    assert_eq!(doc["verified"], true, "{doc}");
+    assert_eq!(doc["channel"], "sms");
+    assert!(doc["page_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://app.tierspay.fr/l/"));
+
+    let out = tierspay(
+        &mock,
+        &data,
+        &[
+            "--json",
+            "open-link",
+            "https://app.tierspay.fr/s/AAAAAAAAAA",
+        ],
+    );
+    let doc = json(&out);
+    assert_eq!(doc["verified"], false, "{doc}");
+    assert_eq!(doc["reason"], "unknown_short_link");
+    // Offline, a short link cannot be exchanged: a network error, not a refusal.
+    let mut mock = mock;
+    mock.stop().await;
+    let out = tierspay(&mock, &data, &["--json", "open-link", &short]);
+    assert_eq!(json(&out)["error"]["kind"], "network", "{out:?}");
+    let out = tierspay(&mock, &data, &["--json", "open-link", &email]);
+    assert_eq!(json(&out)["verified"], true, "a long link needs no server");
+}
