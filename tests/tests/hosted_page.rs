@@ -183,6 +183,9 @@ async fn pay_from_the_email_link_then_every_link_shows_the_receipt() {
         assert!(page.body.contains(text), "missing {text:?}");
     }
     assert!(!page.body.contains("<script"), "no script on the page");
+    assert!(page
+        .body
+        .contains("Cotisation &#60;b&#62;impayée&#60;/b&#62; de novembre"));
     assert!(page.body.len() < 30 * 1024, "{} bytes", page.body.len());
 
     // A decline is said on the PSP's form, and nothing is paid.
@@ -431,4 +434,22 @@ async fn bodies_paths_and_languages_are_bounded() {
     // An unknown checkout token says so.
     let unknown = b.get("/c/pay/cs_unknown").await;
     assert_eq!(unknown.status, 404);
+}
+
+#[tokio::test]
+async fn a_void_invoice_asks_for_nothing_and_cannot_be_paid() {
+    let mock = Mock::start().await;
+    let id = invoice(&mock, 4250).await;
+    let l = links(&mock, &id, &["sms"]).await;
+    let (status, doc) = mock.psp_post(&format!("/v1/invoices/{id}/void"), &[]).await;
+    assert_eq!(status, 200, "{doc}");
+    let b = Browser::new(&mock, "en");
+    let page = b.get(&l[0].1).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("This invoice was cancelled"));
+    assert!(!page.body.contains("<form") && !page.body.contains("<svg"));
+    // The button's target, posted anyway, leads back to the page, not to a card form.
+    let post = b.post(&format!("{}/card", l[0].1), &[]).await;
+    assert_eq!(post.status, 303);
+    assert!(post.location.expect("back").ends_with(&l[0].1));
 }

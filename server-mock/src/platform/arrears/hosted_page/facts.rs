@@ -160,6 +160,7 @@ pub fn invoice_facts(
         member_name: contact.name,
         contract_ref: contact.contract_number,
         number: v.number.unwrap_or_else(|| linked.invoice_id.clone()),
+        description: v.description,
         amount_due: v.amount_due,
         amount_remaining: v.amount_remaining,
         due_date: paris_date(v.due_date.unwrap_or(v.created)),

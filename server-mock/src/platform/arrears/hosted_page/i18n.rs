@@ -77,6 +77,8 @@ pub struct Texts {
     pub contract: &'static str,
     /// Label: invoice number.
     pub number: &'static str,
+    /// Label: what the invoice is for.
+    pub description: &'static str,
     /// Label: amount due.
     pub amount_due: &'static str,
     /// Label: what is left to pay.
@@ -177,6 +179,7 @@ static FR: Texts = Texts {
     member: "Adhérent",
     contract: "Contrat",
     number: "Numéro",
+    description: "Objet",
     amount_due: "Montant dû",
     amount_remaining: "Reste à payer",
     due_date: "Échéance",
@@ -232,6 +235,7 @@ static EN: Texts = Texts {
     member: "Member",
     contract: "Contract",
     number: "Number",
+    description: "For",
     amount_due: "Amount due",
     amount_remaining: "Left to pay",
     due_date: "Due date",

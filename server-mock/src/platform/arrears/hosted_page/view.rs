@@ -144,6 +144,8 @@ pub struct InvoiceFacts {
     pub contract_ref: String,
     /// The invoice's number.
     pub number: String,
+    /// What it is for, as the insurer wrote it (shown escaped, like every value).
+    pub description: Option<String>,
     /// Minor units of euros.
     pub amount_due: i64,
     /// Minor units still to pay.
@@ -315,11 +317,17 @@ pub fn invoice_page(
             label: t.number,
             value: facts.number.clone(),
         },
-        Fact {
-            label: t.amount_due,
-            value: lang.money(facts.amount_due),
-        },
     ];
+    if let Some(d) = &facts.description {
+        rows.push(Fact {
+            label: t.description,
+            value: d.clone(),
+        });
+    }
+    rows.push(Fact {
+        label: t.amount_due,
+        value: lang.money(facts.amount_due),
+    });
     if facts.status == Status::PartlyPaid {
         rows.push(Fact {
             label: t.amount_remaining,
@@ -464,6 +472,7 @@ mod tests {
             member_name: "Camille <script>alert(1)</script> Martin".into(),
             contract_ref: "CTR-2026-001234".into(),
             number: "TP-0042".into(),
+            description: Some("Cotisation <b>de novembre</b>".into()),
             amount_due: 4250,
             amount_remaining: 4250,
             due_date: date!(2026 - 12 - 31),
@@ -510,6 +519,7 @@ mod tests {
         let html = invoice_page(Lang::En, &facts(), None, Some("/l/t/card")).expect("page");
         assert!(html.contains("Camille &#60;script&#62;alert(1)&#60;/script&#62; Martin"));
         assert!(html.contains("Mutuelle &#60;Exemple&#62;"));
+        assert!(html.contains("Cotisation &#60;b&#62;de novembre&#60;/b&#62;"));
         assert!(!html.contains("<Exemple>"));
     }
 
