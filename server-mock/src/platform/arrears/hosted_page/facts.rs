@@ -71,30 +71,6 @@ pub fn contact(conn: &Connection, member_ref: &str) -> Result<Contact, ApiError>
     })
 }
 
-/// The insurer's public identity, by the name its contracts carry. The mock knows the demo
-/// insurer; any other is shown by its name, with TiersPay (which sends the messages and runs the
-/// page on the insurer's behalf) as the legal entity to contact.
-pub fn insurer_identity(name: &str) -> messages::Insurer {
-    match name {
-        "Mutuelle Horizon" => messages::Insurer {
-            name: name.to_owned(),
-            legal_entity:
-                "Mutuelle Horizon, mutuelle régie par le livre II du Code de la mutualité"
-                    .to_owned(),
-            registration: "SIREN 775 000 000".to_owned(),
-            contact: "01 40 00 00 00, contact@mutuelle-horizon.fr".to_owned(),
-            colour: [0x1f, 0x5f, 0xa8],
-        },
-        _ => messages::Insurer {
-            name: name.to_owned(),
-            legal_entity: "TiersPay SAS, pour le compte de votre assureur".to_owned(),
-            registration: "RCS Paris 900 000 000".to_owned(),
-            contact: "support@tierspay.fr".to_owned(),
-            colour: [0x0b, 0x3d, 0x91],
-        },
-    }
-}
-
 /// Logos drawn so far, by colour: each insurer's is the same on every page, so it is encoded
 /// once per process (a handful of insurers; the map is cleared past 64 colours).
 fn logo(colour: [u8; 3]) -> Option<Vec<u8>> {

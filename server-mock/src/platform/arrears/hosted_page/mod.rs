@@ -184,14 +184,14 @@ async fn show(
             let (opened, linked) = open(conn, &st, &token, now)?;
             Ok(match (opened, linked) {
                 (Opened::Valid(_), Some(l)) => {
-                    let insurer = facts::insurer_identity(&l.insurer);
+                    let insurer = messages::Insurer::named(&l.insurer);
                     let notice = facts::card_notice(conn, &l.invoice_id)?;
                     Shown::Invoice(Box::new(facts::invoice_facts(conn, &l, &insurer)?), notice)
                 }
                 (Opened::Expired { channel, .. }, Some(l)) => {
                     let contact = facts::contact(conn, &l.member_ref)?;
                     Shown::Expired(
-                        facts::insurer_identity(&l.insurer),
+                        messages::Insurer::named(&l.insurer),
                         masked_address(&contact, channel),
                     )
                 }
@@ -250,7 +250,7 @@ async fn pay_by_card(
             let (Opened::Valid(_), Some(l)) = (opened, linked) else {
                 return Ok(None);
             };
-            let insurer = facts::insurer_identity(&l.insurer);
+            let insurer = messages::Insurer::named(&l.insurer);
             let f = facts::invoice_facts(tx, &l, &insurer)?;
             if f.amount_remaining <= 0 || f.status == view::Status::Void {
                 // Paid or cancelled meanwhile: the page says so.

@@ -62,7 +62,7 @@ fn send_fresh_link(
     channel: Channel,
     now: i64,
 ) -> Result<Option<String>, ApiError> {
-    let insurer = facts::insurer_identity(&l.insurer);
+    let insurer = messages::Insurer::named(&l.insurer);
     let contact = facts::contact(tx, &l.member_ref)?;
     let v = payments::invoice(tx, &l.invoice_id)?;
     let (first, last) = contact
@@ -164,7 +164,7 @@ pub(super) async fn resend(
                 (Opened::Valid(_), Some(_)) => return Ok(Resent::Valid),
                 _ => return Ok(Resent::Refused),
             };
-            let insurer = facts::insurer_identity(&l.insurer);
+            let insurer = messages::Insurer::named(&l.insurer);
             let recent: i64 = tx.query_row(
                 "SELECT COUNT(*) FROM platform_link_resends WHERE invoice_id = ?1 AND created > ?2",
                 params![l.invoice_id, now - 86_400],
