@@ -46,7 +46,9 @@ class ArrearsClientTest {
     private val secrets = InMemorySecretStore()
 
     /** The link key the shell pins: generated per test, its public half in [ShellConfig.linkPublicKey]. */
-    private val linkKey: KeyPair = KeyPairGenerator.getInstance("EC").apply { initialize(ECGenParameterSpec("secp256r1")) }.generateKeyPair()
+    private val linkKey: KeyPair = KeyPairGenerator.getInstance("EC").apply {
+        initialize(ECGenParameterSpec("secp256r1"))
+    }.generateKeyPair()
 
     @BeforeEach
     fun startMock() {

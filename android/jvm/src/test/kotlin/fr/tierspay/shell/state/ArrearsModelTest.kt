@@ -38,7 +38,13 @@ class ArrearsModelTest {
             model.back()
             model.refresh()
             assertEquals(
-                listOf("arrears.start()", "arrears.select(in_1)", "arrears.openLink(tierspay://l/AQ)", "arrears.back()", "arrears.refresh()"),
+                listOf(
+                    "arrears.start()",
+                    "arrears.select(in_1)",
+                    "arrears.openLink(tierspay://l/AQ)",
+                    "arrears.back()",
+                    "arrears.refresh()",
+                ),
                 client.calls,
             )
             val flow = client.arrearsFlows.single()
