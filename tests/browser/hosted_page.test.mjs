@@ -95,6 +95,8 @@ test('pay from the email link, reload, and the SMS link of the same invoice says
     assert.ok(text.includes(fact), `missing ${fact}`);
   }
   assert.equal(await page.locator('script').count(), 0, 'no script on the page');
+  // The insurer's description carried markup: it is shown as text, never run.
+  assert.ok(text.includes('<script>alert(1)</script>'), 'the description, escaped');
   assert.ok(await page.locator('svg[role="img"]').isVisible(), 'the EPC QR code');
   await shot(page, '01-email-link-open');
 
