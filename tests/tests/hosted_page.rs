@@ -226,8 +226,14 @@ async fn pay_from_the_email_link_then_every_link_shows_the_receipt() {
     ]);
     assert!(!platform_tables.contains("4242424242424242"));
     let db = mock.db_path();
+    let token = email.trim_start_matches("/l/");
     for file in [db.clone(), db.with_extension("db-wal")] {
         assert!(!file_contains(&file, b"4242424242424242"), "{file:?}");
+        // The link is a bearer credential too: the PSP keeps it (its return URL) sealed.
+        assert!(
+            !file_contains(&file, token.as_bytes()),
+            "{file:?} holds the link"
+        );
     }
 }
 

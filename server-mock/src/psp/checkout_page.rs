@@ -2,7 +2,8 @@
 //! Stripe's hosted Checkout, so the card number goes to the PSP only and never through the
 //! platform. The platform opens a session for an invoice ([`open_for_invoice`]: the invoice's
 //! one live PaymentIntent, made if there is none) and redirects the browser to its URL,
-//! `{public_url}/c/pay/{token}`, a 256-bit random token stored only as a hash.
+//! `{public_url}/c/pay/{token}`, a 256-bit random token stored only as a hash. The return URL
+//! (the payer's link, a bearer credential of its own) is sealed with the vault.
 //!
 //! `GET` shows the form (no JavaScript, never framed or cached, French or English by
 //! `Accept-Language`); `POST` takes `card[number|exp_month|exp_year|cvc]`, checks it as
@@ -53,7 +54,7 @@ pub(super) const MIGRATION: &str = r#"
         payment_intent TEXT NOT NULL,
         invoice        TEXT,
         payee          TEXT NOT NULL,
-        return_url     TEXT NOT NULL,
+        return_url     TEXT NOT NULL, -- sealed: vault_seal('cs:' || token_hash, …)
         expires_at     INTEGER NOT NULL,
         created        INTEGER NOT NULL
     );
@@ -97,7 +98,7 @@ pub fn open_for_invoice(
     let payee: String = payee.chars().take(MAX_PAYEE).collect();
     tx.execute(
         "INSERT INTO psp_checkout_sessions (token_hash, payment_intent, invoice, payee, return_url,
-             expires_at, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             expires_at, created) VALUES (?1, ?2, ?3, ?4, vault_seal('cs:' || ?1, ?5), ?6, ?7)",
         params![
             token_hash(&token),
             intent,
@@ -197,7 +198,7 @@ struct Session {
 fn session(conn: &Connection, token: &str) -> Result<Option<Session>, ApiError> {
     Ok(conn
         .prepare_cached(
-            "SELECT payment_intent, payee, return_url, expires_at
+            "SELECT payment_intent, payee, vault_open('cs:' || token_hash, return_url), expires_at
              FROM psp_checkout_sessions WHERE token_hash = ?1",
         )?
         .query_row([token_hash(token)], |r| {
