@@ -611,3 +611,50 @@ async fn submit(
         .await;
     answer(lang, next)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_decline_is_said_in_the_readers_language_and_an_unknown_code_plainly() {
+        assert_eq!(
+            Lang::Fr.decline("insufficient_funds"),
+            "Provision insuffisante. Essayez une autre carte."
+        );
+        assert_eq!(
+            Lang::En.decline("payment_intent_authentication_failure"),
+            "3-D Secure authentication failed. Nothing was paid."
+        );
+        assert_eq!(
+            Lang::En.decline("stolen_card"),
+            Lang::En.decline("something_new")
+        );
+        assert!(Lang::Fr
+            .decline("parameter_missing")
+            .contains("chaque champ"));
+    }
+
+    #[test]
+    fn the_form_labels_every_field_and_escapes_the_payee() {
+        let html = FormPage {
+            t: Lang::En.texts(),
+            payee: "<b>Mutuelle</b>",
+            amount: Lang::En.money(4250),
+            error: Some("Your card was declined.".into()),
+            bad_field: "number",
+            back: "/l/t",
+        }
+        .render()
+        .expect("page");
+        for id in ["number", "exp_month", "exp_year", "cvc"] {
+            assert!(html.contains(&format!("<label for=\"{id}\">")), "{id}");
+            assert!(html.contains(&format!("id=\"{id}\"")), "{id}");
+        }
+        assert!(html.contains("&#60;b&#62;Mutuelle&#60;/b&#62;"));
+        assert!(html.contains("aria-invalid=\"true\" aria-describedby=\"card-error\""));
+        assert!(html.contains("role=\"alert\""));
+        assert!(!html.contains("<script"));
+        assert!(html.contains("Pay €42.50"));
+    }
+}
