@@ -170,3 +170,19 @@ def test_a_retried_create_with_the_same_key_makes_one_invoice():
     again = stripe.Invoice.create(customer=customer.id, days_until_due=10, idempotency_key=key)
     assert first.id == again.id
     assert len(stripe.Invoice.list(customer=customer.id).data) == 1
+
+
+def test_a_credit_note_after_a_card_payment_is_a_refund():
+    _, invoice = draft(5000)
+    invoice = stripe.Invoice.finalize_invoice(invoice.id)
+    paid = stripe.Invoice.pay(invoice.id, payment_method="pm_card_visa")
+    note = stripe.CreditNote.create(
+        invoice=paid.id, amount=1200, refund_amount=1200, reason="product_unsatisfactory"
+    )
+    assert note.type == "post_payment" and note.post_payment_amount == 1200
+    refund = stripe.Refund.retrieve(note.refund)
+    assert isinstance(refund, stripe.Refund)
+    assert refund.amount == 1200 and refund.payment_intent == paid.payment_intent
+    with pytest.raises(stripe.InvalidRequestError) as void:
+        stripe.CreditNote.void_credit_note(note.id)
+    assert void.value.code == "credit_note_unexpected_state"
