@@ -64,6 +64,8 @@ async fn reminders(mock: &Mock, channel: &str) -> Vec<Value> {
 async fn pinned_key(mock: &Mock) -> PinnedLinkKey {
     let key = mock.get("/v1/platform/link_key").await;
     assert_eq!(key["algorithm"], "ES256");
+    // The link key is the server key the app already pins.
+    assert_eq!(key["public_key"], mock.key.as_str());
     let sec1 = tierspay_core::auth::signature::parse_pinned_key(
         key["public_key"].as_str().expect("public key"),
     )
