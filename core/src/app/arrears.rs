@@ -601,6 +601,48 @@ mod tests {
     }
 
     #[test]
+    fn the_link_key_is_the_pinned_server_key_unless_the_shell_pins_its_own() {
+        use crate::app::Settings;
+        use crate::auth::ecdsa;
+        let server = ecdsa::generate_signing_key();
+        let server_hex = hex(&ecdsa::public_key_sec1(&server));
+        let own = ecdsa::generate_signing_key();
+        let own_hex = hex(&ecdsa::public_key_sec1(&own));
+        let claims = payment_link::LinkClaims {
+            key_id: 1,
+            invoice: 7,
+            member: payment_link::MemberTag::of("mbr_1"),
+            amount_minor: 100,
+            currency: payment_link::Currency::EUR,
+            expires_at: u32::MAX,
+            channel: Channel::Email,
+        };
+        let by_server = payment_link::sign(&claims, &server);
+        let settings =
+            |id, key| Settings::from_config("https://x".into(), "d", &server_hex, id, key, None);
+        let default = settings(None, None).unwrap();
+        assert!(payment_link::verify(&by_server, &default.link_key, 0, "mbr_1").is_ok());
+        // The shell's own key under its own id: the server key's links no longer pass.
+        let pinned = settings(Some(5), Some(own_hex.as_str())).unwrap();
+        let by_own = payment_link::sign(
+            &payment_link::LinkClaims {
+                key_id: 5,
+                ..claims
+            },
+            &own,
+        );
+        assert!(payment_link::verify(&by_own, &pinned.link_key, 0, "mbr_1").is_ok());
+        assert_eq!(
+            payment_link::verify(&by_server, &pinned.link_key, 0, "mbr_1"),
+            Err(LinkError::BadSignature)
+        );
+        let Err(Error::InvalidInput { field, .. }) = settings(None, Some("04abc")) else {
+            panic!("a malformed link key is refused");
+        };
+        assert_eq!(field, "link_public_key");
+    }
+
+    #[test]
     fn a_due_date_reads_as_the_paris_day() {
         // 2026-12-31T23:30:00Z is already 1 January in Paris.
         let (fr, en, iso) = day_text(1_798_759_800);
