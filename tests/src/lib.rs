@@ -12,6 +12,7 @@ use tierspay_core::{
 use tierspay_server_mock::{start, Limits, RunningServer, ServerConfig};
 
 pub mod stripe;
+pub mod visits;
 pub mod webhook_receiver;
 pub use stripe::{Answer, Stripe};
 

@@ -5,19 +5,11 @@
 //! holds: nothing moves.
 
 use serde_json::{json, Value};
-use tierspay_server_mock::Limits;
-use tierspay_tests::{
-    raw_proof, Mock, RawDevice, Stripe, DEMO_BIRTH_DATE, DEMO_CONTRACT, DEMO_PHONE,
+use tierspay_tests::visits::{
+    capture, card_of, cents, network_id, provider, read_visit, request, save_card, start, tap,
+    visit_until, Member,
 };
-
-/// The demo mock, with access tokens that outlive the business clock's jumps.
-async fn start() -> Mock {
-    Mock::start_with(Limits {
-        access_token_ttl: 7 * 24 * 3600,
-        ..Limits::default()
-    })
-    .await
-}
+use tierspay_tests::{raw_proof, Mock, RawDevice, Stripe};
 
 /// A POST with a chosen `Idempotency-Key` (the harness draws a new one per request).
 async fn send_keyed(
@@ -76,97 +68,6 @@ fn snapshot(mock: &Mock) -> String {
         })
         .collect();
     mock.snapshot(&present)
-}
-
-fn cents(v: &Value) -> i64 {
-    let text = v.as_str().expect("an amount string");
-    let (whole, frac) = text.split_once('.').unwrap_or((text, "0"));
-    whole.parse::<i64>().unwrap() * 100 + format!("{frac:0<2}")[..2].parse::<i64>().unwrap()
-}
-
-struct Member {
-    device: RawDevice,
-    beneficiaries: Vec<(String, String)>,
-}
-
-impl Member {
-    async fn demo(mock: &Mock) -> Self {
-        let device = RawDevice::enroll(mock, DEMO_CONTRACT, DEMO_BIRTH_DATE, DEMO_PHONE).await;
-        let (status, sync) = device.send(mock, "GET", "/v1/sync", None).await;
-        assert_eq!(status, 200, "{sync}");
-        let beneficiaries = sync["contract"]["beneficiaries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|b| {
-                (
-                    b["first_name"].as_str().unwrap().to_owned(),
-                    b["id"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect();
-        Self {
-            device,
-            beneficiaries,
-        }
-    }
-
-    fn id(&self, name: &str) -> String {
-        self.beneficiaries
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, id)| id.clone())
-            .expect("a beneficiary")
-    }
-}
-
-/// A provider of the demo directory: a sector-1 GP in Paris, or any `specialty`.
-async fn provider(mock: &Mock, device: &RawDevice, specialty: &str) -> Value {
-    let path = format!(
-        "/v1/providers?specialty={}&city=Paris&limit=50",
-        specialty.replace(' ', "%20")
-    );
-    let (status, list) = device.send(mock, "GET", &path, None).await;
-    assert_eq!(status, 200, "{list}");
-    list["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["sector"] == 1)
-        .cloned()
-        .expect("a sector-1 provider")
-}
-
-fn today() -> String {
-    time::OffsetDateTime::now_utc().date().to_string()
-}
-
-/// The server's figures for a visit (the preview check with a probe id), as the request the
-/// phone would send.
-async fn request(
-    mock: &Mock,
-    device: &RawDevice,
-    beneficiary: &str,
-    provider: &Value,
-    act: &str,
-    price: i64,
-) -> Value {
-    let (status, check) = device
-        .send(
-            mock,
-            "POST",
-            "/v1/previews",
-            Some(
-                json!({"beneficiary_id": beneficiary, "provider_id": provider["id"],
-                "act_code": act, "price": format!("{}.{:02}", price / 100, price % 100),
-                "date": today(), "preview_id": "pv_probe"}),
-            ),
-        )
-        .await;
-    assert_eq!(status, 200, "{check}");
-    json!({"beneficiary_id": beneficiary, "provider_id": provider["id"], "act_code": act,
-        "price": price, "currency": "eur", "date": today(), "preview_id": check["preview_id"],
-        "amo": cents(&check["amo"]), "amc": cents(&check["amc"]), "member": cents(&check["member"])})
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -481,116 +382,6 @@ async fn a_frozen_card_cannot_be_armed() {
 // ------------------------------------------------------------ with the member's card and taps
 
 const PUSH_TOKEN: &str = "fcm-visit-payment-0001";
-
-/// Creates a card at the PSP as the phone does (publishable key) and saves it on the platform.
-async fn save_card(mock: &Mock, device: &RawDevice, number: &str) -> (u16, Value) {
-    let pk = Stripe::with_key(mock, "pk_test_tierspay");
-    let pm = pk
-        .post(
-            "/v1/payment_methods",
-            &[
-                ("type", "card"),
-                ("card[number]", number),
-                ("card[exp_month]", "12"),
-                ("card[exp_year]", "2031"),
-                ("card[cvc]", "123"),
-            ],
-        )
-        .await;
-    assert_eq!(pm.status, 200, "{}", pm.body);
-    device
-        .send(
-            mock,
-            "POST",
-            "/v1/me/payment_method",
-            Some(json!({"payment_method": pm.body["id"]})),
-        )
-        .await
-}
-
-fn network_id(mock: &Mock, provider: &Value) -> String {
-    let conn = rusqlite::Connection::open(mock.db_path()).expect("db");
-    conn.query_row(
-        "SELECT network_id FROM insurer_providers WHERE id = ?1",
-        [provider["id"].as_str().unwrap()],
-        |r| r.get(0),
-    )
-    .expect("a network id")
-}
-
-async fn card_of(mock: &Mock, device: &RawDevice) -> String {
-    let (status, card) = device.send(mock, "GET", "/v1/card", None).await;
-    assert_eq!(status, 200, "{card}");
-    card["id"].as_str().unwrap().to_owned()
-}
-
-/// A tap at a terminal (the PSP's test helper), by default at a doctor in Paris; `changes`
-/// replace or add form fields.
-async fn tap(
-    mock: &Mock,
-    card: &str,
-    amount: i64,
-    network: &str,
-    changes: &[(&str, &str)],
-) -> Value {
-    let amount = amount.to_string();
-    let mut form: Vec<(&str, &str)> = vec![
-        ("card", card),
-        ("amount", &amount),
-        ("currency", "eur"),
-        ("merchant_data[category]", "doctors"),
-        ("merchant_data[network_id]", network),
-        ("merchant_data[city]", "Paris"),
-        ("merchant_data[country]", "FR"),
-    ];
-    for (k, v) in changes {
-        form.retain(|(key, _)| key != k);
-        form.push((k, v));
-    }
-    let answer = Stripe::new(mock)
-        .post("/v1/test_helpers/issuing/authorizations", &form)
-        .await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    answer.body
-}
-
-async fn capture(mock: &Mock, authorization: &Value) {
-    let captured = Stripe::new(mock)
-        .post(
-            &format!(
-                "/v1/test_helpers/issuing/authorizations/{}/capture",
-                authorization["id"].as_str().unwrap()
-            ),
-            &[],
-        )
-        .await;
-    assert_eq!(captured.status, 200, "{}", captured.body);
-}
-
-async fn read_visit(mock: &Mock, device: &RawDevice, id: &str) -> Value {
-    let (status, visit) = device
-        .send(mock, "GET", &format!("/v1/visits/{id}"), None)
-        .await;
-    assert_eq!(status, 200, "{visit}");
-    visit
-}
-
-/// Polls the visit until `done` (the settlement arrives as an event, after the capture's answer).
-async fn visit_until(
-    mock: &Mock,
-    device: &RawDevice,
-    id: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    for _ in 0..500 {
-        let visit = read_visit(mock, device, id).await;
-        if done(&visit) {
-            return visit;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("visit {id}: {}", read_visit(mock, device, id).await);
-}
 
 /// Camille, with a push token and a saved 4242 card, a GP, and her virtual card's id.
 async fn ready(mock: &Mock) -> (Member, Value, String) {
