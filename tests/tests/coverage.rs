@@ -92,11 +92,8 @@ async fn previews_are_exact_offline_and_confirmed_by_the_server() {
         .iter()
         .any(|d| d.kind == DeductionKind::ParticipationForfaitaire && d.amount == "2.00"));
     assert_eq!(
-        (
-            adult.member.display.as_str(),
-            adult.member.currency.as_str()
-        ),
-        ("€2.00", "EUR")
+        (adult.member.display.as_str(), adult.member.currency),
+        ("€2.00", tierspay_core::CurrencyCode::Eur)
     );
     // The explanations come apart, one language at a time, for a preview the phone priced.
     let fr = coverage.explain(adult.id.clone(), Language::Fr).unwrap();

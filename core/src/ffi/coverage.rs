@@ -111,14 +111,22 @@ pub struct PreviewRequest {
     pub language: Language,
 }
 
+/// The currency of a [`Money`]: a fixed set, so a shell matches on it instead of parsing a code
+/// (and, from Swift, decodes no string for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum CurrencyCode {
+    /// Euro (ISO 4217 `EUR`), in cents.
+    Eur,
+}
+
 /// An amount of a preview: integer minor units and the currency, with the text the core
 /// formatted for the reader who asked. Shells never compute or format money.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Money {
     /// Minor units (cents): 1900 for 19.00 €.
     pub minor_units: i64,
-    /// ISO 4217 code, `EUR`.
-    pub currency: String,
+    /// The currency.
+    pub currency: CurrencyCode,
     /// For the reader who asked: `19,00 €` or `€19.00`.
     pub display: String,
 }
@@ -129,7 +137,7 @@ impl Money {
         let cents = crate::domain::money::to_cents(amount);
         Self {
             minor_units: cents,
-            currency: "EUR".into(),
+            currency: CurrencyCode::Eur,
             display: language.amount(cents),
         }
     }

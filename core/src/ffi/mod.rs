@@ -38,14 +38,17 @@ pub use card::{
     TapAndPayToken,
 };
 pub use coverage::{
-    quote_document, Act, Coverage, CoveragePreview, CoveredBeneficiary, Deduction, Explanation,
-    Language, Money, PreviewCheck, PreviewRequest, Provider, ProviderSearch, SyncSummary,
+    quote_document, Act, Coverage, CoveragePreview, CoveredBeneficiary, CurrencyCode, Deduction,
+    Explanation, Language, Money, PreviewCheck, PreviewRequest, Provider, ProviderSearch,
+    SyncSummary,
 };
 pub use enrollment::Enrollment;
 pub use enrollment_flow::{
     EnrollmentFlow, EnrollmentFlowError, EnrollmentFlowState, EnrollmentListener,
 };
 pub use error::{error_code_text, CoreError};
+#[cfg(feature = "testing")]
+pub use link_signer::PaymentLinkSigner;
 pub use navigation::{core_version, route_for_link, route_for_push, Route};
 pub use payments::{
     AuthorizeResult, MemberCard, PaymentMethodStatus, Payments, StaleFigures, Visit, VisitReceipt,
@@ -53,8 +56,6 @@ pub use payments::{
 };
 pub use push::PushService;
 pub use records::*;
-#[cfg(feature = "testing")]
-pub use link_signer::PaymentLinkSigner;
 #[cfg(feature = "testing")]
 pub use simulators::{PassKitSimulator, SimulatedPass};
 pub use subscription::{SessionListener, Subscription};

@@ -165,7 +165,15 @@ extension Amount {
 
 extension Money {
     init(_ m: TiersPayCore.Money) {
-        self.init(minorUnits: m.minorUnits, currency: m.currency, display: m.display)
+        self.init(minorUnits: m.minorUnits, currency: CurrencyCode(m.currency), display: m.display)
+    }
+}
+
+extension CurrencyCode {
+    init(_ c: TiersPayCore.CurrencyCode) {
+        switch c {
+        case .eur: self = .eur
+        }
     }
 }
 

@@ -50,17 +50,22 @@ public struct Amount: Equatable, Hashable, Sendable {
     public var isZero: Bool { minorUnits == 0 }
 }
 
+/// The currency of a preview's amount: the core's enum, one case per currency it formats.
+public enum CurrencyCode: Equatable, Hashable, Sendable {
+    case eur
+}
+
 /// An amount of a preview as the core sends it: whole minor units and the currency, with the one
 /// text the core wrote for the reader the preview was asked for. The shell formats no money.
 public struct Money: Equatable, Hashable, Sendable {
     /// 1900 for 19.00 €.
     public var minorUnits: Int64
-    /// ISO 4217 (`EUR`).
-    public var currency: String
+    /// The core's currency enum (`.eur`): matched on, never parsed.
+    public var currency: CurrencyCode
     /// `19,00 €` or `€19.00`, in the language asked.
     public var display: String
 
-    public init(minorUnits: Int64, currency: String, display: String) {
+    public init(minorUnits: Int64, currency: CurrencyCode, display: String) {
         self.minorUnits = minorUnits
         self.currency = currency
         self.display = display

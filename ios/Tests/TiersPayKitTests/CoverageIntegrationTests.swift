@@ -145,7 +145,7 @@ final class CoverageIntegrationTests: XCTestCase {
         assertAddsUp(preview)
 
         // The money comes as minor units with the core's text for each language.
-        XCTAssertEqual(preview.amo.currency, "EUR")
+        XCTAssertEqual(preview.amo.currency, .eur)
         XCTAssertEqual(preview.amo.display, "€19.00")
         let french = try await client.preview(beneficiaryId: camille.id, providerId: gp.id, actCode: "G", price: "30", date: Self.date, language: .fr)
         XCTAssertEqual(french.member.display, "2,00\u{a0}€")

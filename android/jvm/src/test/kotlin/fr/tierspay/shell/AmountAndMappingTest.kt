@@ -1,5 +1,6 @@
 package fr.tierspay.shell
 
+import fr.tierspay.core.CurrencyCode
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertThrows
 import org.junit.jupiter.api.Test
@@ -24,7 +25,7 @@ class AmountAndMappingTest {
         assertEquals("€1,234.50", amount.display(Locale.GERMANY), "English for any other reader")
     }
 
-    private fun eur(cents: Long) = CoreMoney(cents, "EUR", "")
+    private fun eur(cents: Long) = CoreMoney(cents, CurrencyCode.EUR, "")
 
     @Test
     fun `a preview maps to the shell's model, amounts from minor units`() {
@@ -55,13 +56,8 @@ class AmountAndMappingTest {
     @Test
     fun `an amount in another currency from the core is Internal, a provider's sector is a number`() {
         val e = assertThrows(TiersPayError.Internal::class.java) {
-            mapCoreErrors {
-                CorePreview(
-                    "pv", "G",
-                    CoreMoney(3000, "USD", ""),
-                    "2026-03-02", eur(1), eur(1), eur(1), eur(1), "0.7", "", listOf(),
-                ).toShell()
-            }
+            // A preview's amounts are euros by type (CurrencyCode); the other amounts carry a code.
+            mapCoreErrors { CoreAmount(3000, "USD", "", "").toShell() }
         }
         assertEquals("The core sent an amount in USD", e.message)
         val provider = CoreProvider("prv_1", "K7M2QX", "Dr A", "Médecin généraliste", 3u.toUByte(), true, false, "Paris", "75011").toShell()

@@ -2,6 +2,7 @@ package fr.tierspay.shell.support
 
 import fr.tierspay.core.ArrearsFlowInterface
 import fr.tierspay.core.ArrearsListener
+import fr.tierspay.core.CurrencyCode
 import fr.tierspay.core.EnrollmentFlowInterface
 import fr.tierspay.core.EnrollmentListener
 import fr.tierspay.core.VisitFlowInterface
@@ -59,7 +60,7 @@ fun eur(text: String): Amount {
 /** A preview's euros as the core would send them to an English reader (`money("30.00")`). */
 fun money(text: String): Money {
     val euros = BigDecimal(text).setScale(2)
-    return Money(euros.movePointRight(2).longValueExact(), "EUR", "€" + euros.toPlainString())
+    return Money(euros.movePointRight(2).longValueExact(), CurrencyCode.EUR, "€" + euros.toPlainString())
 }
 
 /** The same euros as an [Amount] (what a server's check answers with). */
@@ -108,10 +109,7 @@ fun sampleProvider(id: String = "prv_gp", code: String = "K7M2QX") = Provider(
     sector = 1, optam = false, directAccess = false, city = "Paris", postcode = "75011",
 )
 
-fun samplePreview(
-    price: String = "30.00",
-    id: String = "pv_1",
-) = CoveragePreview(
+fun samplePreview(price: String = "30.00", id: String = "pv_1") = CoveragePreview(
     id = id,
     actLabel = "Consultation de médecine générale", price = money(price),
     date = LocalDate.of(2026, 3, 2),
