@@ -4,81 +4,13 @@
 //! member; `open-link` must show the facts of a good one and refuse every other one, and the
 //! refusals reach the server.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod common;
 
+use common::{enroll, json, tierspay};
 use p256::ecdsa::SigningKey;
 use serde_json::Value;
 use tierspay_core::domain::payment_link::{self, Channel, Currency, LinkClaims, MemberTag};
-use tierspay_tests::{Mock, DEMO_BIRTH_DATE, DEMO_CONTRACT, DEMO_PHONE};
-
-fn tierspay(mock: &Mock, data_dir: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tierspay"))
-        .args([
-            "--server",
-            &mock.url,
-            "--server-key",
-            &mock.key,
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("tierspay runs")
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|_| panic!("one JSON document: {output:?}"))
-}
-
-/// `tierspay enroll` for the demo holder, the code typed at the prompt once the SMS arrived.
-async fn enroll(mock: &Mock, data: &std::path::Path) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tierspay"))
-        .args([
-            "--server",
-            &mock.url,
-            "--server-key",
-            &mock.key,
-            "--json",
-            "--data-dir",
-        ])
-        .arg(data)
-        .args([
-            "enroll",
-            "--contract-number",
-            DEMO_CONTRACT,
-            "--birth-date",
-            DEMO_BIRTH_DATE,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let code = loop {
-        let list = mock
-            .get("/v1/test_helpers/outbox?channel=sms&limit=1")
-            .await;
-        if list["data"].as_array().is_some_and(|d| !d.is_empty()) {
-            break mock.latest_code(DEMO_PHONE).await;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{code}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{out:?}");
-    json(&out)["profile"]["member"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
+use tierspay_tests::{Mock, DEMO_CONTRACT};
 
 /// The mock's signing key, read where the mock keeps it: the key whose public half the
 /// terminal pins, and that signs payment links under key id 1.

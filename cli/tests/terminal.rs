@@ -1,10 +1,13 @@
 //! The terminal shell as a user runs it: the real `tierspay` binary against a real mock.
 
+mod common;
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+use common::{enroll_typing_the_code, json};
 use serde_json::Value;
-use tierspay_tests::{Mock, DEMO_BIRTH_DATE, DEMO_CONTRACT, DEMO_PHONE};
+use tierspay_tests::{Mock, DEMO_BIRTH_DATE, DEMO_CONTRACT};
 
 fn tierspay(mock: &Mock, data_dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tierspay"))
@@ -32,11 +35,6 @@ fn tierspay(mock: &Mock, data_dir: &std::path::Path, args: &[&str], stdin: Optio
     }
     drop(child.stdin.take());
     child.wait_with_output().unwrap()
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|_| panic!("one JSON document: {output:?}"))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -101,49 +99,6 @@ async fn enroll_status_and_sign_out_from_the_terminal() {
     assert!(out.status.success());
     let out = tierspay(&mock, &data, &["--json", "status"], None);
     assert_eq!(json(&out)["enrolled"], false);
-}
-
-/// `tierspay --json enroll` for the demo holder, the code typed at the prompt once the SMS
-/// has arrived.
-async fn enroll_typing_the_code(mock: &Mock, data: &std::path::Path) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tierspay"))
-        .args([
-            "--server",
-            &mock.url,
-            "--server-key",
-            &mock.key,
-            "--json",
-            "--data-dir",
-        ])
-        .arg(data)
-        .args([
-            "enroll",
-            "--contract-number",
-            DEMO_CONTRACT,
-            "--birth-date",
-            DEMO_BIRTH_DATE,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let code = loop {
-        let list = mock
-            .get("/v1/test_helpers/outbox?channel=sms&limit=1")
-            .await;
-        if list["data"].as_array().is_some_and(|d| !d.is_empty()) {
-            break mock.latest_code(DEMO_PHONE).await;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{code}\n").as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -2,32 +2,13 @@
 //! against a real mock. The card number is never echoed; `tierspay tap` is the simulated desk
 //! terminal (a test tool with the PSP's secret key).
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod common;
 
+use std::process::Output;
+
+use common::{enroll, json, tierspay};
 use serde_json::Value;
-use tierspay_tests::{Mock, DEMO_BIRTH_DATE, DEMO_CONTRACT, DEMO_PHONE};
-
-fn tierspay(mock: &Mock, data_dir: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tierspay"))
-        .args([
-            "--server",
-            &mock.url,
-            "--server-key",
-            &mock.key,
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("tierspay runs")
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|_| panic!("one JSON document: {output:?}"))
-}
+use tierspay_tests::Mock;
 
 fn printed(output: &Output) -> String {
     format!(
@@ -35,49 +16,6 @@ fn printed(output: &Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
-}
-
-/// `tierspay enroll` for the demo holder, the code typed at the prompt once the SMS arrived.
-async fn enroll(mock: &Mock, data: &std::path::Path) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tierspay"))
-        .args([
-            "--server",
-            &mock.url,
-            "--server-key",
-            &mock.key,
-            "--json",
-            "--data-dir",
-        ])
-        .arg(data)
-        .args([
-            "enroll",
-            "--contract-number",
-            DEMO_CONTRACT,
-            "--birth-date",
-            DEMO_BIRTH_DATE,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let code = loop {
-        let list = mock
-            .get("/v1/test_helpers/outbox?channel=sms&limit=1")
-            .await;
-        if list["data"].as_array().is_some_and(|d| !d.is_empty()) {
-            break mock.latest_code(DEMO_PHONE).await;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{code}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{out:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
