@@ -586,15 +586,9 @@ pub(super) fn router() -> Router<AppState> {
         .route("/v1/credit_notes/{id}/void", post(void))
 }
 
+/// Stripe's id shape for a credit note (`cn_…`), checked before any lookup.
 fn check_id(id: &str) -> Result<(), ApiError> {
-    if id.len() > 64 || !id.starts_with("cn_") {
-        return Err(missing(
-            "credit_note",
-            "id",
-            &id.chars().take(64).collect::<String>(),
-        ));
-    }
-    Ok(())
+    invoices::check_id(id, "cn_", "credit_note")
 }
 
 fn read_lines(f: &mut Fields) -> Result<Vec<NoteLine>, ApiError> {
@@ -751,15 +745,10 @@ async fn update(
 ) -> Result<Json<Value>, ApiError> {
     check_id(&id)?;
     let mut f = body_fields(&headers, &body)?;
-    let memo = match f.str("memo")? {
-        Some(m) if m.chars().count() > MAX_MEMO => {
-            return Err(invalid(
-                "memo",
-                format!("memo has at most {MAX_MEMO} characters."),
-            ))
-        }
-        other => other,
-    };
+    let memo = f
+        .str("memo")?
+        .map(|m| invoices::bounded(m, "memo", MAX_MEMO))
+        .transpose()?;
     let metadata = f.metadata()?;
     f.finish()?;
     let ctx = psp.ctx;
