@@ -11,6 +11,7 @@ use tierspay_core::{
 };
 use tierspay_server_mock::{start, Limits, RunningServer, ServerConfig};
 
+pub mod invoices;
 pub mod stripe;
 pub mod visits;
 pub mod webhook_receiver;

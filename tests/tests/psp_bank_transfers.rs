@@ -3,40 +3,12 @@
 //! debtor, Stripe's errors for refunds that cannot be.
 
 use serde_json::Value;
+use tierspay_tests::invoices::{card, open, s};
 use tierspay_tests::stripe::{code, param};
 use tierspay_tests::{Mock, Stripe};
 
 const PLATFORM: &str = "acct_1TiersPayPlatform";
 const IBAN: &str = "FR76 3000 6000 0112 3456 7890 189";
-
-fn s(v: &Value) -> &str {
-    v.as_str().unwrap_or_default()
-}
-
-/// An open invoice of `amount` for a new customer.
-async fn open_invoice(psp: &Stripe<'_>, amount: i64) -> Value {
-    let cus = psp.ok_post("/v1/customers", &[("name", "Membre V")]).await;
-    let cus = s(&cus["id"]).to_owned();
-    let amount = amount.to_string();
-    psp.ok_post(
-        "/v1/invoiceitems",
-        &[("customer", &cus), ("amount", &amount), ("currency", "eur")],
-    )
-    .await;
-    let inv = psp
-        .ok_post(
-            "/v1/invoices",
-            &[
-                ("customer", &cus),
-                ("collection_method", "send_invoice"),
-                ("days_until_due", "30"),
-                ("pending_invoice_items_behavior", "include"),
-            ],
-        )
-        .await;
-    psp.ok_post(&format!("/v1/invoices/{}/finalize", s(&inv["id"])), &[])
-        .await
-}
 
 async fn credit(psp: &Stripe<'_>, amount: i64, remittance: &str) -> Value {
     let amount = amount.to_string();
@@ -92,22 +64,14 @@ fn unbalanced(mock: &Mock) -> i64 {
 
 async fn event_types(psp: &Stripe<'_>, object: &str) -> Vec<String> {
     let list = psp.ok_get("/v1/events", &[("limit", "100")]).await;
-    let mut kinds: Vec<String> = list["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["data"]["object"]["id"] == object)
-        .map(|e| s(&e["type"]).to_owned())
-        .collect();
-    kinds.reverse();
-    kinds
+    tierspay_tests::invoices::event_types(&list, object)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_transfer_with_the_reference_typed_any_way_pays_its_invoice_through_the_ledger() {
     let mock = Mock::start().await;
     let psp = Stripe::new(&mock);
-    let inv = open_invoice(&psp, 4250).await;
+    let inv = open(&psp, 4250).await;
     let id = s(&inv["id"]).to_owned();
     let rf = s(&inv["rf_reference"]).to_owned();
     assert!(rf.starts_with("RF"), "{inv}");
@@ -165,7 +129,7 @@ async fn a_transfer_with_the_reference_typed_any_way_pays_its_invoice_through_th
 async fn a_short_transfer_leaves_the_rest_due_and_a_long_one_is_refunded_to_the_debtor() {
     let mock = Mock::start().await;
     let psp = Stripe::new(&mock);
-    let inv = open_invoice(&psp, 10_000).await;
+    let inv = open(&psp, 10_000).await;
     let id = s(&inv["id"]).to_owned();
     let rf = s(&inv["rf_reference"]).to_owned();
 
@@ -222,7 +186,7 @@ async fn a_short_transfer_leaves_the_rest_due_and_a_long_one_is_refunded_to_the_
 async fn a_transfer_after_a_card_payment_is_wholly_refunded_and_recorded_as_overpaid() {
     let mock = Mock::start().await;
     let psp = Stripe::new(&mock);
-    let inv = open_invoice(&psp, 5_000).await;
+    let inv = open(&psp, 5_000).await;
     let id = s(&inv["id"]).to_owned();
     let by_card = psp
         .ok_post(
@@ -253,9 +217,9 @@ async fn a_transfer_after_a_card_payment_is_wholly_refunded_and_recorded_as_over
 async fn what_cannot_be_matched_waits_in_review_and_never_pays_the_wrong_invoice() {
     let mock = Mock::start().await;
     let psp = Stripe::new(&mock);
-    let a = open_invoice(&psp, 2_000).await;
-    let b = open_invoice(&psp, 3_000).await;
-    let void = open_invoice(&psp, 1_000).await;
+    let a = open(&psp, 2_000).await;
+    let b = open(&psp, 3_000).await;
+    let void = open(&psp, 1_000).await;
     psp.ok_post(&format!("/v1/invoices/{}/void", s(&void["id"])), &[])
         .await;
     let rf_a = s(&a["rf_reference"]).to_owned();
@@ -610,20 +574,9 @@ async fn card_refunds_move_money_back_and_refuse_what_cannot_be_refunded() {
 async fn a_card_payment_completing_after_a_transfer_paid_the_invoice_is_refunded_to_the_card() {
     let mock = Mock::start().await;
     let psp = Stripe::new(&mock);
-    let inv = open_invoice(&psp, 2_000).await;
+    let inv = open(&psp, 2_000).await;
     let id = s(&inv["id"]).to_owned();
-    let pm = Stripe::with_key(&mock, "pk_test_tierspay")
-        .ok_post(
-            "/v1/payment_methods",
-            &[
-                ("type", "card"),
-                ("card[number]", "4000002760003184"),
-                ("card[exp_month]", "12"),
-                ("card[exp_year]", "2034"),
-                ("card[cvc]", "123"),
-            ],
-        )
-        .await;
+    let pm = card(&mock, "4000002760003184").await;
     // The member starts paying by card (3-D Secure pending) and meanwhile their transfer lands.
     let answer = psp
         .post(

@@ -4,8 +4,8 @@
 //! credit notes before and after payment, the events of every transition, bad input (each a
 //! Stripe-shaped error naming its field, nothing written) and idempotent replays.
 
-use serde_json::Value;
 use tierspay_core::domain::rf_reference::RfReference;
+use tierspay_tests::invoices::{card, customer, draft, event_types, open, s};
 use tierspay_tests::stripe::{code, param};
 use tierspay_tests::{Mock, Stripe};
 
@@ -21,65 +21,6 @@ const INVOICE_TABLES: &[&str] = &[
 
 /// A refused request: path, form, status, the field named.
 type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16, &'a str);
-
-fn s(v: &Value) -> &str {
-    v.as_str().unwrap_or_default()
-}
-
-async fn customer(psp: &Stripe<'_>) -> String {
-    let c = psp
-        .ok_post("/v1/customers", &[("name", "Membre 7Q2M")])
-        .await;
-    s(&c["id"]).to_owned()
-}
-
-/// A draft with one line of `amount` for a new customer.
-async fn draft(psp: &Stripe<'_>, amount: i64) -> (String, Value) {
-    let cus = customer(psp).await;
-    let amount = amount.to_string();
-    psp.ok_post(
-        "/v1/invoiceitems",
-        &[
-            ("customer", &cus),
-            ("amount", &amount),
-            ("currency", "eur"),
-            ("description", "Cotisation de novembre"),
-        ],
-    )
-    .await;
-    let inv = psp
-        .ok_post(
-            "/v1/invoices",
-            &[
-                ("customer", &cus),
-                ("collection_method", "send_invoice"),
-                ("days_until_due", "30"),
-                ("pending_invoice_items_behavior", "include"),
-                ("metadata[member_ref]", "mbr_1"),
-            ],
-        )
-        .await;
-    (cus, inv)
-}
-
-/// An open invoice of `amount`.
-async fn open(psp: &Stripe<'_>, amount: i64) -> Value {
-    let (_, inv) = draft(psp, amount).await;
-    psp.ok_post(&format!("/v1/invoices/{}/finalize", s(&inv["id"])), &[])
-        .await
-}
-
-fn event_types(psp_events: &Value, object: &str) -> Vec<String> {
-    let mut kinds: Vec<String> = psp_events["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["data"]["object"]["id"] == object)
-        .map(|e| s(&e["type"]).to_owned())
-        .collect();
-    kinds.reverse();
-    kinds
-}
 
 async fn events_of(psp: &Stripe<'_>, object: &str) -> Vec<String> {
     let list = psp
@@ -386,18 +327,7 @@ async fn a_card_that_authenticates_answers_requires_action_and_its_challenge_pay
     let psp = Stripe::new(&mock);
     let inv = open(&psp, 2000).await;
     let id = s(&inv["id"]);
-    let pm = Stripe::with_key(&mock, "pk_test_tierspay")
-        .ok_post(
-            "/v1/payment_methods",
-            &[
-                ("type", "card"),
-                ("card[number]", "4000002760003184"),
-                ("card[exp_month]", "12"),
-                ("card[exp_year]", "2034"),
-                ("card[cvc]", "123"),
-            ],
-        )
-        .await;
+    let pm = card(&mock, "4000002760003184").await;
     let answer = psp
         .post(
             &format!("/v1/invoices/{id}/pay"),
