@@ -1,4 +1,4 @@
-//! The invoice's state machine and its arithmetic, pure: no database, no clock. `invoices.rs`
+//! The invoice's state machine and its arithmetic, pure: no database, no clock. `invoices/`
 //! and `credit_notes.rs` read a row, ask these functions what follows, and write the answer.
 //!
 //! Stripe's rules, mirrored: `draft → open → paid | void | uncollectible`, an uncollectible
