@@ -466,28 +466,8 @@ async fn invoice_payment_credit_note_and_refund_events_reach_an_insurers_endpoin
         Behaviour::Approve(None),
     )
     .await;
-    let cus = psp.ok_post("/v1/customers", &[("name", "Assuré C")]).await;
-    let cus = cus["id"].as_str().unwrap().to_owned();
-    psp.ok_post(
-        "/v1/invoiceitems",
-        &[("customer", &cus), ("amount", "6000"), ("currency", "eur")],
-    )
-    .await;
-    let inv = psp
-        .ok_post(
-            "/v1/invoices",
-            &[
-                ("customer", &cus),
-                ("collection_method", "send_invoice"),
-                ("days_until_due", "30"),
-                ("pending_invoice_items_behavior", "include"),
-            ],
-        )
-        .await;
-    let id = inv["id"].as_str().unwrap().to_owned();
-    let open = psp
-        .ok_post(&format!("/v1/invoices/{id}/finalize"), &[])
-        .await;
+    let open = tierspay_tests::invoices::open(&psp, 6000).await;
+    let id = open["id"].as_str().unwrap().to_owned();
     let cn = psp
         .ok_post(
             "/v1/credit_notes",
