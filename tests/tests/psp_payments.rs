@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 use tierspay_server_mock::psp::{PUBLISHABLE_KEY, RESTRICTED_KEY};
+use tierspay_tests::invoices::{card, s};
 use tierspay_tests::stripe::{code, param};
 use tierspay_tests::{Mock, Stripe};
 
@@ -27,27 +28,6 @@ const PAYMENT_TABLES: &[&str] = &[
 
 /// A form's fields.
 type Form<'a> = &'a [(&'a str, &'a str)];
-
-fn s(v: &Value) -> &str {
-    v.as_str().unwrap_or_default()
-}
-
-/// A card saved from the phone: a PaymentMethod made with the publishable key.
-async fn card(mock: &Mock, number: &str) -> Value {
-    let phone = Stripe::with_key(mock, PUBLISHABLE_KEY);
-    phone
-        .ok_post(
-            "/v1/payment_methods",
-            &[
-                ("type", "card"),
-                ("card[number]", number),
-                ("card[exp_month]", "12"),
-                ("card[exp_year]", "2034"),
-                ("card[cvc]", "123"),
-            ],
-        )
-        .await
-}
 
 async fn customer(psp: &Stripe<'_>) -> String {
     let c = psp
