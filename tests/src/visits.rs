@@ -115,6 +115,32 @@ pub async fn request(
         "amo": cents(&check["amo"]), "amc": cents(&check["amc"]), "member": cents(&check["member"])})
 }
 
+/// Arms a visit for the beneficiary named `beneficiary`, act `act` at `provider`, `price` in
+/// cents: the server's figures ([`request`]), then `POST /v1/visits`; the visit as answered.
+pub async fn arm_visit(
+    mock: &Mock,
+    member: &Member,
+    beneficiary: &str,
+    provider: &Value,
+    act: &str,
+    price: i64,
+) -> Value {
+    let body = request(
+        mock,
+        &member.device,
+        &member.id(beneficiary),
+        provider,
+        act,
+        price,
+    )
+    .await;
+    let (_, visit) = member
+        .device
+        .send(mock, "POST", "/v1/visits", Some(body))
+        .await;
+    visit
+}
+
 /// Creates a card at the PSP as the phone does (publishable key) and saves it on the platform.
 pub async fn save_card(mock: &Mock, device: &RawDevice, number: &str) -> (u16, Value) {
     let pk = Stripe::with_key(mock, "pk_test_tierspay");

@@ -7,7 +7,7 @@
 use serde_json::{json, Value};
 use tierspay_core::domain::rf_reference::RfReference;
 use tierspay_tests::visits::{
-    capture, card_of, network_id, provider, request, save_card, start, tap, visit_until, Member,
+    arm_visit, capture, card_of, network_id, provider, save_card, start, tap, visit_until, Member,
 };
 use tierspay_tests::{Mock, RawDevice, Stripe, DEMO_CONTRACT};
 
@@ -43,11 +43,7 @@ async fn a_remainder_the_card_no_longer_covers_is_invoiced_to_the_member() {
     assert_eq!(status, 200, "{saved}");
     let gp = provider(&mock, &member.device, "Médecin généraliste").await;
     let card = card_of(&mock, &member.device).await;
-    let body = request(&mock, &member.device, &member.id("Camille"), &gp, "G", 3000).await;
-    let (_, visit) = member
-        .device
-        .send(&mock, "POST", "/v1/visits", Some(body))
-        .await;
+    let visit = arm_visit(&mock, &member, "Camille", &gp, "G", 3000).await;
     let id = visit["id"].as_str().unwrap();
     let pi = visit["payment_intent"].as_str().unwrap();
     let auth = tap(&mock, &card, 3000, &network_id(&mock, &gp), &[]).await;

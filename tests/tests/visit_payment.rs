@@ -6,8 +6,8 @@
 
 use serde_json::{json, Value};
 use tierspay_tests::visits::{
-    capture, card_of, cents, network_id, provider, read_visit, request, save_card, start, tap,
-    visit_until, Member,
+    arm_visit, capture, card_of, cents, network_id, provider, read_visit, request, save_card,
+    start, tap, visit_until, Member,
 };
 use tierspay_tests::{raw_proof, Mock, RawDevice, Stripe};
 
@@ -339,11 +339,7 @@ async fn another_members_visit_is_not_found() {
     let mock = start().await;
     let member = Member::demo(&mock).await;
     let gp = provider(&mock, &member.device, "Médecin généraliste").await;
-    let body = request(&mock, &member.device, &member.id("Léa"), &gp, "G", 3000).await;
-    let (_, visit) = member
-        .device
-        .send(&mock, "POST", "/v1/visits", Some(body))
-        .await;
+    let visit = arm_visit(&mock, &member, "Léa", &gp, "G", 3000).await;
     let other = RawDevice::enroll(&mock, "TP1000002", "1992-11-02", "+33698765432").await;
     let id = visit["id"].as_str().unwrap();
     let (status, _) = other
@@ -697,11 +693,7 @@ async fn every_abusive_tap_is_declined_with_its_reason_and_moves_no_money() {
 async fn a_tap_after_expiry_is_declined_and_the_hold_released() {
     let mock = start().await;
     let (member, gp, card) = ready(&mock).await;
-    let body = request(&mock, &member.device, &member.id("Camille"), &gp, "G", 3000).await;
-    let (_, visit) = member
-        .device
-        .send(&mock, "POST", "/v1/visits", Some(body))
-        .await;
+    let visit = arm_visit(&mock, &member, "Camille", &gp, "G", 3000).await;
     let pi = visit["payment_intent"].as_str().unwrap().to_owned();
     mock.advance(31 * 60).await;
     let auth = tap(&mock, &card, 3000, &network_id(&mock, &gp), &[]).await;
@@ -721,11 +713,7 @@ async fn a_tap_after_expiry_is_declined_and_the_hold_released() {
 async fn cancelling_releases_the_hold() {
     let mock = start().await;
     let (member, gp, _) = ready(&mock).await;
-    let body = request(&mock, &member.device, &member.id("Camille"), &gp, "G", 3000).await;
-    let (_, visit) = member
-        .device
-        .send(&mock, "POST", "/v1/visits", Some(body))
-        .await;
+    let visit = arm_visit(&mock, &member, "Camille", &gp, "G", 3000).await;
     let pi = visit["payment_intent"].as_str().unwrap().to_owned();
     let id = visit["id"].as_str().unwrap();
     let (status, canceled) = member
@@ -816,11 +804,7 @@ async fn a_card_whose_authentication_is_unfinished_cannot_pay_a_remainder() {
 async fn a_share_the_hold_no_longer_covers_becomes_arrears_and_the_insurers_still_pay() {
     let mock = start().await;
     let (member, gp, card) = ready(&mock).await;
-    let body = request(&mock, &member.device, &member.id("Camille"), &gp, "G", 3000).await;
-    let (_, visit) = member
-        .device
-        .send(&mock, "POST", "/v1/visits", Some(body))
-        .await;
+    let visit = arm_visit(&mock, &member, "Camille", &gp, "G", 3000).await;
     let id = visit["id"].as_str().unwrap();
     let pi = visit["payment_intent"].as_str().unwrap();
     let auth = tap(&mock, &card, 3000, &network_id(&mock, &gp), &[]).await;
@@ -854,11 +838,7 @@ async fn a_share_the_hold_no_longer_covers_becomes_arrears_and_the_insurers_stil
 async fn a_reversed_tap_releases_the_hold() {
     let mock = start().await;
     let (member, gp, card) = ready(&mock).await;
-    let body = request(&mock, &member.device, &member.id("Camille"), &gp, "G", 3000).await;
-    let (_, visit) = member
-        .device
-        .send(&mock, "POST", "/v1/visits", Some(body))
-        .await;
+    let visit = arm_visit(&mock, &member, "Camille", &gp, "G", 3000).await;
     let id = visit["id"].as_str().unwrap();
     let pi = visit["payment_intent"].as_str().unwrap();
     let auth = tap(&mock, &card, 3000, &network_id(&mock, &gp), &[]).await;
@@ -885,11 +865,7 @@ async fn a_reversed_tap_releases_the_hold() {
 async fn a_tap_within_the_tolerance_is_requoted_and_settled_at_its_amount() {
     let mock = start().await;
     let (member, gp, card) = ready(&mock).await;
-    let body = request(&mock, &member.device, &member.id("Camille"), &gp, "G", 3000).await;
-    let (_, visit) = member
-        .device
-        .send(&mock, "POST", "/v1/visits", Some(body))
-        .await;
+    let visit = arm_visit(&mock, &member, "Camille", &gp, "G", 3000).await;
     let id = visit["id"].as_str().unwrap();
     let expected = request(&mock, &member.device, &member.id("Camille"), &gp, "G", 2800).await;
     let auth = tap(&mock, &card, 2800, &network_id(&mock, &gp), &[]).await;
