@@ -1,6 +1,7 @@
 //! A Stripe-style client for the mock PSP's wire format: form-encoded bodies, query strings with
 //! bracket notation, a secret key, idempotency keys; and the few calls the PSP tests share
-//! (a cardholder, an active card, Apple and Google provisioning, a card's tokens).
+//! (a cardholder, an active card, Apple and Google provisioning, a card's tokens, a connected
+//! account).
 
 use base64::Engine;
 use serde_json::Value;
@@ -222,6 +223,18 @@ pub fn code(a: &Answer) -> &str {
 /// The param a refusal names (empty if none).
 pub fn param(a: &Answer) -> &str {
     a.body["error"]["param"].as_str().unwrap_or_default()
+}
+
+/// A new custom connected account in France (an insurer) named `name`, with the form fields
+/// `extra` besides; the account.
+pub async fn connected_account(psp: &Stripe<'_>, name: &str, extra: &[(&str, &str)]) -> Value {
+    let mut form = vec![
+        ("type", "custom"),
+        ("country", "FR"),
+        ("business_profile[name]", name),
+    ];
+    form.extend_from_slice(extra);
+    psp.ok_post("/v1/accounts", &form).await
 }
 
 /// Wall-clock Unix seconds (test certificates are valid around now).

@@ -6,7 +6,7 @@
 
 use tierspay_core::domain::rf_reference::RfReference;
 use tierspay_tests::invoices::{card, customer, draft, event_types, open, s};
-use tierspay_tests::stripe::{code, param};
+use tierspay_tests::stripe::{code, connected_account, param};
 use tierspay_tests::{Mock, Stripe};
 
 /// The tables an invoice lives in: a refused request leaves them as they were.
@@ -834,16 +834,7 @@ async fn lists_filter_by_customer_and_status_and_page() {
 async fn what_a_card_pays_reaches_the_invoices_connected_account() {
     let mock = Mock::start().await;
     let psp = Stripe::new(&mock);
-    let acct = psp
-        .ok_post(
-            "/v1/accounts",
-            &[
-                ("type", "custom"),
-                ("country", "FR"),
-                ("business_profile[name]", "Mutuelle Horizon"),
-            ],
-        )
-        .await;
+    let acct = connected_account(&psp, "Mutuelle Horizon", &[]).await;
     let acct = s(&acct["id"]);
     let cus = customer(&psp).await;
     let inv = psp

@@ -6,7 +6,7 @@
 use serde_json::Value;
 use tierspay_server_mock::psp::{PUBLISHABLE_KEY, RESTRICTED_KEY};
 use tierspay_tests::invoices::{card, s};
-use tierspay_tests::stripe::{code, param};
+use tierspay_tests::stripe::{code, connected_account, param};
 use tierspay_tests::{Mock, Stripe};
 
 const PLATFORM: &str = "acct_1TiersPayPlatform";
@@ -568,17 +568,7 @@ async fn cancel_releases_and_a_hold_lapses_after_seven_days() {
 async fn transfers_go_both_ways_and_the_ledger_balances() {
     let mock = Mock::start().await;
     let psp = Stripe::new(&mock);
-    let acct = psp
-        .ok_post(
-            "/v1/accounts",
-            &[
-                ("type", "custom"),
-                ("country", "FR"),
-                ("business_profile[name]", "Mutuelle Test"),
-                ("metadata[insurer]", "ins_1"),
-            ],
-        )
-        .await;
+    let acct = connected_account(&psp, "Mutuelle Test", &[("metadata[insurer]", "ins_1")]).await;
     let acct_id = s(&acct["id"]).to_owned();
     assert!(acct_id.starts_with("acct_"));
     assert_eq!(acct["business_profile"]["name"], "Mutuelle Test");
