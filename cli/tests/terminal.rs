@@ -5,20 +5,12 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use common::{enroll_typing_the_code, json};
+use common::{command, enroll_typing_the_code, json};
 use serde_json::Value;
 use tierspay_tests::{Mock, DEMO_BIRTH_DATE, DEMO_CONTRACT};
 
 fn tierspay(mock: &Mock, data_dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tierspay"))
-        .args([
-            "--server",
-            &mock.url,
-            "--server-key",
-            &mock.key,
-            "--data-dir",
-        ])
-        .arg(data_dir)
+    let mut child = command(mock, data_dir)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

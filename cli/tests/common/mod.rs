@@ -9,10 +9,11 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 use tierspay_tests::{Mock, DEMO_BIRTH_DATE, DEMO_CONTRACT, DEMO_PHONE};
 
-/// `tierspay` with `args`, bound to the mock (its URL and pinned key) and the data folder
-/// `data_dir`, with nothing on its standard input.
-pub fn tierspay(mock: &Mock, data_dir: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tierspay"))
+/// The `tierspay` binary bound to the mock (its URL and pinned key) and the data folder
+/// `data_dir`; the caller adds the arguments and runs it.
+pub fn command(mock: &Mock, data_dir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tierspay"));
+    command
         .args([
             "--server",
             &mock.url,
@@ -20,7 +21,13 @@ pub fn tierspay(mock: &Mock, data_dir: &std::path::Path, args: &[&str]) -> Outpu
             &mock.key,
             "--data-dir",
         ])
-        .arg(data_dir)
+        .arg(data_dir);
+    command
+}
+
+/// `tierspay` with `args` (see [`command`]), with nothing on its standard input.
+pub fn tierspay(mock: &Mock, data_dir: &std::path::Path, args: &[&str]) -> Output {
+    command(mock, data_dir)
         .args(args)
         .stdin(Stdio::null())
         .output()
@@ -36,17 +43,9 @@ pub fn json(output: &Output) -> Value {
 /// `tierspay --json enroll` for the demo holder, the code typed at the prompt once the SMS
 /// has arrived; the command's output, whatever it is.
 pub async fn enroll_typing_the_code(mock: &Mock, data: &std::path::Path) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tierspay"))
+    let mut child = command(mock, data)
         .args([
-            "--server",
-            &mock.url,
-            "--server-key",
-            &mock.key,
             "--json",
-            "--data-dir",
-        ])
-        .arg(data)
-        .args([
             "enroll",
             "--contract-number",
             DEMO_CONTRACT,
