@@ -146,26 +146,43 @@ impl RunningServer {
     }
 }
 
+/// A server secret kept in `http_server_secrets`, sealed with the vault key (a copy of the
+/// database file alone never yields the key the app pins). A value stored in clear by an older
+/// version (the raw 32-byte key) is sealed in place on first read.
 fn secret(
     conn: &rusqlite::Connection,
+    vault: &vault::Vault,
     name: &str,
     make: impl FnOnce() -> Vec<u8>,
-) -> rusqlite::Result<Vec<u8>> {
+) -> Result<Vec<u8>, String> {
+    let context = format!("http_server_secrets:{name}");
+    let sql = |e: rusqlite::Error| e.to_string();
     let existing: Option<Vec<u8>> = conn
         .query_row(
             "SELECT value FROM http_server_secrets WHERE name = ?1",
             [name],
             |r| r.get(0),
         )
-        .optional()?;
-    if let Some(v) = existing {
-        return Ok(v);
+        .optional()
+        .map_err(sql)?;
+    let (value, store) = match existing {
+        Some(v) if v.len() == 32 => (v, true),
+        Some(v) => {
+            let plain = vault
+                .open(context.as_bytes(), &v)
+                .map_err(|_| format!("stored {name} cannot be opened with this vault"))?;
+            (plain, false)
+        }
+        None => (make(), true),
+    };
+    if store {
+        conn.execute(
+            "INSERT INTO http_server_secrets (name, value) VALUES (?1, ?2)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            rusqlite::params![name, vault.seal(context.as_bytes(), &value)],
+        )
+        .map_err(sql)?;
     }
-    let value = make();
-    conn.execute(
-        "INSERT INTO http_server_secrets (name, value) VALUES (?1, ?2)",
-        rusqlite::params![name, value],
-    )?;
     Ok(value)
 }
 
@@ -203,11 +220,13 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     let vault = Arc::new(vault);
     let db = db::Db::open(&config.db_path, vault.clone()).map_err(db_err)?;
     // The signing key persists with the data: the app pins it.
+    let sealing = vault.clone();
     let (key_bytes, api_keys) = db
-        .call(|conn| {
-            let key = secret(conn, "signing_key", || {
+        .call(move |conn| {
+            let key = secret(conn, &sealing, "signing_key", || {
                 ecdsa::generate_signing_key().to_bytes().to_vec()
-            })?;
+            })
+            .map_err(|e| http::ApiError::internal(&e))?;
             let mut stmt = conn.prepare("SELECT key FROM psp_api_keys")?;
             let keys = stmt
                 .query_map([], |r| r.get::<_, String>(0))?
@@ -279,4 +298,57 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         shutdown: Some(tx),
         task,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{secret, vault::Vault};
+
+    fn table() -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE http_server_secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);",
+        )
+        .unwrap();
+        conn
+    }
+
+    fn stored(conn: &rusqlite::Connection) -> Vec<u8> {
+        conn.query_row("SELECT value FROM http_server_secrets", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_signing_key_is_stored_sealed_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = Vault::open_or_create(&dir.path().join("v.vault")).unwrap();
+        let conn = table();
+        let key = secret(&conn, &vault, "signing_key", || vec![7; 32]).unwrap();
+        assert_eq!(key, vec![7; 32]);
+        let sealed = stored(&conn);
+        assert!(sealed.len() > 32 && !sealed.windows(32).any(|w| w == [7; 32]));
+        let again = secret(&conn, &vault, "signing_key", || unreachable!()).unwrap();
+        assert_eq!(again, key, "the same key after a restart");
+        let other = Vault::open_or_create(&dir.path().join("other.vault")).unwrap();
+        assert!(secret(&conn, &other, "signing_key", || unreachable!()).is_err());
+    }
+
+    #[test]
+    fn a_key_stored_in_clear_by_an_older_version_is_sealed_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = Vault::open_or_create(&dir.path().join("v.vault")).unwrap();
+        let conn = table();
+        conn.execute(
+            "INSERT INTO http_server_secrets (name, value) VALUES ('signing_key', ?1)",
+            [vec![9u8; 32]],
+        )
+        .unwrap();
+        let key = secret(&conn, &vault, "signing_key", || unreachable!()).unwrap();
+        assert_eq!(key, vec![9; 32]);
+        assert_ne!(stored(&conn), vec![9; 32]);
+        assert_eq!(
+            secret(&conn, &vault, "signing_key", || unreachable!()).unwrap(),
+            key
+        );
+    }
 }
