@@ -12,18 +12,10 @@ use serde_json::Value;
 use tierspay_core::domain::payment_link::{self, Channel, Currency, LinkClaims, MemberTag};
 use tierspay_tests::{Mock, DEMO_CONTRACT};
 
-/// The mock's signing key, read where the mock keeps it: the key whose public half the
-/// terminal pins, and that signs payment links under key id 1.
+/// The mock's signing key, unsealed from where the mock keeps it: the key whose public half
+/// the terminal pins, and that signs payment links under key id 1.
 fn mock_signing_key(mock: &Mock) -> SigningKey {
-    let conn = rusqlite::Connection::open(mock.db_path()).unwrap();
-    let bytes: Vec<u8> = conn
-        .query_row(
-            "SELECT value FROM http_server_secrets WHERE name = 'signing_key'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    SigningKey::from_slice(&bytes).unwrap()
+    mock.signing_key()
 }
 
 fn now() -> u32 {

@@ -23,7 +23,7 @@ mod test_helpers;
 mod vault;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use p256::ecdsa::SigningKey;
@@ -155,7 +155,7 @@ fn secret(
     name: &str,
     make: impl FnOnce() -> Vec<u8>,
 ) -> Result<Vec<u8>, String> {
-    let context = format!("http_server_secrets:{name}");
+    let context = secret_context(name);
     let sql = |e: rusqlite::Error| e.to_string();
     let existing: Option<Vec<u8>> = conn
         .query_row(
@@ -184,6 +184,36 @@ fn secret(
         .map_err(sql)?;
     }
     Ok(value)
+}
+
+/// What a sealed server secret is bound to: its row's name.
+fn secret_context(name: &str) -> String {
+    format!("http_server_secrets:{name}")
+}
+
+/// The signing key a stopped or running mock keeps in its database (sealed with the vault file
+/// beside it): for tools and tests that sign as this server does, e.g. the terminal's tests of
+/// payment links. Reads only; refuses when the vault or the key is missing.
+pub fn stored_signing_key(db_path: &Path) -> Result<SigningKey, String> {
+    let vault_path = vault::Vault::path_for(db_path);
+    if !vault_path.exists() {
+        return Err(format!("no vault at {}", vault_path.display()));
+    }
+    let vault = vault::Vault::open_or_create(&vault_path).map_err(|e| e.to_string())?;
+    let conn =
+        rusqlite::Connection::open_with_flags(db_path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| e.to_string())?;
+    let sealed: Vec<u8> = conn
+        .query_row(
+            "SELECT value FROM http_server_secrets WHERE name = 'signing_key'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| e.to_string())?;
+    let plain = vault
+        .open(secret_context("signing_key").as_bytes(), &sealed)
+        .map_err(|_| "the signing key cannot be opened with this vault".to_owned())?;
+    SigningKey::from_slice(&plain).map_err(|_| "the stored signing key is corrupt".to_owned())
 }
 
 /// Opens the database, seeds it if asked, binds the address and serves in the background.

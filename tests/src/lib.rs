@@ -81,6 +81,12 @@ impl Mock {
         self.dir.path().join("mock.db")
     }
 
+    /// The key this mock signs with (DPoP answers, payment links), unsealed from its database:
+    /// for tests that sign payment links as the platform does.
+    pub fn signing_key(&self) -> p256::ecdsa::SigningKey {
+        tierspay_server_mock::stored_signing_key(&self.db_path()).expect("the mock's signing key")
+    }
+
     /// Stops the server (the file stays).
     pub async fn stop(&mut self) {
         if let Some(server) = self.server.take() {
