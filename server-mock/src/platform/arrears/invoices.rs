@@ -251,6 +251,7 @@ pub fn member_invoice(conn: &Connection, p: &PlatformInvoice) -> Result<MemberIn
         rf_reference: v.rf_reference,
         created: v.created,
         paid_at: v.paid_at,
+        extra: Default::default(),
     })
 }
 
