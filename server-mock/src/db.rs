@@ -100,6 +100,11 @@ impl Db {
             "reminders",
             crate::platform::arrears::reminders::MIGRATIONS,
         )?;
+        migrate(
+            &mut conn,
+            "invoice_messages",
+            crate::platform::invoice_messages::MIGRATIONS,
+        )?;
         migrate(&mut conn, "psp", crate::psp::MIGRATIONS)?;
         Ok(Self {
             conn: Arc::new(tokio::sync::Mutex::new(conn)),

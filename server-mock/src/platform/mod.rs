@@ -7,6 +7,7 @@ pub mod arrears;
 pub mod card;
 pub mod devices;
 mod enrollment;
+pub mod invoice_messages;
 pub mod notifications;
 mod payment_method;
 pub mod payments;
