@@ -541,3 +541,53 @@ async fn a_message_whose_answer_was_lost_is_posted_once_when_retried_with_its_ke
     assert_eq!(page["data"].as_array().unwrap().len(), 1, "{page}");
     assert_eq!(page["data"][0]["id"], doc["id"]);
 }
+
+/// The figure of docs/benchmarks.md, "Message round trip": the member writes (POST with its
+/// key), support answers (the console's `post_staff`, here through its test helper), the member
+/// reads the answer (GET after their own message), on loopback; 200 rounds after 10 warm-ups.
+/// `cargo test -p tierspay-tests --test invoice_messages -- --ignored --nocapture` (debug build)
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a measurement, not a test: run it with --ignored --nocapture"]
+async fn measure_message_round_trip_member_support_member() {
+    let mock = start().await;
+    let member = Member::demo(&mock).await;
+    let invoice = invoice_of(&mock, &member.device).await;
+    let mut micros = Vec::new();
+    for round in 0..210 {
+        let t = std::time::Instant::now();
+        let (status, mine, _) = post(
+            &mock,
+            &member.device,
+            &invoice,
+            &json!({"text": format!("question {round}")}),
+            Some(&format!("round-{round}")),
+        )
+        .await;
+        assert_eq!(status, 200, "{mine}");
+        let (status, answer) = staff_answer(&mock, &invoice, &format!("réponse {round}")).await;
+        assert_eq!(status, 200, "{answer}");
+        let after = mine["id"].as_str().unwrap();
+        let (status, page) = thread(
+            &mock,
+            &member.device,
+            &invoice,
+            &format!("?limit=1&starting_after={after}"),
+        )
+        .await;
+        assert_eq!((status, &page["data"][0]["id"]), (200, &answer["id"]));
+        if round >= 10 {
+            micros.push(t.elapsed().as_micros() as u64);
+        }
+    }
+    micros.sort_unstable();
+    let at = |q: f64| micros[((micros.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "message round trip over {} rounds: median {} us, p10 {} us, p90 {} us, p99 {} us, max {} us",
+        micros.len(),
+        at(0.5),
+        at(0.1),
+        at(0.9),
+        at(0.99),
+        micros[micros.len() - 1]
+    );
+}
