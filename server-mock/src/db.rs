@@ -106,6 +106,7 @@ impl Db {
             crate::platform::invoice_messages::MIGRATIONS,
         )?;
         migrate(&mut conn, "psp", crate::psp::MIGRATIONS)?;
+        migrate(&mut conn, "console", crate::platform::console::MIGRATIONS)?;
         Ok(Self {
             conn: Arc::new(tokio::sync::Mutex::new(conn)),
         })

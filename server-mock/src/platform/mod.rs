@@ -5,6 +5,7 @@
 
 pub mod arrears;
 pub mod card;
+pub mod console;
 pub mod devices;
 mod enrollment;
 pub mod invoice_messages;

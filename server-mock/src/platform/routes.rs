@@ -47,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .merge(super::arrears::invoices::router())
         .merge(super::arrears::reminders::router())
         .merge(super::arrears::hosted_page::router())
+        .merge(super::console::router())
         .merge(super::invoice_messages::router())
 }
 

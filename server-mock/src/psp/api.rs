@@ -52,6 +52,10 @@ pub use super::setup_intents::{
 };
 pub use super::transfers::{create_transfer, NewTransfer, TransferView};
 pub use super::webhook_endpoints::{platform_webhook_secret, PLATFORM_EVENTS_PATH};
+// The support console's money actions (issue 14): credit notes, write-off, card refunds.
+pub use super::credit_notes::{create_credit_note, NewCreditNote};
+pub use super::invoices::mark_uncollectible;
+pub use super::refunds::{refund_charge, NewRefund};
 // The hosted payment page (issue 11): the PSP's own card form for an invoice, its receipt, and
 // the account SEPA transfers go to.
 pub use super::checkout_page::{

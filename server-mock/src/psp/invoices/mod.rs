@@ -48,7 +48,9 @@ use crate::psp::model::refuse;
 
 pub(super) use input::{bounded, check_id};
 pub(super) use lifecycle::{attach_item, recompute_total};
-pub use lifecycle::{create_invoice, finalize_invoice, void_invoice, NewInvoice, MAX_DESCRIPTION};
+pub use lifecycle::{
+    create_invoice, finalize_invoice, mark_uncollectible, void_invoice, NewInvoice, MAX_DESCRIPTION,
+};
 pub use object::{invoice_json, view, InvoiceView};
 pub(crate) use pay::payment_intent_for;
 pub(super) use payments::intent_succeeded;

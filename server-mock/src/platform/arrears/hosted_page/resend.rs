@@ -54,8 +54,9 @@ pub(super) fn channel_name(c: Channel) -> &'static str {
 }
 
 /// Signs a fresh link for the invoice on `channel` and records the message to the member's
-/// address on record; the masked address, or `None` if there is none to send to.
-fn send_fresh_link(
+/// address on record; the masked address, or `None` if there is none to send to. Also the
+/// support console's "resend the link".
+pub fn send_fresh_link(
     tx: &Connection,
     state: &AppState,
     l: &facts::LinkedInvoice,

@@ -1,0 +1,283 @@
+//! An invoice's history, oldest first, gathered from the tables that already record it: the
+//! platform's (created, reminders sent, fresh links, links the app reported) and the PSP's
+//! (card attempts and their outcome, money applied, transfers to the insurer, refunds, credit
+//! notes, the status changes). Nothing is recorded twice for the console.
+//!
+//! The PSP's side is read with plain queries, read-only, in the caller's connection: the PSP's
+//! Rust API has no history call, and one query per kind keeps a 200-event view fast (see
+//! docs/console.md on this crossing of the layers).
+
+use rusqlite::{params, Connection};
+
+use crate::http::ApiError;
+
+/// Most events a view shows (the newest are kept when there are more).
+pub const MAX_EVENTS: usize = 500;
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// The invoice was opened (`premium` or `visit`).
+    Created(String),
+    /// A reminder step ran: its channel (`push`, `email`, `sms`, `notice`) and outcome (`sent`,
+    /// `no_recipient`, `skipped`).
+    Reminder(String, String),
+    /// A fresh link went out on a channel (the hosted page or the console).
+    LinkSent(String),
+    /// The app refused a link for this invoice and reported it (the reason).
+    LinkReported(String),
+    /// A card payment attempt: succeeded, or failed with its decline code.
+    CardAttempt(Result<(), String>),
+    /// Money applied to the invoice, by source (`payment_intent`, `bank_transfer`,
+    /// `out_of_band`); the amount beyond what was due is in `overpaid`.
+    Payment {
+        /// The source's kind.
+        source: String,
+        /// Beyond what was due.
+        overpaid: i64,
+    },
+    /// Money passed on to the insurer's account.
+    Transfer,
+    /// Money given back: its status.
+    Refund(String),
+    /// A credit note: its number.
+    CreditNote(String),
+    /// Marked uncollectible.
+    Uncollectible,
+    /// Voided.
+    Voided,
+    /// Paid in full.
+    Paid,
+}
+
+impl Kind {
+    /// A stable word for tests and the page's data attributes.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Kind::Created(_) => "created",
+            Kind::Reminder(..) => "reminder",
+            Kind::LinkSent(_) => "link_sent",
+            Kind::LinkReported(_) => "link_reported",
+            Kind::CardAttempt(_) => "card_attempt",
+            Kind::Payment { .. } => "payment",
+            Kind::Transfer => "transfer",
+            Kind::Refund(_) => "refund",
+            Kind::CreditNote(_) => "credit_note",
+            Kind::Uncollectible => "uncollectible",
+            Kind::Voided => "voided",
+            Kind::Paid => "paid",
+        }
+    }
+}
+
+/// One line of the history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Unix seconds.
+    pub at: i64,
+    /// What.
+    pub kind: Kind,
+    /// Minor units, when money moved.
+    pub amount: Option<i64>,
+}
+
+fn push_rows<P: rusqlite::Params>(
+    conn: &Connection,
+    out: &mut Vec<Event>,
+    sql: &str,
+    p: P,
+    make: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<Event>,
+) -> Result<(), ApiError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(p, make)?;
+    for r in rows {
+        out.push(r?);
+        if out.len() > 4 * MAX_EVENTS {
+            // Bounded work on a pathological invoice; the sort below keeps the newest.
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The history of `invoice` (a platform invoice), oldest first, at most [`MAX_EVENTS`].
+pub fn of_invoice(conn: &Connection, invoice: &str) -> Result<Vec<Event>, ApiError> {
+    let mut out = Vec::new();
+    push_rows(
+        conn,
+        &mut out,
+        "SELECT created, source FROM platform_invoices WHERE invoice_id = ?1",
+        [invoice],
+        |r| {
+            Ok(Event {
+                at: r.get(0)?,
+                kind: Kind::Created(r.get(1)?),
+                amount: None,
+            })
+        },
+    )?;
+    push_rows(
+        conn,
+        &mut out,
+        "SELECT sent_at, step, outcome FROM platform_reminder_sends WHERE invoice_id = ?1",
+        [invoice],
+        |r| {
+            let step: String = r.get(1)?;
+            let channel = step.split_once(':').map_or(step.as_str(), |(_, c)| c);
+            Ok(Event {
+                at: r.get(0)?,
+                kind: Kind::Reminder(channel.to_owned(), r.get(2)?),
+                amount: None,
+            })
+        },
+    )?;
+    push_rows(
+        conn,
+        &mut out,
+        "SELECT created, channel FROM platform_link_resends WHERE invoice_id = ?1",
+        [invoice],
+        |r| {
+            Ok(Event {
+                at: r.get(0)?,
+                kind: Kind::LinkSent(r.get(1)?),
+                amount: None,
+            })
+        },
+    )?;
+    push_rows(
+        conn,
+        &mut out,
+        "SELECT l.seen_at, l.reason FROM platform_link_reports l
+         JOIN platform_invoices p ON p.seq = l.invoice_number AND p.member_ref = l.member_ref
+         WHERE p.invoice_id = ?1",
+        [invoice],
+        |r| {
+            Ok(Event {
+                at: r.get(0)?,
+                kind: Kind::LinkReported(r.get(1)?),
+                amount: None,
+            })
+        },
+    )?;
+    push_rows(
+        conn,
+        &mut out,
+        "SELECT c.created, c.status, COALESCE(c.decline_code, c.failure_code, ''), c.amount
+         FROM psp_charges c JOIN psp_payment_intents pi ON pi.id = c.payment_intent
+         WHERE pi.invoice = ?1",
+        [invoice],
+        |r| {
+            let status: String = r.get(1)?;
+            Ok(Event {
+                at: r.get(0)?,
+                kind: Kind::CardAttempt(if status == "succeeded" {
+                    Ok(())
+                } else {
+                    Err(r.get(2)?)
+                }),
+                amount: Some(r.get(3)?),
+            })
+        },
+    )?;
+    push_rows(
+        conn,
+        &mut out,
+        "SELECT created, source_kind, amount, overpaid FROM psp_invoice_payments WHERE invoice = ?1",
+        [invoice],
+        |r| {
+            Ok(Event {
+                at: r.get(0)?,
+                kind: Kind::Payment {
+                    source: r.get(1)?,
+                    overpaid: r.get(3)?,
+                },
+                amount: Some(r.get(2)?),
+            })
+        },
+    )?;
+    push_rows(
+        conn,
+        &mut out,
+        "SELECT created, amount FROM psp_transfers WHERE transfer_group = ?1",
+        [invoice],
+        |r| {
+            Ok(Event {
+                at: r.get(0)?,
+                kind: Kind::Transfer,
+                amount: Some(r.get(1)?),
+            })
+        },
+    )?;
+    push_rows(
+        conn,
+        &mut out,
+        "SELECT r.created, r.status, r.amount FROM psp_refunds r
+         WHERE r.charge IN (SELECT c.id FROM psp_charges c
+                            JOIN psp_payment_intents pi ON pi.id = c.payment_intent
+                            WHERE pi.invoice = ?1)
+            OR r.bank_transfer IN (SELECT id FROM psp_bank_transfers WHERE invoice = ?1)",
+        [invoice],
+        |r| {
+            Ok(Event {
+                at: r.get(0)?,
+                kind: Kind::Refund(r.get(1)?),
+                amount: Some(r.get(2)?),
+            })
+        },
+    )?;
+    push_rows(
+        conn,
+        &mut out,
+        "SELECT created, number, amount FROM psp_credit_notes WHERE invoice = ?1",
+        [invoice],
+        |r| {
+            Ok(Event {
+                at: r.get(0)?,
+                kind: Kind::CreditNote(r.get(1)?),
+                amount: Some(r.get(2)?),
+            })
+        },
+    )?;
+    let (uncollectible, voided, paid): (Option<i64>, Option<i64>, Option<i64>) = conn
+        .prepare_cached(
+            "SELECT marked_uncollectible_at, voided_at, paid_at FROM psp_invoices WHERE id = ?1",
+        )?
+        .query_row(params![invoice], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    for (at, kind) in [
+        (uncollectible, Kind::Uncollectible),
+        (voided, Kind::Voided),
+        (paid, Kind::Paid),
+    ] {
+        if let Some(at) = at {
+            out.push(Event {
+                at,
+                kind,
+                amount: None,
+            });
+        }
+    }
+    // Stable: events of one second keep the order the queries gave (created first).
+    out.sort_by_key(|e| e.at);
+    if out.len() > MAX_EVENTS {
+        out.drain(..out.len() - MAX_EVENTS);
+    }
+    Ok(out)
+}
+
+/// A fingerprint of what the invoice view shows, cheap to compute: the event stream compares it
+/// every second and tells the page to refresh when it changes.
+pub fn version(conn: &Connection, invoice: &str) -> Result<String, ApiError> {
+    let v: String = conn
+        .prepare_cached(
+            "SELECT i.status || ':' || i.amount_paid || ':' || i.pre_payment_credit || ':' || i.post_payment_credit
+                    || ':' || i.amount_overpaid
+                    || ':' || (SELECT COUNT(*) FROM platform_reminder_sends WHERE invoice_id = ?1)
+                    || ':' || (SELECT COUNT(*) FROM platform_link_resends WHERE invoice_id = ?1)
+                    || ':' || (SELECT COUNT(*) FROM psp_payment_intents WHERE invoice = ?1)
+                    || ':' || (SELECT COUNT(*) FROM psp_credit_notes WHERE invoice = ?1)
+                    || ':' || (SELECT COUNT(*) FROM console_audit WHERE invoice = ?1)
+             FROM psp_invoices i WHERE i.id = ?1",
+        )?
+        .query_row([invoice], |r| r.get(0))?;
+    Ok(v)
+}
