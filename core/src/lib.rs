@@ -11,8 +11,12 @@ uniffi::setup_scaffolding!("tierspay");
 
 mod app;
 pub mod auth;
+#[doc(hidden)]
+pub mod bench_support;
 pub mod domain;
 pub mod error;
+#[cfg(feature = "failpoints")]
+pub mod failpoints;
 mod ffi;
 mod net;
 pub mod platform;

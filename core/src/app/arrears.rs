@@ -219,7 +219,7 @@ fn bounded(text: Option<String>) -> Option<String> {
 }
 
 /// The server's invoice as the phone keeps it, or a protocol error for one it cannot trust.
-fn stored(i: MemberInvoice) -> Result<StoredInvoice> {
+pub(crate) fn stored(i: MemberInvoice) -> Result<StoredInvoice> {
     let id_ok = i.id.starts_with("in_")
         && i.id.len() <= 64
         // `in_` and base64url: letters, digits, `_` and `-`; never a path's `/`, `.` or `%`.
@@ -272,6 +272,21 @@ fn stored(i: MemberInvoice) -> Result<StoredInvoice> {
         due_date: i.due_date,
         rf_reference,
         created: i.created,
+        extra: crate::store::StoredInvoiceExtra {
+            paid_at: i.paid_at,
+            paid_via: i.extra.paid_via,
+            // The newest lines only: the wire promises at most MAX_HISTORY, the phone holds to it.
+            history: {
+                let skip = i
+                    .extra
+                    .history
+                    .len()
+                    .saturating_sub(crate::wire::MAX_HISTORY);
+                i.extra.history.into_iter().skip(skip).collect()
+            },
+            updated: i.extra.updated,
+            outbox_seq: None,
+        },
     })
 }
 
@@ -350,15 +365,31 @@ impl Core {
         };
         let now = crate::net::unix_now().max(0) as u64;
         match payment_link::verify(&token, &self.settings.link_key, now, &session.member.id) {
-            Ok(claims) => Ok(LinkOpening::Invoice(InvoiceLink {
-                invoice_number: claims.invoice,
-                amount_minor: i64::from(claims.amount_minor),
-                currency: claims.currency.as_str().to_owned(),
-                expires_at: i64::from(claims.expires_at),
-                channel: claims.channel,
-                key_id: claims.key_id,
-                page_url: payment_link::url(&format!("https://{}", links::LINK_HOST), &token),
-            })),
+            Ok(claims) => {
+                // Its signed facts show in the list until a sync brings the invoice itself.
+                let never_synced = self.store()?.invoices()?.is_none();
+                if never_synced {
+                    self.store()?.save_link_invoice(
+                        &crate::store::LinkInvoice {
+                            invoice_number: claims.invoice,
+                            amount: i64::from(claims.amount_minor),
+                            currency: claims.currency.as_str().to_owned(),
+                            channel: channel_code(claims.channel).to_owned(),
+                            expires_at: i64::from(claims.expires_at),
+                        },
+                        now as i64,
+                    )?;
+                }
+                Ok(LinkOpening::Invoice(InvoiceLink {
+                    invoice_number: claims.invoice,
+                    amount_minor: i64::from(claims.amount_minor),
+                    currency: claims.currency.as_str().to_owned(),
+                    expires_at: i64::from(claims.expires_at),
+                    channel: claims.channel,
+                    key_id: claims.key_id,
+                    page_url: payment_link::url(&format!("https://{}", links::LINK_HOST), &token),
+                }))
+            }
             Err(e) => {
                 // Only a signed token's fields are worth reporting: a forged one's are noise.
                 let signed = matches!(e, LinkError::Expired | LinkError::OtherMember);
@@ -449,15 +480,34 @@ impl Core {
         Ok(self.store()?.pending_link_reports()?.len() as u32)
     }
 
-    /// Downloads the member's invoices into the phone's store (replacing the last list) and
-    /// returns them as [`Core::invoices`] does. Queued link reports go first, best effort.
+    /// Brings the phone up to date: queued link reports and outbox rows are sent (best
+    /// effort: offline they wait), then the invoices changed since the stored cursor are
+    /// fetched (a platform without `invoice_changes` gives its full list instead). Returns the
+    /// invoices as [`Core::invoices`] does.
     pub async fn sync_invoices(&self) -> Result<(Vec<StoredInvoice>, i64)> {
+        self.session()?.ok_or(Error::NotEnrolled)?;
         if let Err(e) = self.report_link_refusals().await {
             if matches!(e, Error::SessionRevoked) {
                 return Err(e);
             }
             tracing::debug!("link reports wait: {e}");
         }
+        match self.send_outbox().await {
+            Ok(_) => {}
+            Err(e @ (Error::SessionRevoked | Error::NotEnrolled)) => return Err(e),
+            Err(e) => tracing::debug!("the outbox waits: {e}"),
+        }
+        match self.sync_invoice_changes().await {
+            Ok(_) => {}
+            Err(Error::Api { status: 404, .. }) => self.sync_full_list().await?,
+            Err(e) => return Err(e),
+        }
+        self.invoices()?
+            .ok_or(Error::Internal("invoices just synced".into()))
+    }
+
+    /// `GET /v1/me/invoices`: replaces the list (a platform older than issue 12).
+    async fn sync_full_list(&self) -> Result<()> {
         let path = format!("/v1/me/invoices?limit={LIST_LIMIT}");
         let list: MemberInvoiceList = self.authed(Method::GET, &path, None).await?.json()?;
         let invoices = list
@@ -466,9 +516,14 @@ impl Core {
             .map(stored)
             .collect::<Result<Vec<_>>>()?;
         let now = crate::net::unix_now();
-        self.store()?.replace_invoices(&invoices, now)?;
-        self.invoices()?
-            .ok_or(Error::Internal("invoices just synced".into()))
+        self.store()?.replace_invoices(&invoices, now)
+    }
+
+    /// What verified links said, for invoices a sync has not brought yet (before the first
+    /// one), newest first.
+    pub fn link_invoices(&self) -> Result<Vec<crate::store::LinkInvoice>> {
+        self.session()?.ok_or(Error::NotEnrolled)?;
+        self.store()?.link_invoices()
     }
 
     /// The invoices as last synced, offline, with the sync time; `None` if never synced.
@@ -551,6 +606,7 @@ mod tests {
             due_date: None,
             rf_reference: None,
             created: 0,
+            extra: Default::default(),
         };
         assert!(status_text(&i).payable);
         i.status = StoredInvoiceStatus::Uncollectible;

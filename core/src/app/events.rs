@@ -18,6 +18,9 @@ pub enum CoreEvent {
     SessionEnded,
     /// The card's status or wallet tokens changed.
     CardUpdated,
+    /// The invoices on the phone changed (the event stream said so and they were synced, or
+    /// an outbox answer updated one): the arrears screens redraw.
+    InvoicesUpdated,
 }
 
 type Callback = Arc<dyn Fn(&CoreEvent) + Send + Sync>;

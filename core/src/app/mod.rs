@@ -7,6 +7,10 @@ mod coverage;
 mod enrollment;
 mod events;
 pub mod flows;
+pub(crate) mod invoice_sync;
+pub(crate) mod member_events;
+pub(crate) mod outbox;
+pub(crate) mod payment_text;
 mod payment_method;
 mod push;
 mod session;
@@ -109,6 +113,11 @@ pub struct Core {
     /// The session as last read or written: `status()` runs on every screen, and needs no
     /// SQLite read when nothing changed. `None` means not read yet.
     session: Mutex<Option<Option<crate::store::LocalSession>>>,
+    /// One outbox sender at a time: rows go in `seq` order, each once per pass.
+    outbox_sender: tokio::sync::Mutex<()>,
+    /// Crash points of the outbox's steps, for tests only.
+    #[cfg(feature = "failpoints")]
+    pub(crate) failpoints: crate::failpoints::Failpoints,
 }
 
 impl Core {
@@ -121,6 +130,12 @@ impl Core {
     ) -> Result<Self> {
         let api = Arc::new(Api::new(&settings.server_url, settings.request_timeout)?);
         let store = Store::open(&settings.data_dir)?;
+        // A row a crash left mid-send is queued again: it is resent with its key, and the
+        // server replays its answer if it had committed. Sending waits for the network.
+        let resumed = store.outbox_resume()?;
+        if resumed > 0 {
+            tracing::info!(resumed, "outbox rows resumed after an interrupted send");
+        }
         Ok(Self {
             auth: Auth::new(api.clone(), device_key, secrets),
             api,
@@ -128,6 +143,9 @@ impl Core {
             events: Events::default(),
             coverage: Mutex::default(),
             session: Mutex::default(),
+            outbox_sender: tokio::sync::Mutex::new(()),
+            #[cfg(feature = "failpoints")]
+            failpoints: crate::failpoints::Failpoints::from_env(),
             settings,
         })
     }

@@ -3,8 +3,10 @@
 //! Conversion only: what a link says, how a status reads and how money and days are written
 //! are decided in `app::arrears`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
+use super::outbox::{entry, LinkedInvoice, OutboxEntry, OutboxSendReport, PayButton, PayOutcome};
 use super::runtime::CoreRuntime;
 use super::values::Amount;
 use super::visit::failure;
@@ -14,7 +16,8 @@ use crate::app::flows::arrears::{ArrearsMachine, Effect};
 use crate::app::{Core, InvoiceLink, LinkOpening, LinkRefusal};
 use crate::domain::payment_link::Channel;
 use crate::domain::rf_reference::RfReference;
-use crate::store::{StoredInvoice, StoredInvoiceStatus};
+use crate::store::{OutboxRow, StoredInvoice, StoredInvoiceStatus};
+use crate::wire::InvoiceHistoryEntry;
 
 pub use crate::app::flows::FailureKind;
 
@@ -84,6 +87,81 @@ pub struct Invoice {
     pub rf_reference: Option<String>,
     /// The same, grouped by four as printed (`RF18 5390 0754 7034`).
     pub rf_reference_display: Option<String>,
+    /// When it was paid, once paid.
+    #[uniffi(default = None)]
+    pub paid_at: Option<Day>,
+    /// How it was paid (`app`, `email_link`, `sms_link`, `push_link`, `hosted_invoice`,
+    /// `bank_transfer`, `out_of_band`, `credit_note`), once paid.
+    #[uniffi(default = None)]
+    pub paid_via: Option<String>,
+    /// What happened to it on every channel, oldest first (at most 50 lines).
+    #[uniffi(default = [])]
+    pub history: Vec<InvoiceHistoryLine>,
+    /// This phone's latest payment of it, if any: queued, sending, paid, or why not.
+    #[uniffi(default = None)]
+    pub payment: Option<OutboxEntry>,
+    /// What the pay button does (shown, enabled, its label); `None` only from an older core.
+    #[uniffi(default = None)]
+    pub pay_button: Option<PayButton>,
+}
+
+/// One line of an invoice's history.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct InvoiceHistoryLine {
+    /// `created`, `reminder_sent`, `link_opened`, `payment_failed`, `payment_succeeded`,
+    /// `credited`, `voided`.
+    pub kind: String,
+    /// `push`, `email`, `sms` or `app`, for reminders and links.
+    pub channel: Option<String>,
+    /// How a payment came (`email_link`…), for payments.
+    pub via: Option<String>,
+    /// What moved, for payments and credits.
+    pub amount: Option<Amount>,
+    /// When.
+    pub day: Day,
+    /// Unix seconds.
+    pub at: i64,
+}
+
+fn code<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn history_line(h: &InvoiceHistoryEntry, currency: &str) -> InvoiceHistoryLine {
+    InvoiceHistoryLine {
+        kind: code(&h.kind),
+        channel: h.channel.clone(),
+        via: h.via.as_ref().map(code),
+        amount: h.amount.map(|a| Amount::minor(a, currency)),
+        day: day(h.at),
+        at: h.at,
+    }
+}
+
+/// An invoice with this phone's latest payment of it: its state and the pay button.
+pub(crate) fn invoice_record(i: StoredInvoice, latest: Option<&OutboxRow>) -> Invoice {
+    let words = status_text(&i);
+    let button = crate::app::payment_text::pay_button(&i, latest, words.payable);
+    let payment = latest.map(|r| entry(r, Some(&i)));
+    let history = i
+        .extra
+        .history
+        .iter()
+        .map(|h| history_line(h, &i.currency))
+        .collect();
+    let paid_at = i.extra.paid_at.map(day);
+    let paid_via = i.extra.paid_via.as_ref().map(code);
+    Invoice {
+        paid_at,
+        paid_via,
+        history,
+        payment,
+        pay_button: Some(button.into()),
+        ..Invoice::from(i)
+    }
 }
 
 impl From<StoredInvoice> for Invoice {
@@ -115,6 +193,11 @@ impl From<StoredInvoice> for Invoice {
             description: i.description,
             contract_ref: i.contract_ref,
             rf_reference: i.rf_reference,
+            paid_at: None,
+            paid_via: None,
+            history: Vec::new(),
+            payment: None,
+            pay_button: None,
         }
     }
 }
@@ -126,19 +209,42 @@ pub struct InvoiceList {
     pub invoices: Vec<Invoice>,
     /// When they were synced, Unix seconds; `None` if never (offer a sync).
     pub synced_at: Option<i64>,
+    /// Before the first sync: what verified links said (the link's signed facts).
+    #[uniffi(default = [])]
+    pub from_links: Vec<LinkedInvoice>,
 }
 
-fn list(offline: Option<(Vec<StoredInvoice>, i64)>) -> InvoiceList {
-    match offline {
+fn with_payments(invoices: Vec<StoredInvoice>, payments: &[OutboxRow]) -> Vec<Invoice> {
+    invoices
+        .into_iter()
+        .map(|i| {
+            let latest = payments.iter().find(|r| r.subject == i.id);
+            invoice_record(i, latest)
+        })
+        .collect()
+}
+
+fn list_of(
+    core: &Core,
+    offline: Option<(Vec<StoredInvoice>, i64)>,
+) -> crate::error::Result<InvoiceList> {
+    let payments = core.invoice_payments()?;
+    let from_links = match offline {
+        None => core.link_invoices()?.into_iter().map(Into::into).collect(),
+        Some(_) => Vec::new(),
+    };
+    Ok(match offline {
         Some((l, at)) => InvoiceList {
-            invoices: l.into_iter().map(Into::into).collect(),
+            invoices: with_payments(l, &payments),
             synced_at: Some(at),
+            from_links,
         },
         None => InvoiceList {
             invoices: Vec::new(),
             synced_at: None,
+            from_links,
         },
-    }
+    })
 }
 
 /// The channel a link was sent through.
@@ -258,20 +364,68 @@ pub struct Arrears {
 impl Arrears {
     /// The invoices as last synced; no network.
     pub fn invoices(&self) -> Result<InvoiceList, CoreError> {
-        Ok(list(self.core.invoices()?))
+        Ok(list_of(&self.core, self.core.invoices()?)?)
     }
 
-    /// One invoice as last synced; no network.
+    /// One invoice as last synced, with this phone's payment of it; no network.
     pub fn invoice(&self, id: String) -> Result<Invoice, CoreError> {
-        Ok(self.core.invoice(&id)?.into())
+        let invoice = self.core.invoice(&id)?;
+        let latest = self.core.latest_payment(&id)?;
+        Ok(invoice_record(invoice, latest.as_ref()))
     }
 
-    /// Downloads the invoices (after sending any queued link reports).
+    /// Brings the phone up to date: queued link reports and payments are sent (offline they
+    /// wait), then the invoices changed since the last sync are fetched.
     pub async fn sync(&self) -> Result<InvoiceList, CoreError> {
         let core = self.core.clone();
         self.runtime
-            .run(async move { core.sync_invoices().await.map(|l| list(Some(l))) })
+            .run(async move {
+                let synced = core.sync_invoices().await?;
+                list_of(&core, Some(synced))
+            })
             .await
+    }
+
+    /// Pays what is left on `invoice_id` with the saved card: written to the outbox with its
+    /// idempotency key before anything is sent, then sent if online. Offline it waits
+    /// (`Queued`); a second tap while one is queued answers `already_queued`, with no second
+    /// payment. Refused for an invoice with nothing left to pay.
+    pub async fn pay(&self, invoice_id: String) -> Result<PayOutcome, CoreError> {
+        let core = self.core.clone();
+        self.runtime
+            .run(async move {
+                let result = core.pay_invoice(&invoice_id).await?;
+                let invoice = core.invoice(&invoice_id).ok();
+                Ok(PayOutcome {
+                    entry: entry(&result.row, invoice.as_ref()),
+                    already_queued: result.already_queued,
+                })
+            })
+            .await
+    }
+
+    /// The outbox, newest first (at most 100): every payment from this phone and where it
+    /// stands; no network.
+    pub fn outbox(&self) -> Result<Vec<OutboxEntry>, CoreError> {
+        let rows = self.core.outbox_entries()?;
+        Ok(rows
+            .iter()
+            .map(|r| entry(r, self.core.invoice(&r.subject).ok().as_ref()))
+            .collect())
+    }
+
+    /// Sends what the outbox holds now, each row with its own key, oldest first; stops at the
+    /// first network or server error (those rows wait).
+    pub async fn send_outbox(&self) -> Result<OutboxSendReport, CoreError> {
+        let core = self.core.clone();
+        self.runtime
+            .run(async move { core.send_outbox().await.map(Into::into) })
+            .await
+    }
+
+    /// The shell says the network is back: the outbox is sent, then the invoices synced.
+    pub async fn network_available(&self) -> Result<InvoiceList, CoreError> {
+        self.sync().await
     }
 
     /// Verifies a payment link (`https://app.tierspay.fr/l/…`, `tierspay://l/…`, or the SMS
@@ -294,6 +448,15 @@ impl Arrears {
     /// Refusal reports still waiting to reach the server.
     pub fn pending_reports(&self) -> Result<u32, CoreError> {
         Ok(self.core.pending_link_reports()?)
+    }
+}
+
+#[cfg(feature = "failpoints")]
+impl Arrears {
+    /// Arms a crash point of the outbox (`tierspay_core::failpoints`), for the exactly-once
+    /// tests; Rust only, never exported to the shells.
+    pub fn arm_failpoint(&self, point: &str, action: crate::failpoints::FailAction) {
+        self.core.arm_failpoint(point, action);
     }
 }
 
@@ -325,6 +488,18 @@ pub struct ArrearsFlowState {
     pub opening_link: bool,
     /// The last failure.
     pub error: Option<ArrearsFlowError>,
+    /// Invoices whose "pay" is being written now (their button shows busy).
+    #[uniffi(default = [])]
+    pub paying: Vec<String>,
+    /// Set when the last "pay" found a payment of that invoice already queued: say so.
+    #[uniffi(default = None)]
+    pub already_queued: Option<String>,
+    /// Payments still to reach the server (the outbox's unfinished rows).
+    #[uniffi(default = 0)]
+    pub pending_payments: u32,
+    /// Before the first sync: what verified links said.
+    #[uniffi(default = [])]
+    pub from_links: Vec<LinkedInvoice>,
 }
 
 /// Receives every new state of an arrears flow.
@@ -334,19 +509,16 @@ pub trait ArrearsListener: Send + Sync {
     fn on_state(&self, state: ArrearsFlowState);
 }
 
-fn snapshot(m: &ArrearsMachine, revision: u64) -> ArrearsFlowState {
+fn snapshot(m: &ArrearsMachine, revision: u64, from_links: &[LinkedInvoice]) -> ArrearsFlowState {
     let s = m.state();
     ArrearsFlowState {
         revision,
-        invoices: s
-            .invoices
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .map(Into::into)
-            .collect(),
+        invoices: with_payments(s.invoices.clone().unwrap_or_default(), &s.payments),
         synced_at: s.synced_at,
-        selected: m.selected_invoice().cloned().map(Into::into),
+        selected: m.selected_invoice().cloned().map(|i| {
+            let latest = m.payment_of(&i.id).cloned();
+            invoice_record(i, latest.as_ref())
+        }),
         link: s.opened.clone().map(Into::into),
         syncing: s.syncing,
         opening_link: s.opening,
@@ -354,6 +526,14 @@ fn snapshot(m: &ArrearsMachine, revision: u64) -> ArrearsFlowState {
             kind: f.kind,
             message: f.message,
         }),
+        paying: s.paying.clone(),
+        already_queued: s.already_queued.clone(),
+        pending_payments: s.payments.iter().filter(|r| r.state.unfinished()).count() as u32,
+        from_links: if s.invoices.is_none() {
+            from_links.to_vec()
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -364,6 +544,23 @@ pub struct ArrearsFlow {
     runtime: Arc<CoreRuntime>,
     machine: Mutex<(ArrearsMachine, u64)>,
     listener: Arc<dyn ArrearsListener>,
+    /// What verified links said, read with the store (shown before the first sync).
+    from_links: Mutex<Vec<LinkedInvoice>>,
+    /// Ends the event stream's long polling when the flow goes away.
+    stop: Arc<AtomicBool>,
+    /// The core event listener that redraws on `InvoicesUpdated`.
+    subscription: Mutex<Option<u64>>,
+}
+
+impl Drop for ArrearsFlow {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Ok(mut id) = self.subscription.lock() {
+            if let Some(id) = id.take() {
+                self.core.events().remove(id);
+            }
+        }
+    }
 }
 
 impl ArrearsFlow {
@@ -374,12 +571,55 @@ impl ArrearsFlow {
     ) -> Arc<Self> {
         // What the phone has shows at once; a phone never synced (or not enrolled) starts empty.
         let offline = core.invoices().ok().flatten();
-        Arc::new(Self {
+        let mut machine = ArrearsMachine::new(offline.clone());
+        machine.reloaded(offline, core.invoice_payments().unwrap_or_default());
+        let from_links = core
+            .link_invoices()
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let flow = Arc::new(Self {
             core,
             runtime,
-            machine: Mutex::new((ArrearsMachine::new(offline), 0)),
+            machine: Mutex::new((machine, 0)),
             listener,
-        })
+            from_links: Mutex::new(from_links),
+            stop: Arc::new(AtomicBool::new(false)),
+            subscription: Mutex::new(None),
+        });
+        // The invoices changed (event stream, another flow's payment): read them again. Weak:
+        // the core's listener list must not keep the flow alive.
+        let weak: Weak<Self> = Arc::downgrade(&flow);
+        let id = flow.core.events().add(Arc::new(move |event| {
+            if *event == crate::app::CoreEvent::InvoicesUpdated {
+                if let Some(flow) = weak.upgrade() {
+                    flow.reload();
+                }
+            }
+        }));
+        if let Ok(mut slot) = flow.subscription.lock() {
+            *slot = Some(id);
+        }
+        flow
+    }
+
+    fn reload(self: &Arc<Self>) {
+        let offline = self.core.invoices().ok().flatten();
+        let payments = self.core.invoice_payments().unwrap_or_default();
+        if let Ok(mut links) = self.from_links.lock() {
+            *links = self
+                .core
+                .link_invoices()
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect();
+        }
+        self.apply(move |m| {
+            m.reloaded(offline, payments);
+            Vec::new()
+        });
     }
 
     fn apply(self: &Arc<Self>, change: impl FnOnce(&mut ArrearsMachine) -> Vec<Effect>) {
@@ -390,7 +630,12 @@ impl ArrearsFlow {
             let (m, revision) = &mut *guard;
             let effects = change(m);
             *revision += 1;
-            (effects, snapshot(m, *revision))
+            let links = self
+                .from_links
+                .lock()
+                .map(|l| l.clone())
+                .unwrap_or_default();
+            (effects, snapshot(m, *revision, &links))
         };
         self.listener.on_state(state);
         for effect in effects {
@@ -418,6 +663,21 @@ impl ArrearsFlow {
                     tracing::debug!("link reports wait: {e}");
                 }
             }
+            Effect::Pay {
+                request,
+                invoice_id,
+            } => {
+                let answer = self.core.pay_invoice(&invoice_id).await.map_err(failure);
+                self.apply(move |m| m.paid(request, answer));
+            }
+            Effect::SendOutbox => {
+                // Rows that cannot go now stay queued; the state shows them as such.
+                if let Err(e) = self.core.send_outbox().await {
+                    tracing::debug!("the outbox waits: {e}");
+                }
+                self.reload();
+            }
+            Effect::Reload => self.reload(),
         }
     }
 }
@@ -426,12 +686,59 @@ impl ArrearsFlow {
 impl ArrearsFlow {
     /// The state as it stands.
     pub fn state(&self) -> Option<ArrearsFlowState> {
-        self.machine.lock().ok().map(|m| snapshot(&m.0, m.1))
+        let links = self
+            .from_links
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_default();
+        self.machine
+            .lock()
+            .ok()
+            .map(|m| snapshot(&m.0, m.1, &links))
     }
 
-    /// Shows what the phone has and refreshes it from the server.
+    /// Shows what the phone has, sends what the outbox holds and refreshes from the server,
+    /// then follows the member's event stream (long polling) until the flow is dropped, the
+    /// member signs out or the session ends: a payment from any channel redraws the list.
     pub fn start(self: Arc<Self>) {
-        self.apply(|m| m.refresh());
+        self.apply(|m| {
+            let mut effects = vec![Effect::SendOutbox];
+            effects.extend(m.refresh());
+            effects
+        });
+        let core = self.core.clone();
+        let stop = self.stop.clone();
+        self.runtime.spawn(async move {
+            let wait = crate::app::member_events::MAX_WAIT_SECONDS;
+            if let Err(e) = core.watch_member_events(&stop, wait).await {
+                tracing::debug!("member events stopped: {e}");
+            }
+        });
+    }
+
+    /// Pays what is left on an invoice (the pay button): written to the outbox first, sent if
+    /// online. A second tap while it is queued asks nothing more (`already_queued` says so).
+    pub fn pay(self: Arc<Self>, invoice_id: String) {
+        self.apply(|m| m.pay(&invoice_id));
+    }
+
+    /// The platform says the network is back: queued payments go, then the list refreshes.
+    pub fn network_available(self: Arc<Self>) {
+        self.apply(|m| m.network_available());
+    }
+
+    /// Sends the outbox and refreshes the list (the same as the network coming back).
+    pub fn sync(self: Arc<Self>) {
+        self.apply(|m| m.network_available());
+    }
+
+    /// The outbox, newest first: every payment from this phone and where it stands.
+    pub fn outbox(&self) -> Result<Vec<OutboxEntry>, CoreError> {
+        let rows = self.core.outbox_entries()?;
+        Ok(rows
+            .iter()
+            .map(|r| entry(r, self.core.invoice(&r.subject).ok().as_ref()))
+            .collect())
     }
 
     /// Refreshes the list (pull to refresh).

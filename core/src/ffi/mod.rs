@@ -10,6 +10,7 @@ mod error;
 #[cfg(feature = "testing")]
 mod link_signer;
 mod navigation;
+mod outbox;
 mod payments;
 mod push;
 mod records;
@@ -31,7 +32,8 @@ pub use crate::app::LinkRefusal;
 pub use crate::wire::ErrorCode;
 pub use arrears::{
     Arrears, ArrearsFlow, ArrearsFlowError, ArrearsFlowState, ArrearsListener, Day, Invoice,
-    InvoiceList, InvoiceStatus, LinkChannel, LinkResult, RefusedLink, VerifiedLink,
+    InvoiceHistoryLine, InvoiceList, InvoiceStatus, LinkChannel, LinkResult, RefusedLink,
+    VerifiedLink,
 };
 pub use card::{
     ApplePayPassData, Card, CardDetails, CardInfo, CardToken, GooglePayAction, PushTokenizeData,
@@ -49,6 +51,8 @@ pub use enrollment_flow::{
 pub use error::{error_code_text, CoreError};
 #[cfg(feature = "testing")]
 pub use link_signer::PaymentLinkSigner;
+pub use crate::app::payment_text::PaymentProgress;
+pub use outbox::{LinkedInvoice, OutboxEntry, OutboxSendReport, PayButton, PayOutcome};
 pub use navigation::{core_version, route_for_link, route_for_push, Route};
 pub use payments::{
     AuthorizeResult, MemberCard, PaymentMethodStatus, Payments, StaleFigures, Visit, VisitReceipt,

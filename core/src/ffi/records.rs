@@ -127,16 +127,19 @@ pub enum SessionEvent {
     CardUpdated,
 }
 
-impl From<crate::app::CoreEvent> for SessionEvent {
-    fn from(e: crate::app::CoreEvent) -> Self {
+impl SessionEvent {
+    /// The session's side of a core event; `None` for one a flow redraws for itself
+    /// (the invoices changed: the arrears flow listens to it).
+    pub(crate) fn of(e: &crate::app::CoreEvent) -> Option<Self> {
         use crate::app::CoreEvent as E;
-        match e {
+        Some(match e {
             E::Enrolled => Self::Enrolled,
             E::ProfileUpdated => Self::ProfileUpdated,
             E::SignedOut => Self::SignedOut,
             E::SessionEnded => Self::Ended,
             E::CardUpdated => Self::CardUpdated,
-        }
+            E::InvoicesUpdated => return None,
+        })
     }
 }
 

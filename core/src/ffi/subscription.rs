@@ -20,7 +20,10 @@ pub struct Subscription {
 impl Subscription {
     pub(crate) fn new(core: Arc<Core>, listener: Arc<dyn SessionListener>) -> Self {
         let id = core.events().add(Arc::new(move |event| {
-            listener.on_event(event.clone().into())
+            // Events of one screen's data (the invoices) reach that screen's flow, not here.
+            if let Some(event) = SessionEvent::of(event) {
+                listener.on_event(event)
+            }
         }));
         Self {
             core,

@@ -34,11 +34,19 @@ impl TiersPay {
             config.link_public_key.as_deref(),
             config.device_name,
         )?;
-        let core = Core::open(settings, secure_storage, device_key)?;
-        Ok(Arc::new(Self {
-            core: Arc::new(core),
-            runtime: Arc::new(CoreRuntime::new()?),
-        }))
+        let core = Arc::new(Core::open(settings, secure_storage, device_key)?);
+        let runtime = Arc::new(CoreRuntime::new()?);
+        // Payments a crash or a lost network left in the outbox are resent now with their
+        // keys (the server replays what it had done); offline they wait for the next chance.
+        if core.outbox_pending().unwrap_or(0) > 0 && matches!(core.session(), Ok(Some(_))) {
+            let resumed = core.clone();
+            runtime.spawn(async move {
+                if let Err(e) = resumed.send_outbox().await {
+                    tracing::debug!("the resumed outbox waits: {e}");
+                }
+            });
+        }
+        Ok(Arc::new(Self { core, runtime }))
     }
 
     /// Whether this device is enrolled, and its profile; read locally, no network.

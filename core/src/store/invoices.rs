@@ -6,9 +6,12 @@ use rusqlite::{params, OptionalExtension, Row};
 
 use super::Store;
 use crate::error::{Error, Result};
+use crate::wire::{InvoiceHistoryEntry, PaidVia, MAX_HISTORY};
 
 /// Invoices kept on the phone; the server keeps them all.
 const KEPT_INVOICES: usize = 200;
+/// Invoices kept by the incremental sync (a cache the list reads in a few milliseconds).
+pub const KEPT_CACHE: i64 = 10_000;
 /// Reports kept while the server cannot be reached; the oldest go first past it.
 const KEPT_REPORTS: i64 = 100;
 
@@ -75,6 +78,24 @@ pub struct StoredInvoice {
     pub rf_reference: Option<String>,
     /// Unix seconds.
     pub created: i64,
+    /// How it was paid, its history and last change (issue 12).
+    pub extra: StoredInvoiceExtra,
+}
+
+/// What issue 12 added to an invoice on the phone: how and when it was paid, what happened to
+/// it, and the outbox row of the phone's own latest payment of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredInvoiceExtra {
+    /// Unix seconds, once paid.
+    pub paid_at: Option<i64>,
+    /// How it was paid, once paid.
+    pub paid_via: Option<PaidVia>,
+    /// Oldest first, at most [`MAX_HISTORY`].
+    pub history: Vec<InvoiceHistoryEntry>,
+    /// The server's last change, Unix seconds.
+    pub updated: i64,
+    /// The `seq` of this phone's latest outbox row for it (`None`: never paid from here).
+    pub outbox_seq: Option<i64>,
 }
 
 /// A refused link, written before its report is sent so the report keeps one key across retries.
@@ -103,13 +124,83 @@ fn invoice_of(r: &Row<'_>) -> rusqlite::Result<(StoredInvoice, String)> {
             due_date: r.get(10)?,
             rf_reference: r.get(11)?,
             created: r.get(12)?,
+            extra: StoredInvoiceExtra {
+                paid_at: r.get(13)?,
+                // Written by this code from the wire's enums: a value it cannot read again is
+                // shown as unknown rather than failing the whole list.
+                paid_via: r
+                    .get::<_, Option<String>>(14)?
+                    .and_then(|v| serde_json::from_value(serde_json::Value::String(v)).ok()),
+                history: serde_json::from_str(&r.get::<_, String>(15)?).unwrap_or_default(),
+                updated: r.get(16)?,
+                outbox_seq: r.get(17)?,
+            },
         },
         r.get(2)?,
     ))
 }
 
 const COLUMNS: &str = "id, number, status, source, description, contract_ref, currency, \
-                       amount_due, amount_paid, amount_remaining, due_date, rf_reference, created";
+                       amount_due, amount_paid, amount_remaining, due_date, rf_reference, created, \
+                       paid_at, paid_via, history, updated, outbox_seq";
+
+/// Changes one page may carry: the server's own limit.
+pub const MAX_CHANGES_PER_PAGE: usize = 100;
+
+fn paid_via_code(v: Option<PaidVia>) -> Option<String> {
+    v.and_then(|v| serde_json::to_value(v).ok())
+        .and_then(|v| v.as_str().map(str::to_owned))
+}
+
+/// Writes one invoice whole (insert or replace), keeping the phone's own `outbox_seq`.
+fn upsert(tx: &rusqlite::Transaction<'_>, i: &StoredInvoice, now: i64) -> Result<()> {
+    // The newest lines only: a hostile server cannot grow one row without bound.
+    let skip = i.extra.history.len().saturating_sub(MAX_HISTORY);
+    let history = serde_json::to_string(&i.extra.history[skip..])
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    tx.prepare_cached(
+        "INSERT INTO member_invoice (id, number, status, source, description, contract_ref,
+             currency, amount_due, amount_paid, amount_remaining, due_date, rf_reference, created,
+             synced_at, paid_at, paid_via, history, updated, outbox_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+             (SELECT MAX(seq) FROM outbox WHERE kind = 'invoice_payment' AND subject = ?1))
+         ON CONFLICT (id) DO UPDATE SET number = excluded.number, status = excluded.status,
+             source = excluded.source, description = excluded.description,
+             contract_ref = excluded.contract_ref, currency = excluded.currency,
+             amount_due = excluded.amount_due, amount_paid = excluded.amount_paid,
+             amount_remaining = excluded.amount_remaining, due_date = excluded.due_date,
+             rf_reference = excluded.rf_reference, created = excluded.created,
+             synced_at = excluded.synced_at, paid_at = excluded.paid_at,
+             paid_via = excluded.paid_via, history = excluded.history,
+             updated = excluded.updated, outbox_seq = excluded.outbox_seq",
+    )?
+    .execute(params![
+        i.id,
+        i.number,
+        i.status.as_str(),
+        i.source,
+        i.description,
+        i.contract_ref,
+        i.currency,
+        i.amount_due,
+        i.amount_paid,
+        i.amount_remaining,
+        i.due_date,
+        i.rf_reference,
+        i.created,
+        now,
+        i.extra.paid_at,
+        paid_via_code(i.extra.paid_via),
+        history,
+        i.extra.updated,
+    ])?;
+    Ok(())
+}
+
+/// Writes one invoice whole inside the caller's transaction (the outbox's answer).
+pub(super) fn upsert_in(tx: &rusqlite::Transaction<'_>, i: &StoredInvoice, now: i64) -> Result<()> {
+    upsert(tx, i, now)
+}
 
 impl Store {
     /// Replaces every invoice with the server's list (the newest [`KEPT_INVOICES`]) and notes
@@ -118,37 +209,94 @@ impl Store {
     pub fn replace_invoices(&mut self, invoices: &[StoredInvoice], now: i64) -> Result<()> {
         let tx = self.conn.transaction()?;
         tx.execute("DELETE FROM member_invoice", [])?;
-        {
-            let mut insert = tx.prepare(
-                "INSERT OR REPLACE INTO member_invoice (id, number, status, source, description,
-                     contract_ref, currency, amount_due, amount_paid, amount_remaining, due_date,
-                     rf_reference, created, synced_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            )?;
-            for i in invoices.iter().take(KEPT_INVOICES) {
-                insert.execute(params![
-                    i.id,
-                    i.number,
-                    i.status.as_str(),
-                    i.source,
-                    i.description,
-                    i.contract_ref,
-                    i.currency,
-                    i.amount_due,
-                    i.amount_paid,
-                    i.amount_remaining,
-                    i.due_date,
-                    i.rf_reference,
-                    i.created,
-                    now
-                ])?;
-            }
+        for i in invoices.iter().take(KEPT_INVOICES) {
+            upsert(&tx, i, now)?;
         }
+        // A full list replaces what links told before the first sync.
+        tx.execute("DELETE FROM link_invoice", [])?;
         tx.execute(
-            "INSERT OR REPLACE INTO member_invoice_sync (id, synced_at) VALUES (1, ?1)",
+            "INSERT INTO member_invoice_sync (id, synced_at) VALUES (1, ?1)
+             ON CONFLICT (id) DO UPDATE SET synced_at = excluded.synced_at",
             [now],
         )?;
         tx.commit()?;
+        Ok(())
+    }
+
+    /// Applies one page of `GET /v1/me/invoice_changes`: each invoice written whole, and the
+    /// cursor after them, in one transaction (a crash keeps both or neither, so the next page
+    /// asked is always the one after what is stored). Past [`KEPT_CACHE`] the oldest settled
+    /// invoices go.
+    pub fn apply_invoice_changes(
+        &mut self,
+        invoices: &[StoredInvoice],
+        cursor: &str,
+        now: i64,
+    ) -> Result<()> {
+        if invoices.len() > MAX_CHANGES_PER_PAGE {
+            return Err(Error::Protocol(format!(
+                "the server sent {} changes in one page (at most {MAX_CHANGES_PER_PAGE})",
+                invoices.len()
+            )));
+        }
+        let tx = self.conn.transaction()?;
+        for i in invoices {
+            upsert(&tx, i, now)?;
+        }
+        tx.execute(
+            "INSERT INTO member_invoice_sync (id, synced_at, cursor) VALUES (1, ?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET synced_at = excluded.synced_at,
+                 cursor = excluded.cursor",
+            params![now, cursor],
+        )?;
+        if !invoices.is_empty() {
+            tx.execute("DELETE FROM link_invoice", [])?;
+        }
+        let count: i64 = tx.query_row("SELECT COUNT(*) FROM member_invoice", [], |r| r.get(0))?;
+        if count > KEPT_CACHE {
+            tx.execute(
+                "DELETE FROM member_invoice WHERE id NOT IN (SELECT id FROM member_invoice
+                     ORDER BY status NOT IN ('open', 'uncollectible'), created DESC, id DESC
+                     LIMIT ?1)",
+                [KEPT_CACHE],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The invoice cursor to ask changes after; `None` before the first incremental sync.
+    pub fn invoice_cursor(&self) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT cursor FROM member_invoice_sync WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    /// The last member event seen (`0`: none yet).
+    pub fn events_after(&self) -> Result<i64> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT events_after FROM member_invoice_sync WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// Notes the last member event seen once the invoices were synced; it only moves forward.
+    pub fn set_events_after(&self, seq: i64) -> Result<()> {
+        self.conn().execute(
+            "UPDATE member_invoice_sync SET events_after = MAX(events_after, ?1) WHERE id = 1",
+            [seq],
+        )?;
         Ok(())
     }
 
@@ -260,6 +408,7 @@ mod tests {
             due_date: Some(1_798_675_200),
             rf_reference: Some("RF18539007547034".into()),
             created,
+            extra: Default::default(),
         }
     }
 

@@ -142,6 +142,49 @@ const MIGRATIONS: &[&str] = &[
         created_at      INTEGER NOT NULL
     );
     "#,
+    // 8: paying arrears exactly once (issue 12). Invoices sync by cursor and keep how they were
+    // paid and their history; the outbox holds every request that must reach the server once,
+    // written with its idempotency key before it is sent, in the transaction that changes the
+    // local state it stands for. `seq` orders it (never a clock: the phone's may be set back),
+    // and at most one unfinished row per subject is the schema's rule, not the code's.
+    r#"
+    ALTER TABLE member_invoice ADD COLUMN paid_at INTEGER;
+    ALTER TABLE member_invoice ADD COLUMN paid_via TEXT;
+    ALTER TABLE member_invoice ADD COLUMN history TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE member_invoice ADD COLUMN updated INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE member_invoice ADD COLUMN outbox_seq INTEGER;
+    ALTER TABLE member_invoice_sync ADD COLUMN cursor TEXT;
+    ALTER TABLE member_invoice_sync ADD COLUMN events_after INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE outbox (
+        seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind            TEXT NOT NULL,
+        subject         TEXT NOT NULL,
+        idempotency_key TEXT,
+        body            TEXT NOT NULL,
+        amount          INTEGER,
+        currency        TEXT,
+        state           TEXT NOT NULL CHECK (state IN
+                            ('queued', 'sending', 'done', 'canceled', 'failed', 'quarantined')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        last_error      TEXT,
+        answer          TEXT,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX outbox_one_unfinished ON outbox (kind, subject)
+        WHERE state IN ('queued', 'sending');
+    CREATE UNIQUE INDEX outbox_key ON outbox (idempotency_key);
+    CREATE INDEX member_invoice_list
+        ON member_invoice (status NOT IN ('open', 'uncollectible'), created DESC, id DESC);
+    CREATE TABLE link_invoice (
+        invoice_number INTEGER PRIMARY KEY,
+        amount         INTEGER NOT NULL,
+        currency       TEXT NOT NULL,
+        channel        TEXT NOT NULL,
+        expires_at     INTEGER NOT NULL,
+        seen_at        INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// Brings the schema to the latest version, each step in its own transaction.

@@ -4,7 +4,9 @@
 mod card;
 pub mod coverage;
 mod invoices;
+mod link_invoices;
 mod migrations;
+pub mod outbox;
 mod payment;
 mod pending;
 mod push;
@@ -14,7 +16,9 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-pub use invoices::{StoredInvoice, StoredInvoiceStatus};
+pub use invoices::{StoredInvoice, StoredInvoiceExtra, StoredInvoiceStatus};
+pub use link_invoices::LinkInvoice;
+pub use outbox::{OutboxRow, OutboxState};
 pub use session::LocalSession;
 
 use crate::error::Result;
@@ -143,7 +147,8 @@ impl Store {
              DELETE FROM coverage_cache; DELETE FROM provider; DELETE FROM card;
              DELETE FROM push_token; DELETE FROM payment_method; DELETE FROM visit;
              DELETE FROM pending_request; DELETE FROM member_invoice;
-             DELETE FROM member_invoice_sync; DELETE FROM link_report;",
+             DELETE FROM member_invoice_sync; DELETE FROM link_report;
+             DELETE FROM outbox; DELETE FROM link_invoice;",
         )?;
         tx.commit()?;
         // Reclaim the pages so deleted personal data does not linger in the file.

@@ -8,7 +8,8 @@ pub use super::Failure;
 #[cfg(test)]
 use super::FailureKind;
 use crate::app::arrears::LinkOpening;
-use crate::store::StoredInvoice;
+use crate::app::outbox::PayResult;
+use crate::store::{OutboxRow, StoredInvoice};
 
 /// I/O the driver runs, then reports back with `request`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +28,17 @@ pub enum Effect {
     },
     /// Send the queued refusal reports (`Core::report_link_refusals`); nothing comes back.
     Report,
+    /// Pay an invoice (`Core::pay_invoice`: the outbox row first, then a send if online).
+    Pay {
+        /// The request's token.
+        request: u64,
+        /// The `in_…` to pay.
+        invoice_id: String,
+    },
+    /// Send the outbox (`Core::send_outbox`), then read the invoices and payments again.
+    SendOutbox,
+    /// Read the invoices and payments from the store again (no network).
+    Reload,
 }
 
 /// What the screens show.
@@ -44,8 +56,14 @@ pub struct ArrearsState {
     pub syncing: bool,
     /// A link is being verified (a short link needs the server).
     pub opening: bool,
-    /// The last failure of a sync or of opening a link.
+    /// The last failure of a sync, of opening a link or of paying.
     pub error: Option<Failure>,
+    /// The phone's latest payment row of each invoice that has one.
+    pub payments: Vec<OutboxRow>,
+    /// Invoices whose "pay" tap is being written (a second tap meanwhile does nothing).
+    pub paying: Vec<String>,
+    /// The answer of the last "pay": a payment was already queued for it.
+    pub already_queued: Option<String>,
 }
 
 /// The machine.
@@ -55,6 +73,7 @@ pub struct ArrearsMachine {
     next_request: u64,
     sync_request: Option<u64>,
     open_request: Option<u64>,
+    pay_requests: Vec<(u64, String)>,
 }
 
 impl ArrearsMachine {
@@ -66,6 +85,88 @@ impl ArrearsMachine {
             m.state.synced_at = Some(at);
         }
         m
+    }
+
+    /// The latest payment row of `invoice_id`, if the phone paid it.
+    pub fn payment_of(&self, invoice_id: &str) -> Option<&OutboxRow> {
+        self.state.payments.iter().find(|r| r.subject == invoice_id)
+    }
+
+    /// "Pay" tapped on an invoice: written to the outbox by the core; a tap while one is being
+    /// written, or while its payment is unfinished, asks nothing more.
+    pub fn pay(&mut self, invoice_id: &str) -> Vec<Effect> {
+        let unfinished = self
+            .payment_of(invoice_id)
+            .is_some_and(|r| r.state.unfinished());
+        if unfinished {
+            self.state.already_queued = Some(invoice_id.to_owned());
+            return Vec::new();
+        }
+        if self.state.paying.iter().any(|i| i == invoice_id) {
+            return Vec::new();
+        }
+        let request = self.request();
+        self.pay_requests.push((request, invoice_id.to_owned()));
+        self.state.paying.push(invoice_id.to_owned());
+        self.state.already_queued = None;
+        self.state.error = None;
+        vec![Effect::Pay {
+            request,
+            invoice_id: invoice_id.to_owned(),
+        }]
+    }
+
+    /// The answer of a "pay": its row shows at once, then the store is read again (the answer
+    /// may have updated the invoice).
+    pub fn paid(&mut self, request: u64, answer: Result<PayResult, Failure>) -> Vec<Effect> {
+        let Some(at) = self.pay_requests.iter().position(|(r, _)| *r == request) else {
+            return Vec::new();
+        };
+        let (_, invoice_id) = self.pay_requests.remove(at);
+        self.state.paying.retain(|i| *i != invoice_id);
+        match answer {
+            Ok(result) => {
+                if result.already_queued {
+                    self.state.already_queued = Some(invoice_id);
+                }
+                self.set_payment(result.row);
+                vec![Effect::Reload]
+            }
+            Err(f) => {
+                self.state.error = Some(f);
+                Vec::new()
+            }
+        }
+    }
+
+    fn set_payment(&mut self, row: OutboxRow) {
+        self.state.payments.retain(|r| r.subject != row.subject);
+        self.state.payments.push(row);
+        self.state.payments.sort_by_key(|r| r.seq);
+    }
+
+    /// The shell says the network is back: the outbox goes first, then a refresh.
+    pub fn network_available(&mut self) -> Vec<Effect> {
+        let mut effects = vec![Effect::SendOutbox];
+        effects.extend(self.refresh());
+        effects
+    }
+
+    /// What the store holds now (after an event, a send or a payment): invoices and payments.
+    pub fn reloaded(
+        &mut self,
+        offline: Option<(Vec<StoredInvoice>, i64)>,
+        payments: Vec<OutboxRow>,
+    ) {
+        if let Some((list, at)) = offline {
+            self.state.invoices = Some(list);
+            self.state.synced_at = Some(at);
+            if self.selected_invoice().is_none() {
+                self.state.selected = None;
+            }
+        }
+        self.state.payments = payments;
+        self.state.payments.sort_by_key(|r| r.seq);
     }
 
     /// The state as it stands.
@@ -198,6 +299,7 @@ mod tests {
             due_date: None,
             rf_reference: None,
             created: 1,
+            extra: Default::default(),
         }
     }
 
@@ -275,6 +377,71 @@ mod tests {
         );
         m.back();
         assert_eq!(m.state().opened, None);
+    }
+
+    fn queued(seq: i64, invoice: &str) -> OutboxRow {
+        OutboxRow {
+            seq,
+            kind: "invoice_payment".into(),
+            subject: invoice.into(),
+            idempotency_key: Some(format!("idk_{seq}")),
+            body: "{}".into(),
+            amount: Some(4250),
+            currency: Some("EUR".into()),
+            state: crate::store::OutboxState::Queued,
+            attempts: 0,
+            last_error: None,
+            answer: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn a_second_tap_on_pay_while_the_first_is_written_or_queued_asks_nothing() {
+        let mut m = ArrearsMachine::new(Some((vec![invoice("in_a")], 5)));
+        let effects = m.pay("in_a");
+        let [Effect::Pay { request, .. }] = effects.as_slice() else {
+            panic!("one pay effect: {effects:?}");
+        };
+        assert!(m.pay("in_a").is_empty(), "being written");
+        let after = m.paid(
+            *request,
+            Ok(PayResult {
+                row: queued(1, "in_a"),
+                already_queued: false,
+            }),
+        );
+        assert_eq!(after, vec![Effect::Reload]);
+        assert!(m.state().paying.is_empty());
+        assert!(m.pay("in_a").is_empty(), "queued");
+        assert_eq!(m.state().already_queued.as_deref(), Some("in_a"));
+        assert_eq!(m.payment_of("in_a").unwrap().seq, 1);
+        // A failure of the write itself is shown and frees the button.
+        let mut m = ArrearsMachine::new(Some((vec![invoice("in_b")], 5)));
+        let Effect::Pay { request, .. } = m.pay("in_b")[0].clone() else {
+            panic!("pay");
+        };
+        assert!(m.paid(request, Err(network())).is_empty());
+        assert_eq!(m.state().error, Some(network()));
+        assert_eq!(m.pay("in_b").len(), 1);
+    }
+
+    #[test]
+    fn the_network_coming_back_sends_the_outbox_before_the_refresh() {
+        let mut m = ArrearsMachine::new(None);
+        assert_eq!(
+            m.network_available(),
+            vec![Effect::SendOutbox, Effect::Sync { request: 1 }]
+        );
+        assert_eq!(
+            m.network_available(),
+            vec![Effect::SendOutbox],
+            "one sync at a time"
+        );
+        m.reloaded(Some((vec![invoice("in_a")], 7)), vec![queued(3, "in_a")]);
+        assert_eq!(m.state().synced_at, Some(7));
+        assert_eq!(m.payment_of("in_a").unwrap().seq, 3);
     }
 
     #[test]
