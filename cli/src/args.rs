@@ -49,7 +49,8 @@ pub enum Command {
     },
     /// Sign out: revoke this device and wipe local data and secrets.
     SignOut,
-    /// Download what changed of your guarantees and the tariff catalogue.
+    /// Send the payments waiting on this terminal, then download what changed of your
+    /// invoices, your guarantees and the tariff catalogue.
     Sync,
     /// List who is covered by your contract (offline).
     Beneficiaries,
@@ -187,6 +188,16 @@ pub enum Command {
         /// The invoice id, in_….
         id: String,
     },
+    /// Pay what is left on an invoice with your saved card. Written on this terminal first
+    /// (with its idempotency key), then sent; offline it waits for `tierspay sync`, and it is
+    /// never charged twice.
+    Pay {
+        /// The invoice id, in_….
+        invoice: String,
+    },
+    /// The payments written on this terminal and where each stands (queued, paid, already
+    /// paid, declined…), newest first; offline.
+    Outbox,
     /// Check a payment link from an email, an SMS or a push: verified offline against the
     /// pinned key before anything of it is shown (an SMS short link asks the server once).
     OpenLink {

@@ -29,12 +29,26 @@ fn invoice_json(i: &Invoice) -> Value {
         "amount_remaining_display": i.amount_remaining.display_en,
         "due_date": i.due_date.as_ref().map(|d| d.iso.clone()),
         "rf_reference": i.rf_reference,
+        "paid_via": i.paid_via, "paid_at": i.paid_at.as_ref().map(|d| d.iso.clone()),
+        "history": i.history.iter().map(|h| json!({
+            "kind": h.kind, "channel": h.channel, "via": h.via, "at": h.at,
+            "amount": h.amount.as_ref().map(|a| a.minor_units)})).collect::<Vec<_>>(),
+        "payment": i.payment.as_ref().map(|p| json!({
+            "seq": p.seq, "pending": p.pending, "message_en": p.message_en,
+            "message_fr": p.message_fr})),
+        "pay_button": i.pay_button.as_ref().map(|b| json!({
+            "shows": b.shows, "enabled": b.enabled, "label_en": b.label_en})),
     })
 }
 
 fn invoice_line(i: &Invoice) -> String {
+    let payment = i
+        .payment
+        .as_ref()
+        .map(|p| format!("\n    {}", p.message_en))
+        .unwrap_or_default();
     format!(
-        "{}  {}  {:<9} {:>12}{}{}",
+        "{}  {}  {:<9} {:>12}{}{}{payment}",
         i.id,
         i.number.as_deref().unwrap_or("-"),
         i.status_en,
@@ -52,6 +66,17 @@ fn invoice_line(i: &Invoice) -> String {
 
 fn list_out(out: &Output, list: &InvoiceList, offline: bool) {
     let text = match (list.synced_at, list.invoices.is_empty()) {
+        (None, _) if !list.from_links.is_empty() => list
+            .from_links
+            .iter()
+            .map(|l| {
+                format!(
+                    "Invoice no. {}  {}  (from the {} link)\n    {}",
+                    l.invoice_number, l.amount.display_en, l.channel, l.note_en
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
         (None, _) => "No invoices on this terminal yet: run `tierspay invoices` online.".to_owned(),
         (Some(_), true) => "Nothing owed: no invoices.".to_owned(),
         (Some(_), false) => list
@@ -63,7 +88,10 @@ fn list_out(out: &Output, list: &InvoiceList, offline: bool) {
     };
     out.done(
         json!({"invoices": list.invoices.iter().map(invoice_json).collect::<Vec<_>>(),
-               "synced_at": list.synced_at, "offline": offline}),
+               "synced_at": list.synced_at, "offline": offline,
+               "from_links": list.from_links.iter().map(|l| json!({
+                   "invoice_number": l.invoice_number, "amount": l.amount.minor_units,
+                   "currency": l.amount.currency, "channel": l.channel})).collect::<Vec<_>>()}),
         &text,
     );
 }
@@ -104,6 +132,29 @@ pub fn invoice(app: &Arc<TiersPay>, out: &Output, id: &str) -> Result<(), Failur
     }
     if let Some(d) = &i.description {
         text.push_str(&format!("\n  {d}"));
+    }
+    if let Some(p) = &i.payment {
+        text.push_str(&format!("\n  Payment from this terminal: {}", p.message_en));
+    }
+    if let Some(b) = i.pay_button.as_ref().filter(|b| b.shows) {
+        let note = if b.enabled {
+            format!("`tierspay pay {}`", i.id)
+        } else {
+            "waiting".into()
+        };
+        text.push_str(&format!("\n  {} ({note})", b.label_en));
+    }
+    for h in &i.history {
+        text.push_str(&format!(
+            "\n  {}  {}{}",
+            h.day.display_en,
+            h.kind,
+            h.channel
+                .as_deref()
+                .or(h.via.as_deref())
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default()
+        ));
     }
     out.done(invoice_json(&i), &text);
     Ok(())

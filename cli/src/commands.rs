@@ -59,11 +59,13 @@ pub async fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
         Command::Link { url } => link(out, url),
         Command::Invoices { offline } => crate::arrears::invoices(&open(cli)?, out, *offline).await,
         Command::Invoice { id } => crate::arrears::invoice(&open(cli)?, out, id),
+        Command::Pay { invoice } => crate::outbox::pay(&open(cli)?, out, invoice).await,
+        Command::Outbox => crate::outbox::outbox(&open(cli)?, out),
         Command::OpenLink { url } => crate::arrears::open_link(&open(cli)?, out, url).await,
         Command::Push {
             action: PushAction::Register { service, token },
         } => push_register(cli, out, *service, token).await,
-        Command::Sync => crate::coverage::sync(&open(cli)?, out).await,
+        Command::Sync => crate::outbox::sync(&open(cli)?, out).await,
         Command::Beneficiaries => crate::coverage::beneficiaries(&open(cli)?, out),
         Command::Acts { date } => crate::coverage::acts(&open(cli)?, out, date.clone()),
         Command::Providers {

@@ -11,7 +11,8 @@ use tierspay_core::{
 
 use crate::output::{Failure, Output};
 
-pub async fn sync(app: &Arc<TiersPay>, out: &Output) -> Result<(), Failure> {
+/// The guarantees' part of `tierspay sync`: what changed, as JSON members and a line of text.
+pub async fn sync_coverage(app: &Arc<TiersPay>, out: &Output) -> Result<(Value, String), Failure> {
     let progress = out.progress("Downloading your guarantees");
     let s = app.coverage().sync().await?;
     progress.finish();
@@ -19,8 +20,10 @@ pub async fn sync(app: &Arc<TiersPay>, out: &Output) -> Result<(), Failure> {
         (false, false) => "Already up to date.".to_owned(),
         _ => format!("Updated ({} bytes).", s.bytes),
     };
-    out.done(json!({"contract_updated": s.contract_updated, "tariffs_updated": s.tariffs_updated, "bytes": s.bytes}), &text);
-    Ok(())
+    Ok((
+        json!({"contract_updated": s.contract_updated, "tariffs_updated": s.tariffs_updated, "bytes": s.bytes}),
+        text,
+    ))
 }
 
 pub fn beneficiaries(app: &Arc<TiersPay>, out: &Output) -> Result<(), Failure> {
