@@ -144,3 +144,7 @@ bench-webhooks: ## Webhook delivery on loopback: events signed, delivered and ve
 .PHONY: bench-dunning
 bench-dunning: ## One reminder pass over 100,000 open invoices (email + SMS each): time and messages/s (docs/benchmarks.md); DUNNING_INVOICES=N for another count
 	$(CARGO) bench -p tierspay-tests --bench dunning --locked
+
+.PHONY: bench-console
+bench-console: ## The support console's invoice view with a 200-event timeline: round-trip time p50/p99 over 300 requests on loopback (docs/benchmarks.md)
+	$(CARGO) test --workspace --locked --test console -- --ignored --nocapture bench_console

@@ -57,7 +57,7 @@ fi
 
 status=0
 (cd "$HERE" && TIERSPAY_MOCK_URL="$URL" CHROMIUM="$CHROMIUM" ARTIFACTS="$ARTIFACTS" \
-    node --test --test-concurrency=1 --test-reporter=spec hosted_page.test.mjs) || status=$?
+    node --test --test-concurrency=1 --test-reporter=spec hosted_page.test.mjs console.test.mjs) || status=$?
 if grep -q -e 4242424242424242 -e 4000000000000002 -e 4000002500003155 "$WORK/stdout" "$WORK/stderr"; then
     echo "browser tests: a card number is in the mock's log" >&2
     status=1

@@ -7,8 +7,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 use tierspay_core::domain::payment_link::Channel;
 
 use super::auth::{Role, Staff};
+use tierspay_core::wire::invoice_message::MAX_TEXT_CHARS;
+
 use crate::http::ApiError;
 use crate::platform::arrears::hosted_page::{self, facts};
+use crate::platform::invoice_messages;
 use crate::psp::api as psp;
 use crate::state::AppState;
 
@@ -28,6 +31,8 @@ pub enum Action {
     Void,
     /// What was received beyond the amount due, back to the member's card.
     RefundOverpayment,
+    /// An answer on the invoice's message thread (through `invoice_messages`).
+    Reply,
 }
 
 impl Action {
@@ -39,6 +44,7 @@ impl Action {
             "mark_uncollectible" => Self::MarkUncollectible,
             "void" => Self::Void,
             "refund_overpayment" => Self::RefundOverpayment,
+            "reply" => Self::Reply,
             _ => return None,
         })
     }
@@ -51,13 +57,14 @@ impl Action {
             Self::MarkUncollectible => "mark_uncollectible",
             Self::Void => "void",
             Self::RefundOverpayment => "refund_overpayment",
+            Self::Reply => "reply",
         }
     }
 
     /// Whether `role` may do it.
     pub fn allowed(self, role: Role) -> bool {
         match self {
-            Self::ResendLink => true,
+            Self::ResendLink | Self::Reply => true,
             _ => role.is_finance(),
         }
     }
@@ -72,6 +79,8 @@ pub struct Input {
     pub amount: Option<i64>,
     /// Stripe's credit note reason.
     pub reason: Option<String>,
+    /// A reply's text.
+    pub text: Option<String>,
 }
 
 /// Euros as a member types them (`12`, `12,5`, `12.50`) to minor units; never a float.
@@ -108,8 +117,24 @@ pub fn input(
     channel: Option<&str>,
     amount: Option<&str>,
     reason: Option<&str>,
+    text: Option<&str>,
 ) -> Result<Input, ApiError> {
     match action {
+        Action::Reply => {
+            // The thread's own rules (length, characters) are checked where it is written;
+            // this only refuses what is plainly empty or beyond them, before any lookup.
+            let text = text.map(str::trim).unwrap_or("");
+            if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
+                return Err(ApiError::invalid_param(
+                    "text",
+                    format!("text must be 1 to {MAX_TEXT_CHARS} characters."),
+                ));
+            }
+            Ok(Input {
+                text: Some(text.to_owned()),
+                ..Input::default()
+            })
+        }
         Action::ResendLink => {
             let channel = match channel {
                 Some("email") => Channel::Email,
@@ -324,6 +349,24 @@ pub fn perform(
                 },
             )?;
             Ok(format!("{id} amount={left}"))
+        }
+        Action::Reply => {
+            let text = input
+                .text
+                .as_deref()
+                .ok_or_else(|| ApiError::invalid_param("text", "text is required."))?;
+            let m = invoice_messages::post_staff(
+                tx,
+                invoice,
+                invoice_messages::Staff {
+                    id: &staff.id,
+                    display_name: &staff.display_name,
+                },
+                text,
+                now,
+            )?;
+            // The audit names the message, never its text.
+            Ok(m.id)
         }
     }
 }

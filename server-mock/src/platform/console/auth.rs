@@ -26,6 +26,12 @@ pub const MIGRATION: &str = r#"
     );
 "#;
 
+/// The name members read on a staff member's answers (a migration of the console's, after
+/// [`MIGRATION`]).
+pub const DISPLAY_NAME_MIGRATION: &str = r#"
+    ALTER TABLE console_staff ADD COLUMN display_name TEXT NOT NULL DEFAULT 'Support';
+"#;
+
 /// Longest email accepted (RFC 5321's path limit).
 pub const MAX_EMAIL: usize = 254;
 /// Longest password accepted: bounds the hashing work an attacker can ask for.
@@ -86,6 +92,8 @@ pub struct Staff {
     pub email: String,
     /// Their role.
     pub role: Role,
+    /// The name a member reads on their answers (never the email).
+    pub display_name: String,
 }
 
 /// An email as stored and compared: trimmed, lower case.
@@ -139,6 +147,7 @@ pub async fn verify_off_connection(stored: Option<String>, password: String) -> 
 pub fn create_staff(
     tx: &Connection,
     email: &str,
+    display_name: &str,
     password_hash: &str,
     role: Role,
     now: i64,
@@ -150,11 +159,24 @@ pub fn create_staff(
             format!("email must be an address of at most {MAX_EMAIL} characters."),
         ));
     }
+    let display_name = display_name.trim();
+    if display_name.is_empty()
+        || display_name.chars().count() > crate::platform::invoice_messages::MAX_DISPLAY_NAME
+        || display_name.chars().any(char::is_control)
+    {
+        return Err(ApiError::invalid_param(
+            "display_name",
+            format!(
+                "display_name must be 1 to {} characters, on one line.",
+                crate::platform::invoice_messages::MAX_DISPLAY_NAME
+            ),
+        ));
+    }
     let id = random::id("stf");
     let inserted = tx.execute(
-        "INSERT INTO console_staff (id, email, role, password_hash, created)
-         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (email) DO NOTHING",
-        params![id, email, role.as_str(), password_hash, now],
+        "INSERT INTO console_staff (id, email, role, display_name, password_hash, created)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (email) DO NOTHING",
+        params![id, email, role.as_str(), display_name, password_hash, now],
     )?;
     if inserted == 0 {
         return Err(ApiError::invalid_param(
@@ -182,7 +204,7 @@ pub fn account(conn: &Connection, email: &str) -> Result<Option<(Staff, String)>
     let email = normal_email(email);
     Ok(conn
         .prepare_cached(
-            "SELECT id, email, role, password_hash FROM console_staff WHERE email = ?1",
+            "SELECT id, email, role, display_name, password_hash FROM console_staff WHERE email = ?1",
         )?
         .query_row([&email], |r| {
             Ok((
@@ -190,27 +212,43 @@ pub fn account(conn: &Connection, email: &str) -> Result<Option<(Staff, String)>
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
             ))
         })
         .optional()?
-        .and_then(|(id, email, role, hash)| {
-            Role::parse(&role).map(|role| (Staff { id, email, role }, hash))
+        .and_then(|(id, email, role, display_name, hash)| {
+            Role::parse(&role).map(|role| {
+                (
+                    Staff {
+                        id,
+                        email,
+                        role,
+                        display_name,
+                    },
+                    hash,
+                )
+            })
         }))
 }
 
 /// A staff member by id.
 pub fn staff(conn: &Connection, id: &str) -> Result<Option<Staff>, ApiError> {
     Ok(conn
-        .prepare_cached("SELECT email, role FROM console_staff WHERE id = ?1")?
+        .prepare_cached("SELECT email, role, display_name FROM console_staff WHERE id = ?1")?
         .query_row([id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
         })
         .optional()?
-        .and_then(|(email, role)| {
+        .and_then(|(email, role, display_name)| {
             Role::parse(&role).map(|role| Staff {
                 id: id.to_owned(),
                 email,
                 role,
+                display_name,
             })
         }))
 }

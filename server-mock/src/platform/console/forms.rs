@@ -99,6 +99,7 @@ fn what(lang: Lang, a: Action) -> &'static str {
         Action::MarkUncollectible => t.mark_uncollectible,
         Action::Void => t.void,
         Action::RefundOverpayment => t.refund_overpayment,
+        Action::Reply => t.reply,
     }
 }
 
@@ -223,6 +224,7 @@ pub async fn action(
         fields.get("channel"),
         fields.get("amount"),
         fields.get("reason"),
+        fields.get("text"),
     ) {
         Ok(i) => i,
         Err(e) => {
@@ -386,6 +388,10 @@ pub async fn action(
         .await;
     let w = what(lang, action);
     match out {
+        // An answer is shown in the thread itself: back to the invoice (POST, redirect, GET).
+        Ok(Done::Now(_) | Done::Before(_)) if action == Action::Reply => {
+            see_other(&format!("/console/invoices/{id}"))
+        }
         Ok(Done::Now(detail)) => html(
             StatusCode::OK,
             lang,

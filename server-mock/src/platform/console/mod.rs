@@ -55,10 +55,13 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX IF NOT EXISTS console_psp_bank_transfers_invoice ON psp_bank_transfers (invoice)
         WHERE invoice IS NOT NULL;
 "#,
+    // 5: the name members read on answers (issue 14, item 2's thread).
+    auth::DISPLAY_NAME_MIGRATION,
 ];
 
-/// Most bytes a console form may carry (the longest is a credit note's: a few dozen).
-pub const MAX_FORM_BYTES: usize = 4 * 1024;
+/// Most bytes a console form may carry: a reply of 2,000 characters, each up to four UTF-8
+/// bytes and three URL-encoded characters per byte, with room for the other fields.
+pub const MAX_FORM_BYTES: usize = 32 * 1024;
 
 /// The console's routes.
 pub fn router() -> Router<AppState> {

@@ -12,8 +12,12 @@ use super::i18n::{self, Lang};
 use super::search::{self, StatusFilter};
 use super::session::Session;
 use super::{assets, audit, csrf, forms, html, problem, see_other, signed_in, timeline, views};
+use tierspay_core::auth::{b64url, random};
+use tierspay_core::wire::invoice_message::{InvoiceMessage, MAX_PAGE};
+
 use crate::http::ApiError;
 use crate::platform::arrears::{hosted_page::facts, invoices};
+use crate::platform::invoice_messages;
 use crate::platform::payments;
 use crate::state::AppState;
 
@@ -144,7 +148,36 @@ pub fn load(
     };
     let events = timeline::of_invoice(conn, id)?;
     let entries = audit::of_invoice(conn, id, AUDIT_LINES)?;
-    Ok(Some(views::invoice_view(lang, &f, &events, &entries)))
+    let (messages, more) = newest_messages(conn, id)?;
+    Ok(Some(views::invoice_view(
+        lang,
+        &f,
+        &events,
+        &entries,
+        (&messages, more),
+    )))
+}
+
+/// The newest [`MAX_PAGE`] messages of the thread, oldest first, and whether older ones were
+/// left out (the thread API pages forward, so older pages are read and dropped; a thread has
+/// at most `MAX_MESSAGES_PER_INVOICE`).
+fn newest_messages(conn: &Connection, id: &str) -> Result<(Vec<InvoiceMessage>, bool), ApiError> {
+    let mut all: Vec<InvoiceMessage> = Vec::new();
+    let mut after: Option<String> = None;
+    let mut dropped = false;
+    loop {
+        let (page, more) = invoice_messages::thread(conn, id, MAX_PAGE, after.as_deref())?;
+        after = page.last().map(|m| m.id.clone());
+        all.extend(page);
+        if all.len() > MAX_PAGE as usize {
+            all.drain(..all.len() - MAX_PAGE as usize);
+            dropped = true;
+        }
+        if !more || after.is_none() {
+            break;
+        }
+    }
+    Ok((all, dropped))
 }
 
 async fn view_of(
@@ -198,7 +231,13 @@ pub async fn invoice(
             html(
                 StatusCode::OK,
                 lang,
-                views::invoice_page(f, v, csrf::token(&s.secret), finance),
+                views::invoice_page(
+                    f,
+                    v,
+                    csrf::token(&s.secret),
+                    finance,
+                    b64url(random::bytes::<16>()),
+                ),
             )
         }
         Ok(None) => not_found(lang, &s),

@@ -276,6 +276,7 @@ pub fn version(conn: &Connection, invoice: &str) -> Result<String, ApiError> {
                     || ':' || (SELECT COUNT(*) FROM psp_payment_intents WHERE invoice = ?1)
                     || ':' || (SELECT COUNT(*) FROM psp_credit_notes WHERE invoice = ?1)
                     || ':' || (SELECT COUNT(*) FROM console_audit WHERE invoice = ?1)
+                    || ':' || (SELECT COUNT(*) FROM invoice_messages WHERE invoice_id = ?1)
              FROM psp_invoices i WHERE i.id = ?1",
         )?
         .query_row([invoice], |r| r.get(0))?;

@@ -3,6 +3,7 @@
 //! description, a search text or a staff email full of markup shows as text. Pure: no database.
 
 use askama::Template;
+use tierspay_core::wire::invoice_message::{InvoiceMessage, InvoiceMessageAuthorKind};
 
 use super::i18n::{self, Lang, Texts};
 use super::search::{Hit, StatusFilter};
@@ -117,6 +118,22 @@ pub struct InvoiceView {
     pub events: Vec<Line>,
     /// The console's actions on it.
     pub audit: Vec<AuditLine>,
+    /// The message thread, oldest first.
+    pub messages: Vec<MessageLine>,
+    /// Older messages were left out.
+    pub messages_more: bool,
+}
+
+/// A message of the thread.
+pub struct MessageLine {
+    /// `member` or `staff`.
+    pub kind: &'static str,
+    /// Who, in words.
+    pub who: String,
+    /// When.
+    pub when: String,
+    /// What they wrote (escaped by the template, line breaks kept by CSS).
+    pub text: String,
 }
 
 /// The facts the view is built from.
@@ -201,6 +218,7 @@ pub fn invoice_view(
     f: &InvoiceFacts,
     events: &[Event],
     audit: &[audit::Entry],
+    thread: (&[InvoiceMessage], bool),
 ) -> InvoiceView {
     let t = i18n::texts(lang);
     let mut facts = vec![
@@ -288,6 +306,23 @@ pub fn invoice_view(
                 outcome: a.outcome.clone(),
             })
             .collect(),
+        messages: thread
+            .0
+            .iter()
+            .map(|m| MessageLine {
+                kind: match m.author.kind {
+                    InvoiceMessageAuthorKind::Member => "member",
+                    InvoiceMessageAuthorKind::Staff => "staff",
+                },
+                who: match m.author.kind {
+                    InvoiceMessageAuthorKind::Member => t.you_member.to_owned(),
+                    InvoiceMessageAuthorKind::Staff => m.author.name.clone().unwrap_or_default(),
+                },
+                when: i18n::when(lang, m.created),
+                text: m.text.clone(),
+            })
+            .collect(),
+        messages_more: thread.1,
     }
 }
 
@@ -388,20 +423,23 @@ struct InvoiceTemplate<'a> {
     v: InvoiceView,
     csrf: String,
     finance: bool,
+    reply_key: String,
 }
 
-/// The invoice page.
+/// The invoice page; `reply_key` is the reply form's one-time key.
 pub fn invoice_page(
     f: Frame<'_>,
     v: InvoiceView,
     csrf: String,
     finance: bool,
+    reply_key: String,
 ) -> askama::Result<String> {
     InvoiceTemplate {
         f,
         v,
         csrf,
         finance,
+        reply_key,
     }
     .render()
 }
