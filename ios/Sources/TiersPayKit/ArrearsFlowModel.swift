@@ -23,6 +23,15 @@ public struct ArrearsInvoice: Equatable, Hashable, Sendable, Identifiable {
     /// For a transfer, electronic form (`RF18539007547034`) and as printed (`RF18 5390 0754 7034`).
     public var rfReference: String?
     public var rfReferenceDisplay: String?
+    /// Once paid: when, and how (`app`, `email_link`…, the core's code).
+    public var paidAt: PaymentLinkDay?
+    public var paidVia: String?
+    /// What happened to it on every channel, oldest first.
+    public var history: [InvoiceHistoryLine]
+    /// This phone's latest payment of it: queued, sent, paid, or why not.
+    public var payment: OutboxPayment?
+    /// The pay button as the core says it is.
+    public var payButton: PayButton?
 }
 
 /// A calendar day written by the core for both readers.
@@ -78,6 +87,14 @@ public struct ArrearsSnapshot: Equatable, Sendable {
     public var isSyncing: Bool
     public var isOpeningLink: Bool
     public var error: ArrearsError?
+    /// Invoices whose "pay" is being written now (their button shows busy).
+    public var paying: [String]
+    /// The last "pay" found this invoice's payment already queued: say so.
+    public var alreadyQueued: String?
+    /// Payments still to reach the server.
+    public var pendingPayments: UInt32
+    /// Before the first sync: what verified links said.
+    public var fromLinks: [LinkedInvoice]
 }
 
 /// A sync or a link that failed (offline, the server refused): what to show.
@@ -103,7 +120,9 @@ extension ArrearsInvoice {
             id: i.id, number: i.number, status: status, statusFr: i.statusFr, statusEn: i.statusEn, payable: i.payable,
             description: i.description, contractRef: i.contractRef, amountDue: Amount(i.amountDue),
             amountPaid: Amount(i.amountPaid), amountRemaining: Amount(i.amountRemaining),
-            dueDate: i.dueDate.map(PaymentLinkDay.init), rfReference: i.rfReference, rfReferenceDisplay: i.rfReferenceDisplay
+            dueDate: i.dueDate.map(PaymentLinkDay.init), rfReference: i.rfReference, rfReferenceDisplay: i.rfReferenceDisplay,
+            paidAt: i.paidAt.map(PaymentLinkDay.init), paidVia: i.paidVia, history: i.history.map(InvoiceHistoryLine.init),
+            payment: i.payment.map(OutboxPayment.init), payButton: i.payButton.map(PayButton.init)
         )
     }
 }
@@ -149,7 +168,9 @@ extension ArrearsSnapshot {
             syncedAt: s.syncedAt.map { Date(timeIntervalSince1970: TimeInterval($0)) },
             selected: s.selected.map(ArrearsInvoice.init), link: s.link.map(PaymentLinkResult.init),
             isSyncing: s.syncing, isOpeningLink: s.openingLink,
-            error: s.error.map { ArrearsError(kind: FlowFailureKind($0.kind), message: $0.message) }
+            error: s.error.map { ArrearsError(kind: FlowFailureKind($0.kind), message: $0.message) },
+            paying: s.paying, alreadyQueued: s.alreadyQueued, pendingPayments: s.pendingPayments,
+            fromLinks: s.fromLinks.map(LinkedInvoice.init)
         )
     }
 }
@@ -157,7 +178,9 @@ extension ArrearsSnapshot {
 /// The arrears screens over the core's `ArrearsFlow`: the invoices shown offline then
 /// refreshed, a detail, and a payment link the app was opened with (`onOpenURL`, a universal
 /// link, `tierspay://`, a tapped push), verified by the core before anything of it is in a
-/// state. Forwards intents, publishes states as an `AsyncStream`; decides nothing.
+/// state. Paying goes through the core's outbox: the pay button, a second tap, a payment queued
+/// offline and why a queued one was not taken are all in a state. Forwards intents, publishes
+/// states as an `AsyncStream`; decides nothing.
 public final class ArrearsFlowModel: @unchecked Sendable {
     private let flow: TiersPayCore.ArrearsFlow
     private let listener: ArrearsFlowListener
@@ -189,6 +212,14 @@ public final class ArrearsFlowModel: @unchecked Sendable {
     public func select(invoiceId: String) { flow.select(invoiceId: invoiceId) }
     /// Back: closes the opened link, then the detail.
     public func back() { flow.back() }
+    /// The pay button: the core writes the payment to its outbox, then sends it if it can.
+    public func pay(invoiceId: String) { flow.pay(invoiceId: invoiceId) }
+    /// The platform says the network is back (`NWPathMonitor` satisfied).
+    public func networkAvailable() { flow.networkAvailable() }
+    /// Sends the outbox, then refreshes the list.
+    public func sync() { flow.sync() }
+    /// The outbox, newest first: every payment from this phone and where it stands (a store read).
+    public func outbox() throws(TiersPayError) -> [OutboxPayment] { try mapErrors { try flow.outbox().map(OutboxPayment.init) } }
 }
 
 private final class ArrearsFlowListener: ArrearsListener, @unchecked Sendable {

@@ -31,12 +31,17 @@ class ArrearsModelTest {
 
     @Test
     fun `intents go to the core's flow and only a newer state replaces the shown one`() {
+        // A second tap on pay goes to the core too: refusing it is the core's call, not the shell's.
         ArrearsModel(client).use { model ->
             model.start()
             model.select("in_1")
             model.openLink("tierspay://l/AQ")
             model.back()
             model.refresh()
+            model.pay("in_1")
+            model.pay("in_1")
+            model.networkAvailable()
+            model.sync()
             assertEquals(
                 listOf(
                     "arrears.start()",
@@ -44,6 +49,10 @@ class ArrearsModelTest {
                     "arrears.openLink(tierspay://l/AQ)",
                     "arrears.back()",
                     "arrears.refresh()",
+                    "arrears.pay(in_1)",
+                    "arrears.pay(in_1)",
+                    "arrears.networkAvailable()",
+                    "arrears.sync()",
                 ),
                 client.calls,
             )

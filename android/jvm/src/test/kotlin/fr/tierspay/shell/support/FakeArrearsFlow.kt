@@ -3,6 +3,7 @@ package fr.tierspay.shell.support
 import fr.tierspay.core.ArrearsFlowInterface
 import fr.tierspay.core.ArrearsFlowState
 import fr.tierspay.core.ArrearsListener
+import fr.tierspay.core.OutboxEntry
 
 /**
  * The core's arrears flow as the view-state tests need it: intents recorded in [calls]
@@ -39,6 +40,23 @@ class FakeArrearsFlow(private val listener: ArrearsListener, private val calls: 
     override fun back() {
         calls += "arrears.back()"
     }
+
+    override fun pay(invoiceId: String) {
+        calls += "arrears.pay($invoiceId)"
+    }
+
+    override fun networkAvailable() {
+        calls += "arrears.networkAvailable()"
+    }
+
+    override fun sync() {
+        calls += "arrears.sync()"
+    }
+
+    /** What [outbox] answers. */
+    var outboxEntries: List<OutboxEntry> = emptyList()
+
+    override fun outbox(): List<OutboxEntry> = outboxEntries.also { calls += "arrears.outbox()" }
 
     override fun close() {
         closed = true
