@@ -72,6 +72,7 @@ impl Db {
     pub fn open(path: &Path, vault: Arc<Vault>) -> rusqlite::Result<Self> {
         let mut conn = Connection::open(path)?;
         register_vault(&conn, vault)?;
+        crate::platform::arrears::member_events::register_wake(&conn)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // Checkpoints run on a connection of their own (`Checkpointer`), so no request waits for
@@ -106,6 +107,12 @@ impl Db {
             crate::platform::invoice_messages::MIGRATIONS,
         )?;
         migrate(&mut conn, "psp", crate::psp::MIGRATIONS)?;
+        // After the PSP's: its triggers watch the PSP's invoices and intents.
+        migrate(
+            &mut conn,
+            "arrears_pay_once",
+            crate::platform::arrears::pay_once::MIGRATIONS,
+        )?;
         migrate(&mut conn, "console", crate::platform::console::MIGRATIONS)?;
         Ok(Self {
             conn: Arc::new(tokio::sync::Mutex::new(conn)),

@@ -3,22 +3,46 @@
 
 use std::future::Future;
 
+use tokio::runtime::{Builder, Handle};
+use tokio::sync::oneshot;
+
 use super::CoreError;
 
-pub(crate) struct CoreRuntime(Option<tokio::runtime::Runtime>);
+/// One thread runs every task: a phone app makes a few requests at a time, and a current-thread
+/// scheduler is some 60 KB smaller in the library than the multi-thread one. The thread drives
+/// the runtime until the facade is dropped; blocking work still goes to tokio's blocking pool.
+pub(crate) struct CoreRuntime {
+    handle: Handle,
+    /// Dropped with the facade: the driving thread's `block_on` then returns and the runtime
+    /// shuts down there (never inside someone else's async context, where dropping panics).
+    _stop: oneshot::Sender<()>,
+}
 
 impl CoreRuntime {
     pub(crate) fn new() -> Result<Self, CoreError> {
-        tokio::runtime::Builder::new_multi_thread()
-            // Two workers: a phone app does a few requests at a time.
-            .worker_threads(2)
+        let internal = |detail: String| CoreError::Internal { detail };
+        let rt = Builder::new_current_thread()
             .thread_name("tierspay-core")
             .enable_all()
             .build()
-            .map(|rt| Self(Some(rt)))
-            .map_err(|e| CoreError::Internal {
-                detail: format!("cannot start the core runtime: {e}"),
+            .map_err(|e| internal(format!("cannot start the core runtime: {e}")))?;
+        let handle = rt.handle().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("tierspay-core".into())
+            .spawn(move || {
+                // Returns when the sender is dropped (or sends); tasks still pending are
+                // dropped without being waited for, as the multi-thread runtime's were.
+                rt.block_on(async {
+                    let _ = stopped.await;
+                });
+                rt.shutdown_background();
             })
+            .map_err(|e| internal(format!("cannot start the core thread: {e}")))?;
+        Ok(Self {
+            handle,
+            _stop: stop,
+        })
     }
 
     /// Starts `work` on the core's runtime without waiting for it (a flow's effects). A panic
@@ -27,9 +51,7 @@ impl CoreRuntime {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        if let Some(rt) = &self.0 {
-            rt.spawn(work);
-        }
+        self.handle.spawn(work);
     }
 
     /// Runs `work` on the core's runtime and waits for it.
@@ -38,12 +60,7 @@ impl CoreRuntime {
         T: Send + 'static,
         F: Future<Output = crate::error::Result<T>> + Send + 'static,
     {
-        let Some(rt) = &self.0 else {
-            return Err(CoreError::Internal {
-                detail: "core runtime stopped".into(),
-            });
-        };
-        match rt.spawn(work).await {
+        match self.handle.spawn(work).await {
             Ok(result) => result.map_err(CoreError::from),
             Err(e) if e.is_panic() => Err(CoreError::Internal {
                 detail: "the core hit a bug (panic); nothing was committed by that call".into(),
@@ -51,16 +68,6 @@ impl CoreRuntime {
             Err(_) => Err(CoreError::Internal {
                 detail: "the core task was cancelled".into(),
             }),
-        }
-    }
-}
-
-impl Drop for CoreRuntime {
-    fn drop(&mut self) {
-        // Dropping a runtime inside another async context panics; shutting it down in the
-        // background never does, wherever the last reference to the facade goes away.
-        if let Some(rt) = self.0.take() {
-            rt.shutdown_background();
         }
     }
 }

@@ -431,3 +431,56 @@ pub fn open_invoice_checkout(
     };
     psp::open_invoice_checkout(tx, &ctx, fingerprint_key, invoice, payee, return_url)
 }
+
+/// How paying an invoice with a saved card ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardPayment {
+    /// Taken: the invoice is paid (in this transaction).
+    Succeeded,
+    /// Refused: nothing taken; the Stripe decline code.
+    Declined(String),
+}
+
+/// Pays what remains on an invoice with a saved card, off-session, through the PSP invoice's
+/// own pay path (its one live PaymentIntent, so no other channel can charge it meanwhile).
+pub fn pay_invoice_off_session(
+    tx: &Connection,
+    fingerprint_key: &[u8; 32],
+    invoice: &str,
+    payment_method: &str,
+    now: i64,
+) -> Result<CardPayment, ApiError> {
+    let outcome = psp::pay_invoice_with(
+        tx,
+        &ctx(now),
+        fingerprint_key,
+        invoice,
+        psp::InvoicePayWith::Card {
+            payment_method: Some(payment_method.to_owned()),
+            off_session: true,
+        },
+    )?;
+    Ok(match outcome {
+        psp::InvoicePayOutcome::Done => CardPayment::Succeeded,
+        psp::InvoicePayOutcome::Declined(e) => CardPayment::Declined(
+            e.error["decline_code"]
+                .as_str()
+                .or(e.error["code"].as_str())
+                .unwrap_or("card_declined")
+                .to_owned(),
+        ),
+        // Off-session, the PSP declines a card that asks for 3-D Secure; should it ever wait
+        // for one, nobody is there to answer: it counts as refused for that reason.
+        psp::InvoicePayOutcome::RequiresAction(_) => {
+            CardPayment::Declined("authentication_required".into())
+        }
+    })
+}
+
+/// The invoice's live PaymentIntent at the PSP, if any.
+pub fn invoice_live_intent(
+    conn: &Connection,
+    invoice: &str,
+) -> Result<Option<psp::LiveIntent>, ApiError> {
+    psp::invoice_live_intent(conn, invoice)
+}

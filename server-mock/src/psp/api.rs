@@ -34,7 +34,9 @@ pub use super::customers::{create_customer, update_customer, CustomerFields};
 pub use super::invoice_items::{create_item as create_invoice_item, NewItem as NewInvoiceItem};
 pub use super::invoice_rules::Status as InvoiceStatus;
 pub use super::invoices::{
-    create_invoice, finalize_invoice, view as invoice, void_invoice, InvoiceView, NewInvoice,
+    create_invoice, finalize_invoice, live_intent as invoice_live_intent,
+    pay_invoice as pay_invoice_with, view as invoice, void_invoice, InvoiceView, LiveIntent,
+    NewInvoice, PayOutcome as InvoicePayOutcome, PayWith as InvoicePayWith,
 };
 pub use super::model::Ctx;
 pub use super::payment_intents::{

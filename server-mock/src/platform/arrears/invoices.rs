@@ -249,9 +249,15 @@ pub fn member_invoice(conn: &Connection, p: &PlatformInvoice) -> Result<MemberIn
         amount_remaining: v.amount_remaining,
         due_date: v.due_date,
         rf_reference: v.rf_reference,
+        extra: super::history::extra(
+            conn,
+            &p.invoice_id,
+            v.created,
+            status == MemberInvoiceStatus::Paid,
+            v.amount_paid,
+        )?,
         created: v.created,
         paid_at: v.paid_at,
-        extra: Default::default(),
     })
 }
 
@@ -297,6 +303,12 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/me/invoices", get(list))
         .route("/v1/me/invoices/{id}", get(retrieve))
+        .route(
+            "/v1/me/invoices/{id}/payments",
+            post(super::payments_from_app::create),
+        )
+        .route("/v1/me/invoice_changes", get(super::changes::list))
+        .route("/v1/me/events", get(super::member_events::list))
         .route("/v1/insurer/arrears", post(create_premium_arrears))
         .route("/v1/test_helpers/arrears", post(helper_arrears))
 }

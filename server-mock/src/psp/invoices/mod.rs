@@ -53,6 +53,7 @@ pub use lifecycle::{
 };
 pub use object::{invoice_json, view, InvoiceView};
 pub(crate) use pay::payment_intent_for;
+pub use pay::{live_intent, pay_invoice, LiveIntent, PayOutcome, PayWith};
 pub(super) use payments::intent_succeeded;
 pub use payments::PaymentSource;
 pub(crate) use payments::{apply_payment, find_by_reference};

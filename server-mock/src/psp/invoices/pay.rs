@@ -208,3 +208,29 @@ pub(crate) fn payment_intent_for(
     })?;
     Ok(pi)
 }
+
+/// The invoice's live (not canceled) PaymentIntent, as a payer's channel sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveIntent {
+    /// `pi_…`
+    pub id: String,
+    /// Stripe's status (`requires_payment_method`, `requires_action`, `processing`,
+    /// `succeeded`…).
+    pub status: String,
+    /// Minor units asked.
+    pub amount: i64,
+}
+
+/// The invoice's one live PaymentIntent, if any: what a platform checks before it lets a
+/// second channel start paying (a 3-D Secure page still open means a payment is under way).
+pub fn live_intent(conn: &Connection, invoice: &str) -> Result<Option<LiveIntent>, ApiError> {
+    let Some(id) = active_intent(conn, invoice)? else {
+        return Ok(None);
+    };
+    let v = crate::psp::payment_intents::view(conn, &id)?;
+    Ok(Some(LiveIntent {
+        id,
+        status: v.status,
+        amount: v.amount,
+    }))
+}

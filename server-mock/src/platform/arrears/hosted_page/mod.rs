@@ -36,11 +36,11 @@ use tierspay_core::domain::payment_link::{Channel, TOKEN_CHARS};
 use self::i18n::Lang;
 use self::link::Opened;
 use crate::http::ApiError;
-use crate::platform::arrears::messages;
+use crate::platform::arrears::{attempts, messages};
 use crate::platform::payments;
 use crate::state::AppState;
 
-pub use resend::{send_fresh_link, MAX_RESENDS_PER_DAY, MIGRATION};
+pub use resend::{MAX_RESENDS_PER_DAY, MIGRATION};
 
 /// The page's routes.
 pub fn router() -> Router<AppState> {
@@ -183,7 +183,8 @@ async fn show(
         .call(move |conn| {
             let (opened, linked) = open(conn, &st, &token, now)?;
             Ok(match (opened, linked) {
-                (Opened::Valid(_), Some(l)) => {
+                (Opened::Valid(claims), Some(l)) => {
+                    record_open(conn, &l.invoice_id, claims.channel, now)?;
                     let insurer = messages::Insurer::named(&l.insurer);
                     let notice = facts::card_notice(conn, &l.invoice_id)?;
                     Shown::Invoice(Box::new(facts::invoice_facts(conn, &l, &insurer)?), notice)
@@ -228,6 +229,35 @@ async fn show(
     }
 }
 
+/// The attempt channel of a link's channel.
+fn attempt_channel(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Email => "email",
+        Channel::Sms => "sms",
+        Channel::Push => "push",
+        Channel::App => "app_link",
+    }
+}
+
+/// A link opened in a browser, once per invoice, channel and day, for the invoice's history
+/// (its trigger bumps the invoice's change, `pay_once.rs`).
+fn record_open(
+    conn: &Connection,
+    invoice_id: &str,
+    channel: Channel,
+    now: i64,
+) -> Result<(), ApiError> {
+    let channel = match channel {
+        Channel::App => "app",
+        other => attempt_channel(other),
+    };
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO platform_link_opens (invoice_id, channel, day, at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(rusqlite::params![invoice_id, channel, now.div_euclid(86_400), now])?;
+    Ok(())
+}
+
 /// Where the browser returns once the card form is done: this same link.
 fn page_url(state: &AppState, token: &str) -> String {
     format!("{}/l/{token}", state.public_url.trim_end_matches('/'))
@@ -247,14 +277,34 @@ async fn pay_by_card(
         .db
         .transaction(move |tx| {
             let (opened, linked) = open(tx, &st, &token, now)?;
-            let (Opened::Valid(_), Some(l)) = (opened, linked) else {
+            let (Opened::Valid(claims), Some(l)) = (opened, linked) else {
                 return Ok(None);
             };
+            let channel = claims.channel;
             let insurer = messages::Insurer::named(&l.insurer);
             let f = facts::invoice_facts(tx, &l, &insurer)?;
             if f.amount_remaining <= 0 || f.status == view::Status::Void {
                 // Paid or cancelled meanwhile: the page says so.
                 return Ok(Some(back));
+            }
+            // One active attempt per invoice, whatever the channel: a 3-D Secure under way
+            // elsewhere sends the reader back to the page, which says a payment is waiting.
+            let currency = payments::invoice(tx, &l.invoice_id)?.currency;
+            match attempts::reconcile(tx, &l.invoice_id, &l.member_ref, &currency, now)? {
+                Some(a) if a.status == attempts::Status::Processing => return Ok(Some(back)),
+                // A form opened earlier with no card given pays the same live intent: this
+                // one takes its place.
+                Some(a) => {
+                    attempts::move_status(
+                        tx,
+                        &a.id,
+                        attempts::Status::Pending,
+                        attempts::Status::Canceled,
+                        None,
+                        now,
+                    )?;
+                }
+                None => {}
             }
             let payee = format!("{} (TiersPay)", insurer.name);
             let url = payments::open_invoice_checkout(
@@ -266,6 +316,18 @@ async fn pay_by_card(
                 &back,
                 now,
             )?;
+            let intent = payments::invoice_live_intent(tx, &l.invoice_id)?;
+            let new = attempts::NewAttempt {
+                invoice_id: &l.invoice_id,
+                member_ref: &l.member_ref,
+                channel: attempt_channel(channel),
+                payment_intent: intent.as_ref().map(|i| i.id.as_str()),
+                amount: intent.as_ref().map_or(f.amount_remaining, |i| i.amount),
+                currency: &currency,
+            };
+            if attempts::insert(tx, &new, attempts::Status::Pending, None, now)?.is_err() {
+                return Ok(Some(back));
+            }
             Ok(Some(url))
         })
         .await;
