@@ -148,3 +148,11 @@ bench-dunning: ## One reminder pass over 100,000 open invoices (email + SMS each
 .PHONY: bench-console
 bench-console: ## The support console's invoice view with a 200-event timeline: round-trip time p50/p99 over 300 requests on loopback (docs/benchmarks.md)
 	$(CARGO) test --workspace --locked --test console -- --ignored --nocapture bench_console
+
+.PHONY: fuzz test-fuzz
+FUZZ_SECONDS ?= 300
+fuzz: ## Every cargo-fuzz target (fuzz/, nightly; installs nightly and cargo-fuzz if missing) for FUZZ_SECONDS each, default 300 (docs/fuzzing.md)
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
+test-fuzz: ## Every fuzz target for 5 s on the committed corpus (not in `make test` until its cold build is timed, docs/fuzzing.md)
+	@scripts/fuzz.sh 5
