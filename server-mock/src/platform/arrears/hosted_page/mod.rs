@@ -40,7 +40,7 @@ use crate::platform::arrears::{attempts, messages};
 use crate::platform::payments;
 use crate::state::AppState;
 
-pub use resend::{MAX_RESENDS_PER_DAY, MIGRATION};
+pub use resend::{send_fresh_link, MAX_RESENDS_PER_DAY, MIGRATION};
 
 /// The page's routes.
 pub fn router() -> Router<AppState> {
