@@ -73,6 +73,7 @@ impl Db {
         let mut conn = Connection::open(path)?;
         register_vault(&conn, vault)?;
         crate::platform::arrears::member_events::register_wake(&conn)?;
+        crate::platform::arrears::pay_once::register_functions(&conn)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // Checkpoints run on a connection of their own (`Checkpointer`), so no request waits for

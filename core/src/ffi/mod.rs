@@ -28,6 +28,7 @@ pub use crate::app::flows::visit::{FailureKind, VisitField, VisitStep};
 pub use crate::app::flows::wallet::{
     Availability, InWalletStatus, WalletKind, WalletOutcome, WalletResult, WalletStep,
 };
+pub use crate::app::payment_text::PaymentProgress;
 pub use crate::app::LinkRefusal;
 pub use crate::wire::ErrorCode;
 pub use arrears::{
@@ -51,9 +52,8 @@ pub use enrollment_flow::{
 pub use error::{error_code_text, CoreError};
 #[cfg(feature = "testing")]
 pub use link_signer::PaymentLinkSigner;
-pub use crate::app::payment_text::PaymentProgress;
-pub use outbox::{LinkedInvoice, OutboxEntry, OutboxSendReport, PayButton, PayOutcome};
 pub use navigation::{core_version, route_for_link, route_for_push, Route};
+pub use outbox::{LinkedInvoice, OutboxEntry, OutboxSendReport, PayButton, PayOutcome};
 pub use payments::{
     AuthorizeResult, MemberCard, PaymentMethodStatus, Payments, StaleFigures, Visit, VisitReceipt,
     VisitStatus,

@@ -20,6 +20,34 @@
 //! matching pay invoices in transactions the platform's code never runs in; a trigger is the
 //! only way "in the same transaction" holds for every channel.
 
+/// Registers `paid_push_data(service, invoice)` on the connection: the push's data object as
+/// JSON text, for the paid trigger. Written in Rust because the SQLite we ship has no JSON
+/// functions (`.cargo/config.toml`), and serde escapes what string concatenation would not.
+pub fn register_functions(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "paid_push_data",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let service: String = ctx.get(0)?;
+            let invoice: String = ctx.get(1)?;
+            Ok(paid_push_data(&service, &invoice))
+        },
+    )
+}
+
+/// The data of the push "paid": what the app opens, for which service.
+fn paid_push_data(service: &str, invoice: &str) -> String {
+    serde_json::json!({
+        "kind": "invoice_paid",
+        "link": format!("tierspay://invoices/{invoice}"),
+        "service": service,
+        "invoice": invoice,
+    })
+    .to_string()
+}
+
 /// The module's migrations (append-only).
 pub const MIGRATIONS: &[&str] = &[r#"
     CREATE TABLE platform_invoice_attempts (
@@ -108,8 +136,7 @@ pub const MIGRATIONS: &[&str] = &[r#"
                'push', t.token, 'Facture réglée',
                vault_seal('outbox:msg_paid_' || NEW.id || '_' || d.id,
                           'Votre facture ' || COALESCE(NEW.number, NEW.id) || ' est réglée.'),
-               json_object('kind', 'invoice_paid', 'link', 'tierspay://invoices/' || NEW.id,
-                           'service', t.service, 'invoice', NEW.id),
+               paid_push_data(t.service, NEW.id),
                COALESCE(NEW.paid_at, unixepoch())
         FROM platform_invoices p
         JOIN platform_devices d ON d.member_ref = p.member_ref AND d.status = 'active'
@@ -158,3 +185,18 @@ pub const MIGRATIONS: &[&str] = &[r#"
     INSERT INTO platform_invoice_changes (invoice_id, member_ref, seq)
     SELECT invoice_id, member_ref, row_number() OVER (ORDER BY seq) FROM platform_invoices;
 "#];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_paid_push_data_is_json_whatever_the_service_says() {
+        let data: serde_json::Value =
+            serde_json::from_str(&paid_push_data("fcm\"}", "in_1")).unwrap();
+        assert_eq!(data["kind"], "invoice_paid");
+        assert_eq!(data["link"], "tierspay://invoices/in_1");
+        assert_eq!(data["service"], "fcm\"}");
+        assert_eq!(data["invoice"], "in_1");
+    }
+}
