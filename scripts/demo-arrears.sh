@@ -86,3 +86,29 @@ if [ -n "$link" ]; then
   tp open-link "$forged" | sed 's/^/   /'
   tp open-link "https://app-tierspay.fr/l/$token" | sed 's/^/   /'
 fi
+
+# 20 and 21: paying the invoice exactly once (issue 12): offline, the payment waits in the
+# outbox with its idempotency key; back online it is sent once; every link then says paid.
+if [ -n "$link" ]; then
+  step "20. Airplane mode: she opens the email's link (verified offline) and pays; the payment waits on the phone"
+  kill "$mock_pid"; wait "$mock_pid" 2>/dev/null || true; mock_pid=""
+  t=$(date +%s%N)
+  tp open-link "$link" | head -2 | sed 's/^/   /'
+  tp pay "$invoice" | sed 's/^/   /' || true
+  tp pay "$invoice" | sed 's/^/   /' || true
+  tp outbox | sed 's/^/   /'
+  took "$(ms "$t")" "(no request: written on the phone with its idempotency key)"
+
+  step "21. Back online: the payment is sent once, and the email's link now says the invoice is paid"
+  start_mock "127.0.0.1:$port"
+  t=$(date +%s%N)
+  tp sync | sed 's/^/   /'
+  tp outbox | sed 's/^/   /'
+  took "$(ms "$t")" "(the queued payment sent, the invoices' changes fetched)"
+  page=$(http_get "$url${link#https://app.tierspay.fr}" 2>/dev/null || true)
+  if printf '%s' "$page" | grep -qi "déjà payée\|already paid"; then
+    echo "   The email's link, opened in a browser: \"$(printf '%s' "$page" | grep -oi 'facture déjà payée\|already paid' | head -1)\""
+  else
+    echo "   The email's link, opened in a browser, does not say paid yet"
+  fi
+fi

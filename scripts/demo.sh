@@ -147,7 +147,7 @@ source scripts/demo-pay.sh
 # 16 to 19: arrears by email, the signed link verified offline.
 source scripts/demo-arrears.sh
 
-step "20. Camille signs out: the device is revoked, local data and secrets are wiped"
+step "22. Camille signs out: the device is revoked, local data and secrets are wiped"
 t=$(date +%s%N); tp sign-out; took "$(ms "$t")"
 tp status
 echo
