@@ -390,3 +390,122 @@ async fn the_platforms_own_links_and_sms_short_links_open_in_the_terminal() {
     let out = tierspay(&mock, &data, &["--json", "open-link", &email]);
     assert_eq!(json(&out)["verified"], true, "a long link needs no server");
 }
+
+/// `tierspay --json pay INVOICE`.
+fn pay_args(invoice: &str) -> Vec<String> {
+    vec!["--json".into(), "pay".into(), invoice.into()]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn offline_a_payment_waits_in_the_outbox_and_a_second_pay_adds_nothing() {
+    let mut mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("t");
+    enroll(&mock, &data).await;
+    let out = tierspay(
+        &mock,
+        &data,
+        &["--json", "card", "save", "--test-card", "visa"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let invoice = premium_invoice(&mock, 4_250, "Cotisation de novembre").await;
+    assert!(tierspay(&mock, &data, &["--json", "invoices"])
+        .status
+        .success());
+
+    mock.stop().await;
+    let args = pay_args(&invoice);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = tierspay(&mock, &data, &args);
+    assert!(out.status.success(), "offline is not a failure: {out:?}");
+    let doc = json(&out);
+    assert_eq!(
+        (doc["progress"].as_str(), doc["already_queued"].as_bool()),
+        (Some("queued"), Some(false)),
+        "{doc}"
+    );
+    assert_eq!(doc["amount"], 4_250);
+    let again = json(&tierspay(&mock, &data, &args));
+    assert_eq!(again["already_queued"], true, "{again}");
+    assert_eq!(again["seq"], doc["seq"], "the same row");
+    let outbox = json(&tierspay(&mock, &data, &["--json", "outbox"]));
+    let entries = outbox["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{outbox}");
+    assert_eq!(entries[0]["pending"], true);
+    assert_eq!(entries[0]["invoice_id"], invoice.as_str());
+    let listed = json(&tierspay(
+        &mock,
+        &data,
+        &["--json", "invoices", "--offline"],
+    ));
+    let shown = &listed["invoices"][0];
+    assert_eq!(shown["pay_button"]["enabled"], false, "{shown}");
+    assert_eq!(shown["payment"]["pending"], true, "{shown}");
+    // A paid or unknown invoice is refused before anything is written.
+    let out = tierspay(&mock, &data, &["--json", "pay", "in_nope"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(
+        json(&tierspay(&mock, &data, &["--json", "outbox"]))["entries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    mock.restart().await;
+}
+
+/// A real kill at every step of sending a payment: `tierspay pay` runs with a failpoint that
+/// ends the process on the spot (`std::process::exit`, no destructor, no flush of anything the
+/// core did not commit), then `tierspay sync` on the same data folder finishes the job. The PSP
+/// sees exactly one charge whichever step the process died at.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pay_killed_at_every_step_is_finished_by_the_next_sync_with_one_charge() {
+    use tierspay_core::failpoints;
+    use tierspay_tests::pay_once::charges_of;
+
+    for point in failpoints::ALL {
+        // A mock each: the demo holder enrolls once per mock (the SMS code is per enrollment).
+        let mock = Mock::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("t");
+        enroll(&mock, &data).await;
+        let out = tierspay(
+            &mock,
+            &data,
+            &["--json", "card", "save", "--test-card", "visa"],
+        );
+        assert!(out.status.success(), "{out:?}");
+        let invoice = premium_invoice(&mock, 4_250, "Cotisation de novembre").await;
+        assert!(tierspay(&mock, &data, &["--json", "invoices"])
+            .status
+            .success());
+
+        let killed = common::command(&mock, &data)
+            .env(failpoints::ENV, format!("{point}=exit"))
+            .args(["--json", "pay", &invoice])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("tierspay runs");
+        assert_eq!(
+            killed.status.code(),
+            Some(failpoints::EXIT_CODE),
+            "{point}: the process died at the failpoint: {killed:?}"
+        );
+        assert!(charges_of(&mock, &invoice) <= 1, "{point}");
+
+        let out = tierspay(&mock, &data, &["--json", "sync"]);
+        assert!(out.status.success(), "{point}: {out:?}");
+        assert_eq!(
+            charges_of(&mock, &invoice),
+            1,
+            "{point}: exactly one charge"
+        );
+        let outbox = json(&tierspay(&mock, &data, &["--json", "outbox"]));
+        let entries = outbox["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 1, "{point}: one row: {outbox}");
+        assert_eq!(entries[0]["pending"], false, "{point}: {outbox}");
+        // Another sync sends nothing again.
+        assert!(tierspay(&mock, &data, &["--json", "sync"]).status.success());
+        assert_eq!(charges_of(&mock, &invoice), 1, "{point}: nothing resent");
+    }
+}
