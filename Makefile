@@ -156,3 +156,7 @@ fuzz: ## Every cargo-fuzz target (fuzz/, nightly; installs nightly and cargo-fuz
 
 test-fuzz: ## Every fuzz target for 5 s on the committed corpus (not in `make test` until its cold build is timed, docs/fuzzing.md)
 	@scripts/fuzz.sh 5
+
+.PHONY: chaos
+chaos: ## The fault run for paying arrears: 10,000 payment attempts under seeded faults, zero duplicate charges (docs/arrears.md); CHAOS_ATTEMPTS=N, CHAOS_SEED=S to replay
+	CHAOS_ATTEMPTS=$${CHAOS_ATTEMPTS:-10000} $(CARGO) test --workspace --locked --test arrears_fault_run -- --nocapture

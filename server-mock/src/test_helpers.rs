@@ -44,10 +44,13 @@ async fn arm_fault(
             "count must be from 1 to 100.",
         ));
     }
-    if !fault.path_prefix.starts_with("/v1/") {
+    // Any route a client reaches (the API, and the pages a browser posts to: /l/, /c/pay/,
+    // /i/), except the test helpers, so a fault can never lock a test out of disarming it.
+    let path = &fault.path_prefix;
+    if !path.starts_with('/') || path.len() > 512 || path.starts_with("/v1/test_helpers") {
         return Err(ApiError::invalid_param(
             "path_prefix",
-            "path_prefix must start with /v1/.",
+            "path_prefix must be a path of at most 512 characters outside /v1/test_helpers/.",
         ));
     }
     state.faults.arm(fault);
