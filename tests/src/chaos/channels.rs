@@ -9,8 +9,15 @@
 //!   `Idempotency-Key` kept across retries): what a client with a saved card does, and the
 //!   shape the app's own `POST /v1/me/invoices/{id}/payments` will have.
 //!
-//! Faults are armed on the request that commits (the card form's POST, or `/pay`), for that
-//! exact path, so no other request meets them.
+//! - The app (`POST /v1/me/invoices/{id}/payments` from the core's outbox, the member's saved
+//!   card): the phone syncs (which sends what its outbox holds), then pays if the invoice is
+//!   still open on it. A lost answer leaves the payment queued on the phone with its key; the
+//!   next attempt of the app sends it again, and another channel's attempt may settle the
+//!   invoice first, after which the queued payment must come back `already_paid`, never a
+//!   second charge.
+//!
+//! Faults are armed on the request that commits (the card form's POST, `/pay`, or the app's
+//! payment), for that exact path, so no other request meets them.
 
 use std::time::Duration;
 
@@ -30,15 +37,18 @@ pub enum Channel {
     HostedInvoice,
     /// The PSP's `/pay` with a saved card and an idempotency key.
     PspApi,
+    /// The member's phone: the core's outbox and the platform's payment route.
+    App,
 }
 
 impl Channel {
     /// Every channel.
-    pub const ALL: [Channel; 4] = [
+    pub const ALL: [Channel; 5] = [
         Channel::EmailLink,
         Channel::SmsLink,
         Channel::HostedInvoice,
         Channel::PspApi,
+        Channel::App,
     ];
 
     /// For the report.
@@ -48,6 +58,7 @@ impl Channel {
             Channel::SmsLink => "sms_link",
             Channel::HostedInvoice => "hosted_invoice",
             Channel::PspApi => "psp_api",
+            Channel::App => "app",
         }
     }
 
@@ -58,6 +69,7 @@ impl Channel {
             Channel::SmsLink => "5555555555554444",
             Channel::HostedInvoice => "2223003122003222",
             Channel::PspApi => "pm_card_visa",
+            Channel::App => APP_CARD,
         }
     }
 
@@ -68,6 +80,7 @@ impl Channel {
             Channel::SmsLink => "4444",
             Channel::HostedInvoice => "3222",
             Channel::PspApi => "4242",
+            Channel::App => "8210",
         }
     }
 
@@ -76,6 +89,9 @@ impl Channel {
         Self::ALL.into_iter().find(|c| c.last4() == last4)
     }
 }
+
+/// The card each member's phone saves (a Mastercard debit test number), paying for the app.
+pub const APP_CARD: &str = "5200828282828210";
 
 /// A card the network declines (`card_declined`), as a number and as the test token.
 const DECLINED_NUMBER: &str = "4000000000000002";
@@ -210,6 +226,9 @@ pub async fn pay(
 ) -> Seen {
     let inv = &world.invoices[i];
     let base = &world.mock.url;
+    if channel == Channel::App {
+        return pay_from_the_app(world, i, injected).await;
+    }
     if channel == Channel::PspApi {
         let method = if injected == Injected::Decline {
             DECLINED_TOKEN
@@ -300,5 +319,60 @@ pub async fn pay(
         Ok((303, Some(to), _)) if to.ends_with(&page) => Seen::Paid,
         Ok((402, _, _)) if injected == Injected::Decline => Seen::Declined,
         Ok((status, to, body)) => panic!("POST {form}: {status} {to:?} {body}"),
+    }
+}
+
+/// One attempt from the member's phone. The phone's own HTTP timeout is far above [`DELAY`],
+/// so a delay only slows it; a declined card and a killed client are played by the other
+/// channels (the phone's kills are the failpoint tests' and the terminal's, and the run kills
+/// phones mid-sync).
+async fn pay_from_the_app(world: &World, i: usize, injected: Injected) -> Seen {
+    use tierspay_core::{InvoiceStatus, PaymentProgress};
+
+    let inv = &world.invoices[i];
+    let arrears = world.phones[inv.member].app.arrears();
+    let path = format!("/v1/me/invoices/{}/payments", inv.id);
+    let injected = match injected {
+        Injected::Fail | Injected::DropAfterCommit | Injected::Delay => injected,
+        _ => Injected::Nothing,
+    };
+    // What the outbox holds is sent first, so the fault meets the payment this attempt makes.
+    arrears.sync().await.expect("the phone syncs");
+    let on_phone = arrears.invoice(inv.id.clone()).expect("synced");
+    if on_phone.status == InvoiceStatus::Paid {
+        let mine = on_phone.payment.as_ref().map(|p| p.progress) == Some(PaymentProgress::Paid);
+        return if mine { Seen::Paid } else { Seen::AlreadyPaid };
+    }
+    arm(world, &path, injected).await;
+    let outcome = arrears.pay(inv.id.clone()).await;
+    let mut progress = match outcome {
+        Ok(o) => o.entry.progress,
+        Err(e) => panic!("{path}: the core refused an open invoice: {e}"),
+    };
+    // Without a fault, a payment still queued met another channel's payment under way (409
+    // `payment_in_progress`): the app sends it again shortly, as it would on its own.
+    for _ in 0..50 {
+        let queued = matches!(progress, PaymentProgress::Queued | PaymentProgress::Sending);
+        if !(queued && injected == Injected::Nothing) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        arrears.send_outbox().await.expect("the outbox is sent");
+        progress = arrears
+            .invoice(inv.id.clone())
+            .expect("on the phone")
+            .payment
+            .map_or(PaymentProgress::Queued, |p| p.progress);
+    }
+    match (progress, injected) {
+        (PaymentProgress::Paid, _) => Seen::Paid,
+        (PaymentProgress::AlreadyPaid, _) => Seen::AlreadyPaid,
+        (PaymentProgress::Queued | PaymentProgress::Sending, Injected::Fail) => {
+            Seen::Lost(Lost::ServerError)
+        }
+        (PaymentProgress::Queued | PaymentProgress::Sending, Injected::DropAfterCommit) => {
+            Seen::Lost(Lost::Dropped)
+        }
+        (other, _) => panic!("{path}: {other:?} under {injected:?}"),
     }
 }

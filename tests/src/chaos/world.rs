@@ -82,6 +82,15 @@ impl World {
         for (contract, birth, phone) in MEMBERS {
             let p = Phone::new(&mock);
             p.enroll(&mock, contract, birth, phone).await;
+            p.app
+                .payments()
+                .save_member_card(
+                    super::channels::APP_CARD.into(),
+                    "12/34".into(),
+                    "123".into(),
+                )
+                .await
+                .expect("the phone saves its card");
             phones.push(p);
         }
         let mut world = Self {
