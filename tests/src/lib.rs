@@ -11,8 +11,8 @@ use tierspay_core::{
 };
 use tierspay_server_mock::{start, Limits, RunningServer, ServerConfig};
 
-pub mod invoices;
 pub mod chaos;
+pub mod invoices;
 pub mod pay_once;
 pub mod stripe;
 pub mod visits;
