@@ -113,6 +113,13 @@ pub enum StartError {
     Config(String),
 }
 
+impl StartError {
+    /// A failed start-up step, naming its cause (an internal error's body never does).
+    fn seed(e: http::ApiError) -> Self {
+        Self::Seed(e.cause.unwrap_or(e.detail.message))
+    }
+}
+
 /// A running server; [`RunningServer::stop`] shuts it down gracefully.
 pub struct RunningServer {
     /// `http://127.0.0.1:PORT`
@@ -264,7 +271,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
             Ok((key, keys))
         })
         .await
-        .map_err(|e| StartError::Seed(e.detail.message))?;
+        .map_err(StartError::seed)?;
     let signing_key = SigningKey::from_slice(&key_bytes)
         .map_err(|_| StartError::Seed("stored signing key is corrupt".into()))?;
     let code_key = vault.subkey("one-time-code-mac");
@@ -278,21 +285,21 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         let created = db
             .transaction(move |tx| insurer::seed::load_demo(tx, today, now))
             .await
-            .map_err(|e| StartError::Seed(e.detail.message))?;
+            .map_err(StartError::seed)?;
         tracing::info!(created, "demo seed loaded");
     }
     let providers = insurer::directory::Index::default();
     providers.add(
         db.call(|conn| insurer::directory::all(conn))
             .await
-            .map_err(|e| StartError::Seed(e.detail.message))?,
+            .map_err(StartError::seed)?,
     );
     // The platform's webhook endpoint follows the public URL; its secret is the platform's to
     // verify what the PSP sends it.
     let (url, now) = (public_url.clone(), clock.now());
     db.transaction(move |tx| psp::webhook_endpoints::ensure_platform_endpoint(tx, &url, now))
         .await
-        .map_err(|e| StartError::Seed(e.detail.message))?;
+        .map_err(StartError::seed)?;
     let public_key_hex = signature::hex(&ecdsa::public_key_sec1(&signing_key));
     let state = state::AppState(Arc::new(state::Inner {
         db,
@@ -314,12 +321,19 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     let maintenance = tokio::spawn(maintenance::run(state.clone(), config.db_path.clone()));
     let deliveries = tokio::spawn(psp::webhook_delivery::run(state.clone()));
     let reminders = tokio::spawn(platform::arrears::reminders::run(state.clone()));
+    let db = state.db.clone();
     let router = app::router(state);
     let task = tokio::spawn(async move {
         serve::serve(listener, router, rx).await;
-        maintenance.abort();
-        deliveries.abort();
-        reminders.abort();
+        for background in [maintenance, deliveries, reminders] {
+            background.abort();
+            let _ = background.await;
+        }
+        // Work those tasks had handed to the blocking pool (a checkpoint, a reminder pass) runs
+        // on past the abort with the writer held. Take the writer once, so `stop` returns only
+        // when nothing of this server still writes: a server started next on the same file
+        // would otherwise wait out its busy timeout and fail to start.
+        let _ = db.call(|_| Ok(())).await;
     });
     Ok(RunningServer {
         url: format!("http://{addr}"),

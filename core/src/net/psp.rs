@@ -265,6 +265,10 @@ mod tests {
             "javascript:alert(1)",
             "",
             "psp.example",
+            // Non-ASCII hosts (a Cyrillic "а", an umlaut): the URL parser has no IDNA tables
+            // (idna_adapter 1.0, see the workspace Cargo.toml), so a look-alike host never parses.
+            "https://p\u{0430}ypal.example",
+            "https://psp.ex\u{e4}mple",
         ] {
             assert!(
                 PspEndpoint::check(hostile, SERVER).is_err(),

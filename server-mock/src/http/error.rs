@@ -14,6 +14,9 @@ pub struct ApiError {
     /// False when the endpoint never started executing (bad parameters, rate limits, conflicts):
     /// such answers are not stored against an idempotency key, as with Stripe.
     pub executed: bool,
+    /// What went wrong inside, for an internal error: logged and kept for the server's own
+    /// callers (start-up names it), never sent in the body.
+    pub cause: Option<String>,
 }
 
 /// Marks a response whose request never reached the endpoint's logic.
@@ -33,6 +36,7 @@ impl ApiError {
             },
             retry_after: None,
             executed: true,
+            cause: None,
         }
     }
 
@@ -131,12 +135,14 @@ impl ApiError {
     /// 500; the cause goes to the log only.
     pub fn internal(cause: &str) -> Self {
         tracing::error!("internal error: {cause}");
-        Self::new(
+        let mut error = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "api_error",
             "internal_error",
             "An internal error occurred; nothing was changed. Retry later.",
-        )
+        );
+        error.cause = Some(cause.to_owned());
+        error
     }
 
     /// Marks the error as raised before the endpoint ran.
