@@ -84,12 +84,10 @@ pub(crate) fn wallet_error(e: WalletError, rename: impl Fn(&str) -> String) -> A
 
 /// A stored setting and where it came from (`api`, `env`, `generated`).
 pub fn setting(conn: &Connection, name: &str) -> Result<Option<(Vec<u8>, String)>, ApiError> {
+    // Cached: the platform's webhook secret is read through it on every tap.
     Ok(conn
-        .query_row(
-            "SELECT value, source FROM psp_settings WHERE name = ?1",
-            [name],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT value, source FROM psp_settings WHERE name = ?1")?
+        .query_row([name], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?)
 }
 

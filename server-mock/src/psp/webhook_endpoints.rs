@@ -293,10 +293,10 @@ pub fn platform_webhook_secret(conn: &Connection) -> Result<Option<String>, ApiE
         return Ok(None);
     };
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT vault_open('webhook_endpoint:' || id, secret) FROM psp_webhook_endpoints WHERE id = ?1",
-            [id],
-            |r| r.get::<_, Option<String>>(0),
+        )?
+        .query_row([id], |r| r.get::<_, Option<String>>(0)
         )
         .optional()?
         .flatten())
