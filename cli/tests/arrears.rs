@@ -509,3 +509,54 @@ async fn a_pay_killed_at_every_step_is_finished_by_the_next_sync_with_one_charge
         assert_eq!(charges_of(&mock, &invoice), 1, "{point}: nothing resent");
     }
 }
+
+/// A phone whose clock is set back a day, then ahead an hour (`TIERSPAY_CLOCK_SKEW_SECS`, a
+/// `failpoints` hook on the core's one clock read): the platform refuses the first proof for
+/// its time, the core takes the server's `Date` and sends the same request again with the same
+/// key. The member pays once; a second tap and a sync with the clock ahead charge nothing more.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_phone_clock_set_back_or_ahead_still_pays_once() {
+    use tierspay_core::failpoints::CLOCK_SKEW_ENV;
+    use tierspay_tests::pay_once::charges_of;
+
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("t");
+    enroll(&mock, &data).await;
+    let out = tierspay(
+        &mock,
+        &data,
+        &["--json", "card", "save", "--test-card", "visa"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let invoice = premium_invoice(&mock, 4_250, "Cotisation de novembre").await;
+    let skewed = |secs: &str, args: &[&str]| {
+        common::command(&mock, &data)
+            .env(CLOCK_SKEW_ENV, secs)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("tierspay runs")
+    };
+    let listed = skewed("-86400", &["--json", "invoices"]);
+    assert!(listed.status.success(), "{listed:?}");
+    let paid = skewed("-86400", &["--json", "pay", &invoice]);
+    assert!(paid.status.success(), "{paid:?}");
+    assert_eq!(json(&paid)["progress"], "paid", "{}", json(&paid));
+    assert_eq!(charges_of(&mock, &invoice), 1);
+    // A second tap, clock still set back: refused on the phone, nothing sent.
+    let again = skewed("-86400", &["--json", "pay", &invoice]);
+    assert_ne!(
+        json(&again)["progress"].as_str(),
+        Some("queued"),
+        "{again:?}"
+    );
+    // Clock an hour ahead (the access token looks expired, the refresh is proved too).
+    let synced = skewed("3600", &["--json", "sync"]);
+    assert!(synced.status.success(), "{synced:?}");
+    assert_eq!(charges_of(&mock, &invoice), 1, "exactly one charge");
+    let outbox = json(&tierspay(&mock, &data, &["--json", "outbox"]));
+    let entries = outbox["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{outbox}");
+    assert_eq!(entries[0]["progress"], "paid", "{outbox}");
+}

@@ -27,6 +27,10 @@ pub const ALL: [&str; 4] = [AFTER_OUTBOX_WRITE, BEFORE_SEND, AFTER_SEND, AFTER_A
 /// The environment variable that arms one point at open.
 pub const ENV: &str = "TIERSPAY_FAILPOINT";
 
+/// The environment variable that sets the phone's clock off by so many seconds (negative: set
+/// back), read once per process: the tests of a phone whose clock is wrong.
+pub const CLOCK_SKEW_ENV: &str = "TIERSPAY_CLOCK_SKEW_SECS";
+
 /// What an armed point does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailAction {

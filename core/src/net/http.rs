@@ -2,7 +2,7 @@
 //! POST (the same key on every retry, so a retried request never runs twice), DPoP proofs signed
 //! by the device key, and a count of round trips for the journey figures.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use crate::auth::{dpop, random};
 use crate::error::{Error, Result};
 use crate::platform::DeviceKey;
-use crate::wire::ErrorBody;
+use crate::wire::{ErrorBody, ErrorCode};
 
 /// Delays before each retry of a request whose connection failed.
 const RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(150), Duration::from_millis(500)];
@@ -119,7 +119,16 @@ pub struct Api {
     http: reqwest::Client,
     base_url: String,
     round_trips: AtomicU64,
+    /// Seconds from the phone's clock to the server's, learned from a proof the server refused
+    /// for its time: proofs are judged by the server's clock, and a phone's may be set back.
+    clock_offset: AtomicI64,
+    /// What the last answer's `Date` said of that offset.
+    observed_offset: AtomicI64,
 }
+
+/// Largest clock correction taken from a server's `Date` (about 30 years): beyond it the
+/// answer is not believed, and nothing overflows.
+const MAX_CLOCK_OFFSET_SECS: i64 = 1 << 30;
 
 impl Api {
     /// A client of the server at `base_url` (`https://…`; `http://` only for loopback tests).
@@ -144,6 +153,8 @@ impl Api {
             http,
             base_url,
             round_trips: AtomicU64::new(0),
+            clock_offset: AtomicI64::new(0),
+            observed_offset: AtomicI64::new(0),
         })
     }
 
@@ -168,6 +179,7 @@ impl Api {
                 .unwrap_or_else(|| random::id("idk"))
         });
         let mut attempt = 0;
+        let mut clock_corrected = false;
         loop {
             match self.send_once(&req, &url, idempotency_key.as_deref()).await {
                 Err(e) if attempt < RETRY_DELAYS.len() && retryable(&e) => {
@@ -175,8 +187,55 @@ impl Api {
                     tokio::time::sleep(RETRY_DELAYS[attempt]).await;
                     attempt += 1;
                 }
+                // Once per request: a server that keeps refusing is not a clock problem.
+                Err(e) if !clock_corrected && req.proof_key.is_some() && self.correct_clock(&e) => {
+                    tracing::info!(path = %req.path, "proof refused for its time: clock corrected");
+                    clock_corrected = true;
+                }
                 other => return other,
             }
+        }
+    }
+
+    /// The time a proof carries: the phone's clock, corrected by what the server said of it.
+    fn proof_time(&self) -> i64 {
+        super::unix_now().saturating_add(self.clock_offset.load(Ordering::Relaxed))
+    }
+
+    /// After a proof refused (`invalid_dpop_proof`) by a server whose `Date` is further from the
+    /// phone's corrected clock than a proof may be, takes the server's time for the next proofs
+    /// and says so (the caller sends again, with the same idempotency key: the server refused
+    /// before running anything). Any other refusal is left as it is.
+    fn correct_clock(&self, e: &Error) -> bool {
+        if !matches!(e, Error::Api { status: 401, .. })
+            || e.api_code() != Some(ErrorCode::InvalidDpopProof.as_str())
+        {
+            return false;
+        }
+        let observed = self.observed_offset.load(Ordering::Relaxed);
+        let current = self.clock_offset.load(Ordering::Relaxed);
+        if (observed - current).abs() <= dpop::MAX_SKEW_SECS {
+            return false;
+        }
+        self.clock_offset.store(observed, Ordering::Relaxed);
+        true
+    }
+
+    /// Notes what an answer's `Date` (RFC 9110, second precision) says of the phone's clock.
+    fn observe_date(&self, headers: &reqwest::header::HeaderMap) {
+        let Some(date) = headers
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+        else {
+            return;
+        };
+        let Ok(server) = date.duration_since(std::time::UNIX_EPOCH) else {
+            return;
+        };
+        let offset = (server.as_secs() as i64).saturating_sub(super::unix_now());
+        if offset.abs() <= MAX_CLOCK_OFFSET_SECS {
+            self.observed_offset.store(offset, Ordering::Relaxed);
         }
     }
 
@@ -205,11 +264,18 @@ impl Api {
             // A fresh proof for every attempt: proof ids are single-use.
             builder = builder.header(
                 dpop::HEADER,
-                make_proof(key, req.method.as_str(), url, req.access_token)?,
+                make_proof(
+                    key,
+                    req.method.as_str(),
+                    url,
+                    self.proof_time(),
+                    req.access_token,
+                )?,
             );
         }
         self.round_trips.fetch_add(1, Ordering::Relaxed);
         let response = builder.send().await?;
+        self.observe_date(response.headers());
         let status = response.status();
         let retry_after = response
             .headers()
@@ -263,15 +329,17 @@ fn retryable(e: &Error) -> bool {
     )
 }
 
-/// Builds a DPoP proof for `method url` signed by the device key.
+/// Builds a DPoP proof for `method url` at `now` (the server's time, as the phone knows it),
+/// signed by the device key.
 pub fn make_proof(
     key: &Arc<dyn DeviceKey>,
     method: &str,
     url: &str,
+    now: i64,
     access_token: Option<&str>,
 ) -> Result<String> {
     let public_key = key.public_key()?;
-    let claims = dpop::Claims::new(method, url, super::unix_now(), access_token);
+    let claims = dpop::Claims::new(method, url, now, access_token);
     let input = dpop::signing_input(&public_key, &claims)
         .map_err(|e| Error::Platform(format!("device key: {e}")))?;
     let signature = key.sign(input.as_bytes().to_vec())?;
@@ -346,6 +414,135 @@ mod tests {
             .unwrap();
         assert!(matches!(api.send(req).await, Err(Error::Protocol(_))));
         assert_eq!(stolen.load(Ordering::SeqCst), 0, "nothing reached /steal");
+    }
+
+    /// A device key in software, for the proofs these tests send.
+    struct TestKey(p256::ecdsa::SigningKey);
+
+    impl DeviceKey for TestKey {
+        fn public_key(&self) -> std::result::Result<Vec<u8>, crate::PlatformError> {
+            Ok(crate::auth::ecdsa::public_key_sec1(&self.0))
+        }
+        fn sign(&self, message: Vec<u8>) -> std::result::Result<Vec<u8>, crate::PlatformError> {
+            Ok(crate::auth::ecdsa::sign(&self.0, &message).to_vec())
+        }
+        fn delete(&self) -> std::result::Result<(), crate::PlatformError> {
+            Ok(())
+        }
+    }
+
+    /// What a proof server saw: requests, and the idempotency key of each.
+    #[derive(Default)]
+    struct Seen {
+        requests: AtomicU64,
+        keys: std::sync::Mutex<Vec<String>>,
+    }
+
+    /// A server whose clock is `ahead` seconds past the phone's, judging proofs' `iat` by it
+    /// as the platform does (60 s old at most, 5 s ahead at most); `refuse_all` refuses every
+    /// proof; `date` sends its time in `Date`.
+    async fn proof_server(ahead: i64, refuse_all: bool, date: bool) -> (String, Arc<Seen>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Seen::default());
+        let log = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 16384];
+                let n = socket.read(&mut buf).await.unwrap_or(0);
+                let request = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let header = |name: &str| {
+                    request.lines().find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+                    })
+                };
+                log.requests.fetch_add(1, Ordering::SeqCst);
+                if let Some(key) = header("idempotency-key") {
+                    log.keys.lock().unwrap().push(key);
+                }
+                let now = super::super::unix_now() + ahead;
+                let iat = header("dpop")
+                    .and_then(|p| p.split('.').nth(1).map(str::to_owned))
+                    .and_then(|c| crate::auth::b64url_decode(&c).ok())
+                    .and_then(|c| serde_json::from_slice::<serde_json::Value>(&c).ok())
+                    .and_then(|c| c["iat"].as_i64());
+                let fresh = iat.is_some_and(|iat| {
+                    iat >= now - dpop::MAX_AGE_SECS && iat <= now + dpop::MAX_SKEW_SECS
+                });
+                let (status, body) = if fresh && !refuse_all {
+                    ("200 OK", "{}".to_owned())
+                } else {
+                    (
+                        "401 Unauthorized",
+                        r#"{"error":{"type":"invalid_request_error","code":"invalid_dpop_proof","message":"stale"}}"#.to_owned(),
+                    )
+                };
+                let date = if date {
+                    let at = std::time::UNIX_EPOCH + Duration::from_secs(now as u64);
+                    format!("date: {}\r\n", httpdate::fmt_http_date(at))
+                } else {
+                    String::new()
+                };
+                let answer = format!(
+                    "HTTP/1.1 {status}\r\n{date}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        (url, seen)
+    }
+
+    fn signed_post(key: &Arc<dyn DeviceKey>) -> Request<'_> {
+        Request::new(Method::POST, "/v1/me/invoices/in_1/payments")
+            .json(&serde_json::json!({"amount": 4250}))
+            .unwrap()
+            .proof(key)
+            .idempotency_key(Some("idk_pay_once".into()))
+    }
+
+    #[tokio::test]
+    async fn a_phone_clock_set_back_a_day_is_corrected_once_and_the_same_key_is_sent_again() {
+        let key: Arc<dyn DeviceKey> = Arc::new(TestKey(crate::auth::ecdsa::generate_signing_key()));
+        let (url, seen) = proof_server(86_400, false, true).await;
+        let api = Api::new(&url, Duration::from_secs(5)).unwrap();
+        api.send(signed_post(&key)).await.unwrap();
+        assert_eq!(
+            seen.requests.load(Ordering::SeqCst),
+            2,
+            "refused, then sent again"
+        );
+        assert_eq!(*seen.keys.lock().unwrap(), ["idk_pay_once", "idk_pay_once"]);
+        // The correction stays: the next request goes through at once.
+        api.send(signed_post(&key)).await.unwrap();
+        assert_eq!(seen.requests.load(Ordering::SeqCst), 3);
+        // A phone clock ahead of the server's is corrected the same way.
+        let (url, seen) = proof_server(-3_600, false, true).await;
+        let api = Api::new(&url, Duration::from_secs(5)).unwrap();
+        api.send(signed_post(&key)).await.unwrap();
+        assert_eq!(seen.requests.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_server_that_keeps_refusing_or_gives_no_date_is_not_asked_again_and_again() {
+        let key: Arc<dyn DeviceKey> = Arc::new(TestKey(crate::auth::ecdsa::generate_signing_key()));
+        let refused = |e: &Error| e.api_code() == Some("invalid_dpop_proof");
+        // Refuses whatever the time: one correction, then its refusal stands.
+        let (url, seen) = proof_server(86_400, true, true).await;
+        let api = Api::new(&url, Duration::from_secs(5)).unwrap();
+        assert!(refused(&api.send(signed_post(&key)).await.err().unwrap()));
+        assert_eq!(seen.requests.load(Ordering::SeqCst), 2);
+        // Says nothing of its time: nothing to correct by, refused once.
+        let (url, seen) = proof_server(86_400, false, false).await;
+        let api = Api::new(&url, Duration::from_secs(5)).unwrap();
+        assert!(refused(&api.send(signed_post(&key)).await.err().unwrap()));
+        assert_eq!(seen.requests.load(Ordering::SeqCst), 1);
+        // A refusal from a server whose clock agrees with the phone's is no clock problem.
+        let (url, seen) = proof_server(0, true, true).await;
+        let api = Api::new(&url, Duration::from_secs(5)).unwrap();
+        assert!(refused(&api.send(signed_post(&key)).await.err().unwrap()));
+        assert_eq!(seen.requests.load(Ordering::SeqCst), 1);
     }
 
     #[test]
