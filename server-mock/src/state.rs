@@ -54,6 +54,10 @@ pub struct Limits {
     /// Deadline of one asynchronous delivery attempt, milliseconds: an endpoint that has not
     /// answered by then counts as timed out.
     pub webhook_timeout_ms: u64,
+    /// How often the delivery worker looks for due deliveries when nothing woke it,
+    /// milliseconds: the pass that sends retries when they fall due. A commit that queues a
+    /// delivery wakes the worker at once, whatever this is.
+    pub webhook_poll_ms: u64,
 }
 
 impl Default for Limits {
@@ -78,6 +82,7 @@ impl Default for Limits {
             webhook_attempts: 6,
             webhook_retry_max_ms: 3_600_000,
             webhook_timeout_ms: 10_000,
+            webhook_poll_ms: 250,
         }
     }
 }

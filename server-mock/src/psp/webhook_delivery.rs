@@ -9,11 +9,16 @@
 //!   few times (`Limits::webhook_attempts`, `Limits::webhook_retry_base_ms` doubled up to
 //!   `Limits::webhook_retry_max_ms`, each attempt bounded by `Limits::webhook_timeout_ms`).
 //!   Delivery is at least once and unordered: receivers dedupe on the event id.
+//! - Waking: [`enqueue`] wakes the worker, so a delivery starts right after the commit that
+//!   queued it instead of at the next periodic pass (`Limits::webhook_poll_ms`), which is left
+//!   for retries. The wake comes from inside the transaction, but the worker reads through the
+//!   one connection, so only once that transaction has ended: what it finds is committed, and a
+//!   rolled-back event is never found (waking changes when, never what or how often).
 //! - The delivery log: each attempt is a `psp_webhook_attempts` row (when, how long, the status
 //!   or error, what comes next), read per endpoint by [`list_deliveries`]
 //!   (`GET /v1/webhook_endpoints/{id}/deliveries`).
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -43,8 +48,11 @@ pub type Client = HyperClient<HttpConnector, Body>;
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// Deliveries sent at once by the worker.
 const BATCH: i64 = 64;
-/// How often the worker looks for due deliveries when nothing woke it.
-const POLL: Duration = Duration::from_millis(250);
+
+/// Woken by every transaction that queued a delivery. Process-wide, as `enqueue` runs on a
+/// bare connection with no server state: with several servers in one process (the tests),
+/// a worker woken by another's commit finds nothing due and waits on, for one query.
+static QUEUED: LazyLock<Notify> = LazyLock::new(Notify::new);
 
 /// What webhook senders share: the client and the worker's wake-up.
 #[derive(Clone)]
@@ -159,6 +167,9 @@ pub fn enqueue(tx: &Connection, event_id: &str, kind: &str, now: i64) -> Result<
     for id in &endpoints {
         stmt.execute(params![event_id, id, due, now])?;
     }
+    if !endpoints.is_empty() {
+        QUEUED.notify_waiters();
+    }
     Ok(endpoints.len())
 }
 
@@ -176,11 +187,15 @@ pub fn backoff_ms(base_ms: u64, failed: u32, max_ms: u64) -> u64 {
     base_ms.saturating_mul(factor).min(max_ms)
 }
 
-/// Sends due deliveries until the server stops.
+/// Sends due deliveries until the server stops: at start, after every commit that queued one
+/// (or an explicit `Webhooks::wake`), and every `Limits::webhook_poll_ms` for retries.
 pub async fn run(state: AppState) {
+    let poll = Duration::from_millis(state.limits.webhook_poll_ms.max(1));
     loop {
-        // Sleep until woken by a commit or the poll, then drain everything due.
-        let _ = tokio::time::timeout(POLL, state.webhooks.wake.notified()).await;
+        // Listening before the drain: a delivery queued while it runs wakes the next wait.
+        let queued = QUEUED.notified();
+        tokio::pin!(queued);
+        queued.as_mut().enable();
         loop {
             match send_due(&state).await {
                 Ok(0) => break,
@@ -190,6 +205,11 @@ pub async fn run(state: AppState) {
                     break;
                 }
             }
+        }
+        tokio::select! {
+            _ = queued => {}
+            _ = state.webhooks.wake.notified() => {}
+            _ = tokio::time::sleep(poll) => {}
         }
     }
 }
