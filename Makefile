@@ -149,6 +149,10 @@ bench-dunning: ## One reminder pass over 100,000 open invoices (email + SMS each
 bench-console: ## The support console's invoice view with a 200-event timeline: round-trip time p50/p99 over 300 requests on loopback (docs/benchmarks.md)
 	$(CARGO) test --workspace --locked --test console -- --ignored --nocapture bench_console
 
+.PHONY: bench-arrears-channels
+bench-arrears-channels: ## Paying arrears: from the payment's commit to the app's event stream, a link's page and a webhook showing paid; median, p90, p99, max per channel over 200 rounds per payer, debug build (docs/benchmarks.md); CHANNELS_ROUNDS=N
+	$(CARGO) test --workspace --locked --test arrears_channels -- --ignored --nocapture bench_commit_to_every_channel
+
 .PHONY: fuzz test-fuzz
 FUZZ_SECONDS ?= 300
 fuzz: ## Every cargo-fuzz target (fuzz/, nightly; installs nightly and cargo-fuzz if missing) for FUZZ_SECONDS each, default 300 (docs/fuzzing.md)
