@@ -79,16 +79,21 @@ fn list_out(out: &Output, list: &InvoiceList, offline: bool) {
             .join("\n"),
         (None, _) => "No invoices on this terminal yet: run `tierspay invoices` online.".to_owned(),
         (Some(_), true) => "Nothing owed: no invoices.".to_owned(),
-        (Some(_), false) => list
-            .invoices
-            .iter()
-            .map(invoice_line)
-            .collect::<Vec<_>>()
-            .join("\n"),
+        (Some(_), false) => {
+            let mut lines: Vec<String> = list.invoices.iter().map(invoice_line).collect();
+            if list.total as usize > list.invoices.len() {
+                lines.push(format!(
+                    "({} of {} invoices: open ones first, then the newest)",
+                    list.invoices.len(),
+                    list.total
+                ));
+            }
+            lines.join("\n")
+        }
     };
     out.done(
         json!({"invoices": list.invoices.iter().map(invoice_json).collect::<Vec<_>>(),
-               "synced_at": list.synced_at, "offline": offline,
+               "total": list.total, "synced_at": list.synced_at, "offline": offline,
                "from_links": list.from_links.iter().map(|l| json!({
                    "invoice_number": l.invoice_number, "amount": l.amount.minor_units,
                    "currency": l.amount.currency, "channel": l.channel})).collect::<Vec<_>>()}),

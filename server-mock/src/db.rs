@@ -332,17 +332,15 @@ impl Db {
             return out;
         }
         drop(writer);
-        if out.is_err() {
-            // Its savepoint is rolled back: nothing of it waits for the commit.
-            return out;
-        }
+        // A failed member's savepoint is rolled back: nothing of it waits for the commit.
+        let value = out?;
         loop {
             // The borrow of the channel ends here: it must not live across an await.
             let waited = tokio::time::timeout(self.shared.fallback, done.wait_for(Option::is_some))
                 .await
                 .map(|r| r.map(|v| (*v).clone()));
             match waited {
-                Ok(Ok(Some(Ok(())))) => return out,
+                Ok(Ok(Some(Ok(())))) => return Ok(value),
                 Ok(_) => return Err(ApiError::internal("commit failed")),
                 // No one came to commit it: this member does.
                 Err(_) => drop(self.acquire_alone().await),

@@ -532,6 +532,21 @@ impl Core {
         self.store()?.invoices()
     }
 
+    /// A further page of the list, offline: `limit` (at most 100) after the first `offset`.
+    pub fn invoices_page(
+        &self,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Option<(Vec<StoredInvoice>, i64)>> {
+        self.session()?.ok_or(Error::NotEnrolled)?;
+        self.store()?.invoices_page(offset, limit)
+    }
+
+    /// How many invoices the phone holds, offline.
+    pub fn invoice_count(&self) -> Result<u32> {
+        self.store()?.invoice_count()
+    }
+
     /// One invoice as last synced, offline.
     pub fn invoice(&self, id: &str) -> Result<StoredInvoice> {
         self.session()?.ok_or(Error::NotEnrolled)?;

@@ -205,8 +205,11 @@ impl From<StoredInvoice> for Invoice {
 /// The invoices on the phone.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct InvoiceList {
-    /// Open ones first, then newest first.
+    /// Open ones first, then newest first: the first 100 (`Arrears::invoices_page` for more).
     pub invoices: Vec<Invoice>,
+    /// How many invoices the phone holds (up to 10,000), `invoices` being the first of them.
+    #[uniffi(default = 0)]
+    pub total: u32,
     /// When they were synced, Unix seconds; `None` if never (offer a sync).
     pub synced_at: Option<i64>,
     /// Before the first sync: what verified links said (the link's signed facts).
@@ -229,6 +232,7 @@ fn list_of(
     offline: Option<(Vec<StoredInvoice>, i64)>,
 ) -> crate::error::Result<InvoiceList> {
     let payments = core.invoice_payments()?;
+    let total = core.invoice_count()?;
     let from_links = match offline {
         None => core.link_invoices()?.into_iter().map(Into::into).collect(),
         Some(_) => Vec::new(),
@@ -236,11 +240,13 @@ fn list_of(
     Ok(match offline {
         Some((l, at)) => InvoiceList {
             invoices: with_payments(l, &payments),
+            total,
             synced_at: Some(at),
             from_links,
         },
         None => InvoiceList {
             invoices: Vec::new(),
+            total,
             synced_at: None,
             from_links,
         },
@@ -367,6 +373,15 @@ impl Arrears {
         Ok(list_of(&self.core, self.core.invoices()?)?)
     }
 
+    /// A further page of the list, no network: `limit` invoices (at most 100) after the first
+    /// `offset`, in the list's order (`invoices` is the page at offset 0).
+    pub fn invoices_page(&self, offset: u32, limit: u32) -> Result<InvoiceList, CoreError> {
+        Ok(list_of(
+            &self.core,
+            self.core.invoices_page(offset, limit)?,
+        )?)
+    }
+
     /// One invoice as last synced, with this phone's payment of it; no network.
     pub fn invoice(&self, id: String) -> Result<Invoice, CoreError> {
         let invoice = self.core.invoice(&id)?;
@@ -420,6 +435,18 @@ impl Arrears {
         let core = self.core.clone();
         self.runtime
             .run(async move { core.send_outbox().await.map(Into::into) })
+            .await
+    }
+
+    /// One long poll of the member's event stream, waiting up to `wait_seconds` (at most 30)
+    /// for an event: an invoice's event syncs the invoices. Returns how many events it read
+    /// (0: nothing new). [`ArrearsFlow::start`] follows the stream on its own; this is for a
+    /// shell without the flow, and for the fault run's check that the stream alone brings the
+    /// phone up to date.
+    pub async fn poll_events(&self, wait_seconds: u64) -> Result<u32, CoreError> {
+        let core = self.core.clone();
+        self.runtime
+            .run(async move { Ok(core.poll_member_events(wait_seconds).await?.events) })
             .await
     }
 

@@ -12,6 +12,9 @@ use crate::wire::{InvoiceHistoryEntry, PaidVia, MAX_HISTORY};
 const KEPT_INVOICES: usize = 200;
 /// Invoices kept by the incremental sync (a cache the list reads in a few milliseconds).
 pub const KEPT_CACHE: i64 = 10_000;
+/// Invoices one read of the list returns: a screen's worth, open ones first, so the list costs
+/// the same with 10,000 kept as with 100 (further pages: [`Store::invoices_page`]).
+pub const LIST_PAGE: u32 = 100;
 /// Reports kept while the server cannot be reached; the oldest go first past it.
 const KEPT_REPORTS: i64 = 100;
 
@@ -300,8 +303,28 @@ impl Store {
         Ok(())
     }
 
-    /// The invoices as last synced, open ones first, then newest first; `None` if never synced.
+    /// The first page of the invoices as last synced ([`LIST_PAGE`], open ones first, then
+    /// newest first); `None` if never synced.
     pub fn invoices(&self) -> Result<Option<(Vec<StoredInvoice>, i64)>> {
+        self.invoices_page(0, LIST_PAGE)
+    }
+
+    /// How many invoices the phone holds.
+    pub fn invoice_count(&self) -> Result<u32> {
+        let n: i64 = self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM member_invoice", [], |r| r.get(0))?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    /// `limit` invoices (at most [`LIST_PAGE`]) after the first `offset`, in the list's order
+    /// (open ones first, then newest first; the `member_invoice_list` index holds that order,
+    /// so no page sorts the table); `None` if never synced.
+    pub fn invoices_page(
+        &self,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Option<(Vec<StoredInvoice>, i64)>> {
         let synced: Option<i64> = self
             .conn()
             .query_row(
@@ -313,12 +336,13 @@ impl Store {
         let Some(synced) = synced else {
             return Ok(None);
         };
-        let mut stmt = self.conn().prepare(&format!(
+        let mut stmt = self.conn().prepare_cached(&format!(
             "SELECT {COLUMNS} FROM member_invoice
-             ORDER BY status NOT IN ('open', 'uncollectible'), created DESC, id DESC"
+             ORDER BY status NOT IN ('open', 'uncollectible'), created DESC, id DESC
+             LIMIT ?1 OFFSET ?2"
         ))?;
         let rows = stmt
-            .query_map([], invoice_of)?
+            .query_map([limit.min(LIST_PAGE), offset], invoice_of)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let list = rows
             .into_iter()
@@ -447,6 +471,55 @@ mod tests {
         );
         store.wipe().unwrap();
         assert_eq!(store.invoices().unwrap(), None, "sign-out forgets them");
+    }
+
+    #[test]
+    fn the_list_is_read_a_page_at_a_time_open_ones_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        // 250 invoices, every tenth open, written as the incremental sync writes them.
+        for page in 0..3 {
+            let invoices: Vec<_> = (0..100)
+                .map(|i| page * 100 + i)
+                .filter(|&n| n < 250)
+                .map(|n| {
+                    let status = if n % 10 == 0 {
+                        StoredInvoiceStatus::Open
+                    } else {
+                        StoredInvoiceStatus::Paid
+                    };
+                    invoice(&format!("in_{n:04}"), status, n)
+                })
+                .collect();
+            store
+                .apply_invoice_changes(&invoices, &format!("c{page}"), 7)
+                .unwrap();
+        }
+        assert_eq!(store.invoice_count().unwrap(), 250);
+        let (first, synced) = store.invoices().unwrap().unwrap();
+        assert_eq!((first.len(), synced), (LIST_PAGE as usize, 7));
+        // The 25 open ones lead, newest first, then the paid ones, newest first.
+        assert!(first[..25]
+            .iter()
+            .all(|i| i.status == StoredInvoiceStatus::Open));
+        assert_eq!(
+            (first[0].id.as_str(), first[24].id.as_str()),
+            ("in_0240", "in_0000")
+        );
+        assert_eq!(first[25].id, "in_0249");
+        let mut seen: Vec<String> = first.iter().map(|i| i.id.clone()).collect();
+        for offset in [100, 200] {
+            let (page, _) = store.invoices_page(offset, 100).unwrap().unwrap();
+            seen.extend(page.iter().map(|i| i.id.clone()));
+        }
+        assert_eq!(seen.len(), 250);
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 250, "every invoice once, none twice");
+        assert_eq!(store.invoices_page(250, 100).unwrap().unwrap().0.len(), 0);
+        // A page is never more than LIST_PAGE, whatever is asked.
+        let (capped, _) = store.invoices_page(0, u32::MAX).unwrap().unwrap();
+        assert_eq!(capped.len(), LIST_PAGE as usize);
     }
 
     #[test]

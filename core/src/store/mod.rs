@@ -16,7 +16,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-pub use invoices::{StoredInvoice, StoredInvoiceExtra, StoredInvoiceStatus};
+pub use invoices::{StoredInvoice, StoredInvoiceExtra, StoredInvoiceStatus, LIST_PAGE};
 pub use link_invoices::LinkInvoice;
 pub use outbox::{OutboxRow, OutboxState};
 pub use session::LocalSession;

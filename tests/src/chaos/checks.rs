@@ -1,12 +1,13 @@
 //! The fault run's checks, each from a view independent of the client that paid: the PSP's
 //! charges and double-entry ledger (its database, opened read-only), the PSP's invoice and
-//! events (its API), the signed link's page (HTML), and each member's phone after a sync (the
-//! core's cache, through the platform's `GET /v1/me/invoices`).
+//! events (its API), the signed link's page (HTML), and each member's phone twice: once its
+//! event stream is drained (`GET /v1/me/events`, which fetches the announced changes), then
+//! after a sync (the core's cache, through `GET /v1/me/invoice_changes`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::Connection;
-use tierspay_core::InvoiceStatus;
+use tierspay_core::{InvoiceList, InvoiceStatus};
 
 use super::report::Report;
 use super::rng::Rng;
@@ -263,6 +264,36 @@ async fn phones(
                 .expect("the cache opens after a kill");
             report.count("app_resumed_after_kill");
         }
+        // The event stream alone: drained, it must have brought the phone to the truth before
+        // any sync is asked (each invoice's change is announced in the change's transaction).
+        let mut drained = false;
+        let mut failures = 0;
+        for _ in 0..100 {
+            match world.phones[m].app.arrears().poll_events(0).await {
+                Ok(0) => {
+                    drained = true;
+                    break;
+                }
+                Ok(_) => {}
+                // A restarted mock may meet a connection the core kept.
+                Err(e) if failures < 3 => {
+                    failures += 1;
+                    report.note(format!("phone events retried: {e:?}"));
+                }
+                Err(e) => panic!("seed {}: phone {m} events: {e:?}", report.seed),
+            }
+        }
+        assert!(
+            drained,
+            "seed {}: phone {m} events never drained",
+            report.seed
+        );
+        let offline = world.phones[m]
+            .app
+            .arrears()
+            .invoices()
+            .expect("the phone's cache");
+        agrees(world, report, &index, status, m, &offline, "events");
         let mut synced = None;
         for _ in 0..3 {
             // A restarted mock may meet a connection the core kept: one retry is enough.
@@ -275,39 +306,51 @@ async fn phones(
             }
         }
         let list = synced.unwrap_or_else(|| panic!("seed {}: phone {m} never synced", report.seed));
-        let mine: BTreeSet<usize> = (0..world.invoices.len())
-            .filter(|&i| world.invoices[i].member == m)
-            .collect();
-        // The newest page at least (issue 11's list); all of them once the sync is incremental.
-        let shown = list.invoices.len();
+        agrees(world, report, &index, status, m, &list, "sync");
+    }
+}
+
+/// Phone `m`'s list (`how`: after draining its events, or after a sync) shows its own
+/// invoices only, each with the status the PSP holds.
+fn agrees(
+    world: &World,
+    report: &mut Report,
+    index: &BTreeMap<&str, usize>,
+    status: &[String],
+    m: usize,
+    list: &InvoiceList,
+    how: &str,
+) {
+    let seed = report.seed;
+    let mine: BTreeSet<usize> = (0..world.invoices.len())
+        .filter(|&i| world.invoices[i].member == m)
+        .collect();
+    // The newest page at least (issue 11's list); all of them once the sync is incremental.
+    let shown = list.invoices.len();
+    assert!(
+        (mine.len().min(PHONE_LIST)..=mine.len()).contains(&shown),
+        "seed {seed}: phone {m} lists {shown} of {} invoices ({how})",
+        mine.len()
+    );
+    for shown in &list.invoices {
+        let i = *index.get(shown.id.as_str()).unwrap_or_else(|| {
+            panic!(
+                "seed {seed}: phone {m} shows {} (not made by the run, {how})",
+                shown.id
+            )
+        });
         assert!(
-            (mine.len().min(PHONE_LIST)..=mine.len()).contains(&shown),
-            "seed {}: phone {m} lists {shown} of {} invoices",
-            report.seed,
-            mine.len()
+            mine.contains(&i),
+            "seed {seed}: phone {m} shows another member's {} ({how})",
+            shown.id
         );
-        for shown in &list.invoices {
-            let i = *index.get(shown.id.as_str()).unwrap_or_else(|| {
-                panic!(
-                    "seed {}: phone {m} shows {} (not made by the run)",
-                    report.seed, shown.id
-                )
-            });
-            assert!(
-                mine.contains(&i),
-                "seed {}: phone {m} shows another member's {}",
-                report.seed,
-                shown.id
-            );
-            assert_eq!(
-                phone_status(shown.status),
-                status[i],
-                "seed {}: phone {m} disagrees on {}",
-                report.seed,
-                shown.id
-            );
-            report.phone_invoices_checked += 1;
-        }
+        assert_eq!(
+            phone_status(shown.status),
+            status[i],
+            "seed {seed}: phone {m} disagrees on {} ({how})",
+            shown.id
+        );
+        report.phone_invoices_checked += 1;
     }
 }
 
