@@ -399,15 +399,7 @@ fn pay_args(invoice: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn offline_a_payment_waits_in_the_outbox_and_a_second_pay_adds_nothing() {
     let mut mock = Mock::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("t");
-    enroll(&mock, &data).await;
-    let out = tierspay(
-        &mock,
-        &data,
-        &["--json", "card", "save", "--test-card", "visa"],
-    );
-    assert!(out.status.success(), "{out:?}");
+    let (_dir, data) = common::enrolled_with_card(&mock).await;
     let invoice = premium_invoice(&mock, 4_250, "Cotisation de novembre").await;
     assert!(tierspay(&mock, &data, &["--json", "invoices"])
         .status
@@ -466,15 +458,7 @@ async fn a_pay_killed_at_every_step_is_finished_by_the_next_sync_with_one_charge
     for point in failpoints::ALL {
         // A mock each: the demo holder enrolls once per mock (the SMS code is per enrollment).
         let mock = Mock::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("t");
-        enroll(&mock, &data).await;
-        let out = tierspay(
-            &mock,
-            &data,
-            &["--json", "card", "save", "--test-card", "visa"],
-        );
-        assert!(out.status.success(), "{out:?}");
+        let (_dir, data) = common::enrolled_with_card(&mock).await;
         let invoice = premium_invoice(&mock, 4_250, "Cotisation de novembre").await;
         assert!(tierspay(&mock, &data, &["--json", "invoices"])
             .status
@@ -520,15 +504,7 @@ async fn a_phone_clock_set_back_or_ahead_still_pays_once() {
     use tierspay_tests::pay_once::charges_of;
 
     let mock = Mock::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("t");
-    enroll(&mock, &data).await;
-    let out = tierspay(
-        &mock,
-        &data,
-        &["--json", "card", "save", "--test-card", "visa"],
-    );
-    assert!(out.status.success(), "{out:?}");
+    let (_dir, data) = common::enrolled_with_card(&mock).await;
     let invoice = premium_invoice(&mock, 4_250, "Cotisation de novembre").await;
     let skewed = |secs: &str, args: &[&str]| {
         common::command(&mock, &data)

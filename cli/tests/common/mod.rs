@@ -85,3 +85,18 @@ pub async fn enroll(mock: &Mock, data: &std::path::Path) -> String {
         .unwrap()
         .to_owned()
 }
+
+/// A terminal enrolled as the demo holder in a fresh folder, with the Visa test card saved:
+/// the folder's guard (keep it alive) and the data path in it.
+pub async fn enrolled_with_card(mock: &Mock) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("t");
+    enroll(mock, &data).await;
+    let out = tierspay(
+        mock,
+        &data,
+        &["--json", "card", "save", "--test-card", "visa"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    (dir, data)
+}
