@@ -414,6 +414,29 @@ impl Store {
 }
 
 #[cfg(test)]
+impl StoredInvoice {
+    /// An open premium invoice of 42,50 € for the demo contract, for other modules' tests.
+    pub(crate) fn open_for_tests(id: &str) -> Self {
+        Self {
+            id: id.into(),
+            number: None,
+            status: StoredInvoiceStatus::Open,
+            source: "premium".into(),
+            description: None,
+            contract_ref: "TP1000001".into(),
+            currency: "EUR".into(),
+            amount_due: 4250,
+            amount_paid: 0,
+            amount_remaining: 4250,
+            due_date: None,
+            rf_reference: None,
+            created: 1,
+            extra: Default::default(),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -27,19 +27,7 @@ final class ArrearsOutboxTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tierspay-core-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         dataDirs.append(dir)
-        let store = InMemorySecureStore()
-        let client = try TiersPayClient(
-            configuration: TiersPayConfiguration(
-                serverURL: server.url, dataDirectory: dir, serverPublicKey: server.publicKey, deviceName: "XCTest"
-            ),
-            secureStore: store,
-            deviceKey: SoftwareDeviceKey(store: store)
-        )
-        let challenge = try await client.startEnrollment(contractNumber: "TP1000001", birthDate: "1985-04-12")
-        let code = try await server.lastCode(length: challenge.codeLength)
-        _ = try await client.confirmEnrollment(enrollmentId: challenge.enrollmentId, code: code)
-        _ = try await client.saveMemberCard(number: "4242424242424242", expiry: "12/34", cvc: "123")
-        return client
+        return try await server.enrolledMember(dataDirectory: dir, cardNumber: "4242424242424242")
     }
 
     private func until(_ model: ArrearsFlowModel, _ what: String, _ done: (ArrearsSnapshot) -> Bool) async throws -> ArrearsSnapshot {

@@ -282,25 +282,9 @@ mod tests {
     use super::*;
     use crate::app::arrears::{InvoiceLink, LinkRefusal};
     use crate::domain::payment_link::Channel;
-    use crate::store::StoredInvoiceStatus;
 
     fn invoice(id: &str) -> StoredInvoice {
-        StoredInvoice {
-            id: id.into(),
-            number: None,
-            status: StoredInvoiceStatus::Open,
-            source: "premium".into(),
-            description: None,
-            contract_ref: "TP1000001".into(),
-            currency: "EUR".into(),
-            amount_due: 4250,
-            amount_paid: 0,
-            amount_remaining: 4250,
-            due_date: None,
-            rf_reference: None,
-            created: 1,
-            extra: Default::default(),
-        }
+        StoredInvoice::open_for_tests(id)
     }
 
     fn network() -> Failure {

@@ -5,12 +5,9 @@ import fr.tierspay.core.Invoice
 import fr.tierspay.core.InvoiceStatus
 import fr.tierspay.core.PaymentProgress
 import fr.tierspay.shell.platform.InMemorySecretStore
-import fr.tierspay.shell.platform.SoftwareDeviceKey
 import fr.tierspay.shell.state.ArrearsModel
 import fr.tierspay.shell.support.ArrearsMock
 import fr.tierspay.shell.support.MockServer
-import fr.tierspay.shell.support.MockServer.Companion.DEMO_BIRTH_DATE
-import fr.tierspay.shell.support.MockServer.Companion.DEMO_CONTRACT
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
@@ -51,17 +48,7 @@ class ArrearsOutboxClientTest {
     }
 
     /** The demo holder enrolled, with the test card 4242… saved as the card the app pays with. */
-    private suspend fun enrolledWithCard(): CoreTiersPayClient {
-        val client = CoreTiersPayClient.open(
-            ShellConfig(mock.url, dataDir.toString(), mock.publicKey, deviceName = "JVM test"),
-            secrets,
-            SoftwareDeviceKey(secrets),
-        )
-        val challenge = client.startEnrollment(DEMO_CONTRACT, DEMO_BIRTH_DATE)
-        client.confirmEnrollment(challenge.enrollmentId, mock.lastSmsCode())
-        client.saveMemberCard("4242424242424242", "12/34", "123")
-        return client
-    }
+    private suspend fun enrolledWithCard() = arrears.enrolledMember(dataDir, secrets, cardNumber = "4242424242424242")
 
     private suspend fun ArrearsModel.until(what: String, done: (ArrearsFlowState) -> Boolean): ArrearsFlowState = try {
         withTimeout(15_000) { state.first { it != null && done(it) }!! }

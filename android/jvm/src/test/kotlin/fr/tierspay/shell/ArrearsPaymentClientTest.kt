@@ -5,12 +5,9 @@ import fr.tierspay.core.InvoiceStatus
 import fr.tierspay.core.LinkChannel
 import fr.tierspay.core.LinkResult
 import fr.tierspay.shell.platform.InMemorySecretStore
-import fr.tierspay.shell.platform.SoftwareDeviceKey
 import fr.tierspay.shell.state.ArrearsModel
 import fr.tierspay.shell.support.ArrearsMock
 import fr.tierspay.shell.support.MockServer
-import fr.tierspay.shell.support.MockServer.Companion.DEMO_BIRTH_DATE
-import fr.tierspay.shell.support.MockServer.Companion.DEMO_CONTRACT
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
@@ -47,16 +44,7 @@ class ArrearsPaymentClientTest {
         mock.close()
     }
 
-    private suspend fun enrolled(): CoreTiersPayClient {
-        val client = CoreTiersPayClient.open(
-            ShellConfig(mock.url, dataDir.toString(), mock.publicKey, deviceName = "JVM test"),
-            secrets,
-            SoftwareDeviceKey(secrets),
-        )
-        val challenge = client.startEnrollment(DEMO_CONTRACT, DEMO_BIRTH_DATE)
-        client.confirmEnrollment(challenge.enrollmentId, mock.lastSmsCode())
-        return client
-    }
+    private suspend fun enrolled() = arrears.enrolledMember(dataDir, secrets)
 
     private suspend fun ArrearsModel.until(what: String, done: (ArrearsFlowState) -> Boolean): ArrearsFlowState = try {
         withTimeout(10_000) { state.first { it != null && done(it) }!! }

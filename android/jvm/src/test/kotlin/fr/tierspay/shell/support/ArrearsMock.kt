@@ -1,10 +1,17 @@
 package fr.tierspay.shell.support
 
+import fr.tierspay.shell.CoreTiersPayClient
+import fr.tierspay.shell.ShellConfig
+import fr.tierspay.shell.platform.InMemorySecretStore
+import fr.tierspay.shell.platform.SoftwareDeviceKey
+import fr.tierspay.shell.support.MockServer.Companion.DEMO_BIRTH_DATE
+import fr.tierspay.shell.support.MockServer.Companion.DEMO_CONTRACT
 import java.net.URI
 import java.net.URLEncoder
 import java.net.http.HttpClient
 import java.net.http.HttpRequest
 import java.net.http.HttpResponse
+import java.nio.file.Path
 import java.time.Duration
 
 /**
@@ -17,6 +24,22 @@ class ArrearsMock(private val mock: MockServer) {
         .connectTimeout(Duration.ofSeconds(5))
         .followRedirects(HttpClient.Redirect.NEVER)
         .build()
+
+    /**
+     * The demo holder enrolled in [dataDir] through the real core, as the app does it; with
+     * [cardNumber], that test card saved as the card the app pays with.
+     */
+    suspend fun enrolledMember(dataDir: Path, secrets: InMemorySecretStore, cardNumber: String? = null): CoreTiersPayClient {
+        val client = CoreTiersPayClient.open(
+            ShellConfig(mock.url, dataDir.toString(), mock.publicKey, deviceName = "JVM test"),
+            secrets,
+            SoftwareDeviceKey(secrets),
+        )
+        val challenge = client.startEnrollment(DEMO_CONTRACT, DEMO_BIRTH_DATE)
+        client.confirmEnrollment(challenge.enrollmentId, mock.lastSmsCode())
+        cardNumber?.let { client.saveMemberCard(it, "12/34", "123") }
+        return client
+    }
 
     private fun send(request: HttpRequest.Builder): HttpResponse<String> =
         http.send(request.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString())
