@@ -104,8 +104,8 @@ pub fn unbalanced(mock: &Mock) -> i64 {
     .expect("ledger")
 }
 
-/// The payment link paths of `invoice` for `channels` (`/l/{token}`), in that order.
-pub async fn link_paths(mock: &Mock, invoice: &str, channels: &[&str]) -> Vec<String> {
+/// The payment links of `invoice` for `channels`, in that order: (channel, path `/l/{token}`).
+pub async fn links(mock: &Mock, invoice: &str, channels: &[&str]) -> Vec<(String, String)> {
     let (status, doc) = mock
         .post(
             &format!("/v1/test_helpers/invoices/{invoice}/links"),
@@ -118,12 +118,24 @@ pub async fn link_paths(mock: &Mock, invoice: &str, channels: &[&str]) -> Vec<St
         .expect("data")
         .iter()
         .map(|l| {
-            l["url"]
-                .as_str()
-                .expect("url")
-                .trim_start_matches("https://app.tierspay.fr")
-                .to_owned()
+            (
+                l["channel"].as_str().expect("channel").to_owned(),
+                l["url"]
+                    .as_str()
+                    .expect("url")
+                    .trim_start_matches("https://app.tierspay.fr")
+                    .to_owned(),
+            )
         })
+        .collect()
+}
+
+/// The payment link paths of `invoice` for `channels` (`/l/{token}`), in that order.
+pub async fn link_paths(mock: &Mock, invoice: &str, channels: &[&str]) -> Vec<String> {
+    links(mock, invoice, channels)
+        .await
+        .into_iter()
+        .map(|(_, path)| path)
         .collect()
 }
 

@@ -6,6 +6,7 @@
 
 use reqwest::redirect::Policy;
 use serde_json::{json, Value};
+use tierspay_tests::pay_once::links;
 use tierspay_tests::{Mock, DEMO_CONTRACT, PSP_KEY};
 
 struct Page {
@@ -101,28 +102,6 @@ async fn invoice(mock: &Mock, amount: i64) -> String {
     let doc: Value = r.json().await.expect("json");
     assert_eq!(status, 200, "{doc}");
     doc["invoice"].as_str().expect("invoice id").to_owned()
-}
-
-/// The links of `invoice` for `channels`: (channel, path of the long link, path of the short).
-async fn links(mock: &Mock, invoice: &str, channels: &[&str]) -> Vec<(String, String)> {
-    let (status, doc) = mock
-        .post(
-            &format!("/v1/test_helpers/invoices/{invoice}/links"),
-            json!({ "channels": channels }),
-        )
-        .await;
-    assert_eq!(status, 200, "{doc}");
-    doc["data"]
-        .as_array()
-        .expect("data")
-        .iter()
-        .map(|l| {
-            (
-                l["channel"].as_str().expect("channel").to_owned(),
-                path_of(l["url"].as_str().expect("url")),
-            )
-        })
-        .collect()
 }
 
 async fn pay(b: &Browser, link: &str, number: &str) -> Page {

@@ -275,8 +275,11 @@ impl Api {
         }
         self.round_trips.fetch_add(1, Ordering::Relaxed);
         let response = builder.send().await?;
-        self.observe_date(response.headers());
         let status = response.status();
+        // Only a refused proof is corrected by the server's clock (`correct_clock`).
+        if status == StatusCode::UNAUTHORIZED {
+            self.observe_date(response.headers());
+        }
         let retry_after = response
             .headers()
             .get("retry-after")
