@@ -150,9 +150,16 @@ tokio::task_local! {
 
 /// WAL pages past which the writer checkpoints itself, while holding the connection. SQLite
 /// counts every frame since the WAL last restarted, backfilled or not, and under load the WAL
-/// rarely restarts: at 10,000 (about 40 MB) the request threads ran that checkpoint, fsyncs
-/// included, every second or so at 200 taps/s (strace), stalling every request behind it.
+/// rarely restarts: at 10,000 (40 MB at the 4 KB pages of the time) the request threads ran
+/// that checkpoint, fsyncs included, every second or so at 200 taps/s (strace), stalling every
+/// request behind it.
 const WAL_BACKSTOP_PAGES: i64 = 100_000;
+/// Bytes per database page. A commit writes every page it touched whole to the WAL, and a tap's
+/// commits touch the last leaf of a dozen b-trees plus the overflow pages of three JSON copies
+/// of the authorization: at 4 KB pages that was 36 pages (148 KB) a tap, 148 MB/s at 1,000
+/// taps/s, more than this VM's disk sustains for a minute; at 1 KB it is about 47 pages (47 KB).
+/// (`make bench-auth`, docs/benchmarks.md.)
+const PAGE_SIZE: i64 = 1024;
 /// Prepared statements kept by the connection (every statement of the hot paths, with room).
 const STATEMENT_CACHE: usize = 256;
 
@@ -164,11 +171,13 @@ impl Db {
         register_vault(&conn, vault)?;
         crate::platform::arrears::member_events::register_wake(&conn)?;
         crate::platform::arrears::pay_once::register_functions(&conn)?;
+        // Only a new, empty file takes it; an existing one keeps the size it was made with.
+        conn.pragma_update(None, "page_size", PAGE_SIZE)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // Checkpoints run on a connection of their own (`Checkpointer`), so no request waits for
         // the disk, and `maintenance` lets the WAL start over; this is only the backstop should
-        // that task fall behind (about 400 MB).
+        // that task fall behind (about 100 MB).
         conn.pragma_update(None, "wal_autocheckpoint", WAL_BACKSTOP_PAGES)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // One connection serves every request: a tap alone runs some 20 distinct statements,
