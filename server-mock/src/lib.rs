@@ -316,6 +316,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         faults: Default::default(),
         webhooks: Default::default(),
         resolve_access: platform::devices::resolve_access,
+        resolve_broker: platform::brokers::keys::resolve,
     }));
     let (tx, rx) = oneshot::channel::<()>();
     let maintenance = tokio::spawn(maintenance::run(state.clone(), config.db_path.clone()));

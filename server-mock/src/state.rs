@@ -58,6 +58,10 @@ pub struct Limits {
     /// milliseconds: the pass that sends retries when they fall due. A commit that queues a
     /// delivery wakes the worker at once, whatever this is.
     pub webhook_poll_ms: u64,
+    /// Requests allowed per broker key per window (issue 14, item 3).
+    pub broker_requests_per_window: u32,
+    /// The window of the broker limit, seconds (business time).
+    pub broker_window_secs: i64,
 }
 
 impl Default for Limits {
@@ -83,6 +87,8 @@ impl Default for Limits {
             webhook_retry_max_ms: 3_600_000,
             webhook_timeout_ms: 10_000,
             webhook_poll_ms: 250,
+            broker_requests_per_window: 100,
+            broker_window_secs: 60,
         }
     }
 }
@@ -121,6 +127,8 @@ pub struct Inner {
     pub webhooks: crate::psp::webhook_delivery::Webhooks,
     /// How an access token becomes a device: the platform's, handed to the shared HTTP layer.
     pub resolve_access: crate::http::ResolveAccess,
+    /// How a broker key becomes a broker: the platform's, handed to the shared HTTP layer.
+    pub resolve_broker: crate::http::ResolveBroker,
 }
 
 impl std::ops::Deref for AppState {

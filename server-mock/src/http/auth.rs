@@ -36,6 +36,53 @@ pub struct DeviceSession {
 pub type ResolveAccess =
     fn(&rusqlite::Connection, &str, &str, i64) -> Result<DeviceSession, ApiError>;
 
+/// A broker, as the platform (which owns brokers and their keys) resolves a `bk_test_` key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerSession {
+    /// `brk_…`
+    pub broker_id: String,
+    /// `bkk_…`: the key used.
+    pub key_id: String,
+}
+
+/// A request presenting a well-formed broker key, for the platform's resolver.
+#[derive(Debug, Clone)]
+pub struct BrokerAttempt<'a> {
+    /// The stored form of the key's secret ([`super::broker_key::hash`]).
+    pub key_hash: &'a str,
+    /// Whether the request is for a broker route (`/v1/broker/…`); a broker key is good for
+    /// nothing else.
+    pub broker_route: bool,
+    /// `GET`, `POST`, …
+    pub method: &'a str,
+    /// The client's address, for the audit trail.
+    pub client: &'a str,
+    /// Requests allowed per key per window.
+    pub per_window: u32,
+    /// The window, seconds.
+    pub window_secs: i64,
+}
+
+/// Why a broker key was refused; the platform has audited it already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerRefusal {
+    /// Unknown, revoked, or used outside the broker routes: the answer a wrong key gets.
+    Refused,
+    /// Too many requests with this key; seconds until the next is allowed.
+    RateLimited(u64),
+}
+
+/// Resolves a broker key inside its own transaction (committed either way, so refusals stay
+/// audited). The platform registers its own at start, as for [`ResolveAccess`].
+pub type ResolveBroker = fn(
+    &rusqlite::Connection,
+    &BrokerAttempt<'_>,
+    i64,
+) -> Result<Result<BrokerSession, BrokerRefusal>, ApiError>;
+
+/// Where broker keys are good: every broker route starts with it.
+pub const BROKER_ROUTES: &str = "/v1/broker/";
+
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
 pub enum Caller {
@@ -61,6 +108,8 @@ pub enum Caller {
         /// The secret key.
         key: String,
     },
+    /// A live broker key (`Authorization: Bearer bk_test_…`) on a broker route.
+    Broker(BrokerSession),
 }
 
 impl Caller {
@@ -74,6 +123,19 @@ impl Caller {
                 "key:{}",
                 tierspay_core::auth::b64url(tierspay_core::auth::sha256(key))
             ),
+            // Per broker, not per key: a retry after a rotation replays the same answer.
+            Self::Broker(b) => format!("broker:{}", b.broker_id),
+        }
+    }
+
+    /// The broker, or the 401 a request without a broker key gets on a broker route.
+    pub fn broker(&self) -> Result<&BrokerSession, ApiError> {
+        match self {
+            Self::Broker(b) => Ok(b),
+            _ => Err(ApiError::unauthorized(
+                "api_key_required",
+                "Broker routes need a broker key: `Authorization: Bearer bk_test_…`.",
+            )),
         }
     }
 
@@ -166,6 +228,64 @@ fn invalid_api_key(key: &str) -> ApiError {
     )
 }
 
+/// A broker key (`Bearer bk_…`), well-formed or not: anything with the prefix is answered as
+/// a broker key, so a malformed one gets the same refusal as a wrong one.
+fn broker_key_of(authorization: &str) -> Option<String> {
+    let key = authorization.strip_prefix("Bearer ")?.trim();
+    key.starts_with("bk_").then(|| key.to_owned())
+}
+
+/// The broker behind `key`, or the refusal: a malformed, unknown or revoked key, or a broker
+/// key outside the broker routes, all get what an unknown API key gets (no hint which).
+async fn broker(
+    state: &AppState,
+    key: String,
+    method: &str,
+    path: &str,
+    client: String,
+) -> Result<Caller, ApiError> {
+    let Some(secret) = super::broker_key::parse(&key) else {
+        return Err(invalid_api_key(&key));
+    };
+    let key_hash = super::broker_key::hash(&secret);
+    let broker_route = path.starts_with(BROKER_ROUTES);
+    let method = method.to_owned();
+    let (per_window, window_secs) = (
+        state.limits.broker_requests_per_window,
+        state.limits.broker_window_secs,
+    );
+    let resolve = state.resolve_broker;
+    let now = state.clock.now();
+    let outcome = state
+        .db
+        .transaction(move |tx| {
+            let attempt = BrokerAttempt {
+                key_hash: &key_hash,
+                broker_route,
+                method: &method,
+                client: &client,
+                per_window,
+                window_secs,
+            };
+            resolve(tx, &attempt, now)
+        })
+        .await?;
+    match outcome {
+        Ok(session) => Ok(Caller::Broker(session)),
+        Err(BrokerRefusal::Refused) => Err(invalid_api_key(&key)),
+        Err(BrokerRefusal::RateLimited(wait)) => Err(rate_limited(wait)),
+    }
+}
+
+/// Stripe's answer to too many requests: 429, `rate_limit`, `Retry-After`.
+fn rate_limited(wait: u64) -> ApiError {
+    let mut e = ApiError::rate_limited(wait);
+    e.detail.code = "rate_limit".into();
+    e.detail.message =
+        "Too many requests with this key; retry after the number of seconds in Retry-After.".into();
+    e
+}
+
 async fn identify(
     state: &AppState,
     headers: &HeaderMap,
@@ -174,6 +294,9 @@ async fn identify(
     client: String,
 ) -> Result<Caller, ApiError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(key) = header("authorization").and_then(broker_key_of) {
+        return broker(state, key, method, path, client).await;
+    }
     if let Some(key) = header("authorization").and_then(api_key) {
         // Unknown keys stop here, before any handler, limit or idempotency scope sees them.
         if !state.api_keys.contains(&key) {

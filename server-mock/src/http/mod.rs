@@ -1,9 +1,10 @@
 //! HTTP plumbing shared by every module: Stripe-style errors, request ids and logs, request
-//! size limits, caller authentication (DPoP, API keys), idempotency keys, and a JSON extractor
-//! whose errors name the field.
+//! size limits, caller authentication (DPoP, API keys, broker keys), idempotency keys, and a
+//! JSON extractor whose errors name the field.
 
 pub mod accept_language;
 mod auth;
+pub mod broker_key;
 mod error;
 pub mod idempotency;
 mod json;
@@ -12,10 +13,13 @@ mod peer;
 mod request_id;
 pub mod webhook_signature;
 
-pub use auth::{authenticate, prune_proof_ids, Caller, DeviceSession, ResolveAccess};
+pub use auth::{
+    authenticate, prune_proof_ids, BrokerAttempt, BrokerRefusal, BrokerSession, Caller,
+    DeviceSession, ResolveAccess, ResolveBroker, BROKER_ROUTES,
+};
 pub use error::ApiError;
 pub use idempotency::{idempotency, Reexecute};
-pub use json::ApiJson;
+pub use json::{parse as parse_json, ApiJson};
 pub use limits::{check_request, MAX_HEADERS, MAX_HEADER_BYTES, MAX_PATH_SEGMENTS};
 pub use peer::{client_addr, ClientAddr};
 pub use request_id::request_log;

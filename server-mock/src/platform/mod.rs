@@ -1,9 +1,10 @@
 //! The platform backend: enrollment (its orchestration), devices and their tokens, push tokens,
 //! the notification outbox, the member's card, the member's own card, visits (authorization,
-//! the real-time decision on a tap, settlement) and arrears. It knows members
+//! the real-time decision on a tap, settlement), arrears and brokers. It knows members
 //! only by the insurer's reference, and calls the insurer and the PSP, never the reverse.
 
 pub mod arrears;
+pub mod brokers;
 pub mod card;
 pub mod console;
 pub mod devices;
@@ -183,4 +184,6 @@ pub const MIGRATIONS: &[&str] = &[
     arrears::hosted_page::MIGRATION,
     // 8: the SMS's short codes, each resolving to its signed token.
     arrears::short_links::MIGRATION,
+    // 9: brokers, their keys (hashes only), the contracts they brought, the links they made.
+    brokers::MIGRATION,
 ];

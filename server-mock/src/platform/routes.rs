@@ -48,6 +48,7 @@ pub fn router() -> Router<AppState> {
         .merge(super::arrears::reminders::router())
         .merge(super::arrears::hosted_page::router())
         .merge(super::console::router())
+        .merge(super::brokers::router())
         .merge(super::invoice_messages::router())
 }
 

@@ -297,7 +297,12 @@ pub fn invoice_view(
             .iter()
             .map(|a| AuditLine {
                 when: i18n::when(lang, a.at),
-                who: a.staff_email.clone().unwrap_or_default(),
+                // A broker or the back office has no email: its id names it.
+                who: a
+                    .staff_email
+                    .clone()
+                    .or_else(|| a.staff_id.clone())
+                    .unwrap_or_default(),
                 what: if a.detail.is_empty() {
                     a.action.clone()
                 } else {
