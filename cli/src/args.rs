@@ -204,6 +204,24 @@ pub enum Command {
         /// https://app.tierspay.fr/l/…, tierspay://l/… or https://app.tierspay.fr/s/….
         url: String,
     },
+    /// An invoice's messages with your insurer's support, oldest first (read from the server;
+    /// --offline: as last read on this terminal).
+    Messages {
+        /// The invoice id, in_….
+        invoice: String,
+        /// Do not ask the server.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Write to your insurer's support about an invoice (1 to 2,000 characters). Kept on this
+    /// terminal with its idempotency key, then sent exactly once, now or at the next command
+    /// that reaches the server.
+    Write {
+        /// The invoice id, in_….
+        invoice: String,
+        /// The message.
+        text: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -62,6 +62,12 @@ pub async fn run(cli: &Cli, out: &Output) -> Result<(), Failure> {
         Command::Pay { invoice } => crate::outbox::pay(&open(cli)?, out, invoice).await,
         Command::Outbox => crate::outbox::outbox(&open(cli)?, out),
         Command::OpenLink { url } => crate::arrears::open_link(&open(cli)?, out, url).await,
+        Command::Messages { invoice, offline } => {
+            crate::messages::messages(&open(cli)?, out, invoice, *offline).await
+        }
+        Command::Write { invoice, text } => {
+            crate::messages::write(&open(cli)?, out, invoice, text).await
+        }
         Command::Push {
             action: PushAction::Register { service, token },
         } => push_register(cli, out, *service, token).await,
@@ -311,6 +317,10 @@ fn link(out: &Output, url: &str) -> Result<(), Failure> {
         Route::PaymentLink { url } => (
             json!({"route": "payment_link", "url": url}),
             "A payment link: check it with `tierspay open-link URL`.".to_owned(),
+        ),
+        Route::InvoiceThread { invoice_id } => (
+            json!({"route": "invoice_thread", "invoice_id": invoice_id}),
+            format!("Opens the messages of {invoice_id}: `tierspay messages {invoice_id}`."),
         ),
     };
     out.done(doc, &text);

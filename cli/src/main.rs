@@ -6,6 +6,7 @@ mod arrears;
 mod card;
 mod commands;
 mod coverage;
+mod messages;
 mod outbox;
 mod output;
 mod payment;

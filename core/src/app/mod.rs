@@ -9,6 +9,7 @@ mod events;
 pub mod flows;
 pub(crate) mod invoice_sync;
 pub(crate) mod member_events;
+pub(crate) mod messages;
 pub(crate) mod outbox;
 mod payment_method;
 pub(crate) mod payment_text;

@@ -10,7 +10,7 @@ use super::arrears::{status_text, stored};
 use super::Core;
 use crate::auth::random;
 use crate::error::{Error, Result};
-use crate::store::outbox::{Enqueued, NewOutboxRow, INVOICE_PAYMENT};
+use crate::store::outbox::{Enqueued, NewOutboxRow, INVOICE_MESSAGE, INVOICE_PAYMENT};
 use crate::store::{OutboxRow, OutboxState};
 use crate::wire::{MemberInvoicePayment, MemberInvoicePaymentRequest, MemberPaymentStatus};
 
@@ -49,8 +49,19 @@ pub struct PayResult {
     pub already_queued: bool,
 }
 
+/// What a row is, once checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RowKind {
+    /// A payment of an invoice: the answer is a `MemberInvoicePayment`.
+    Payment,
+    /// A member's message: the answer is the `InvoiceMessage`.
+    Message,
+}
+
 /// A row checked before it is sent: a known kind, a key, a body that reads.
+#[derive(Debug)]
 struct Sendable {
+    kind: RowKind,
     path: String,
     key: String,
     body: Vec<u8>,
@@ -59,33 +70,39 @@ struct Sendable {
 /// Why a row cannot be sent, or what to send. Only rows this code wrote pass: anything else in
 /// the table (a damaged file, another version's row) is set aside rather than guessed at.
 fn check(row: &OutboxRow) -> std::result::Result<Sendable, &'static str> {
-    if row.kind != INVOICE_PAYMENT {
-        return Err("unknown kind");
-    }
+    let kind = match row.kind.as_str() {
+        INVOICE_PAYMENT => RowKind::Payment,
+        INVOICE_MESSAGE => RowKind::Message,
+        _ => return Err("unknown kind"),
+    };
     let key = row
         .idempotency_key
         .as_deref()
         .filter(|k| k.starts_with("idk_") && k.len() <= 64 && k.is_ascii())
         .ok_or("missing idempotency key")?;
+    let path = match kind {
+        RowKind::Payment => payment_path(row)?,
+        RowKind::Message => super::messages::message_path(row)?,
+    };
+    Ok(Sendable {
+        kind,
+        path,
+        key: key.to_owned(),
+        body: row.body.clone().into_bytes(),
+    })
+}
+
+/// The path of a payment row, once its body and invoice id check.
+fn payment_path(row: &OutboxRow) -> std::result::Result<String, &'static str> {
     let request: MemberInvoicePaymentRequest =
         serde_json::from_str(&row.body).map_err(|_| "unreadable body")?;
     if request.amount <= 0 || Some(request.amount) != row.amount {
         return Err("amount does not match its row");
     }
-    let id_ok = row.subject.starts_with("in_")
-        && row.subject.len() <= 64
-        && row
-            .subject
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if !id_ok {
+    if !super::messages::path_safe(&row.subject, "in") {
         return Err("bad invoice id");
     }
-    Ok(Sendable {
-        path: format!("/v1/me/invoices/{}/payments", row.subject),
-        key: key.to_owned(),
-        body: row.body.clone().into_bytes(),
-    })
+    Ok(format!("/v1/me/invoices/{}/payments", row.subject))
 }
 
 /// `refused:{param}:{message}`, bounded, from a 4xx.
@@ -191,10 +208,10 @@ impl Core {
         self.failpoints.arm(point, action);
     }
 
-    /// The newest outbox rows, newest first.
+    /// The newest payment rows of the outbox, newest first (messages show in their thread).
     pub fn outbox_entries(&self) -> Result<Vec<OutboxRow>> {
         self.session()?.ok_or(Error::NotEnrolled)?;
-        self.store()?.outbox_entries(MAX_ENTRIES)
+        self.store()?.outbox_entries(INVOICE_PAYMENT, MAX_ENTRIES)
     }
 
     /// Sends every unfinished row, oldest first, each with its own key; one pass at a time
@@ -230,6 +247,24 @@ impl Core {
                 .await;
             failpoint!(self, crate::failpoints::AFTER_SEND);
             match answer {
+                Ok(response) if sendable.kind == RowKind::Message => {
+                    match self.finish_message(&row, &response.body) {
+                        Ok(true) => report.finished += 1,
+                        Ok(false) => {
+                            self.store()?.outbox_requeue(
+                                row.seq,
+                                "the server answered for another invoice",
+                                now,
+                            )?;
+                            report.waiting += 1;
+                        }
+                        Err(e) => {
+                            // Committed or not, a retry with the key gets the same answer.
+                            self.store()?.outbox_requeue(row.seq, &e.to_string(), now)?;
+                            report.waiting += 1;
+                        }
+                    }
+                }
                 Ok(response) => match response.json::<MemberInvoicePayment>() {
                     Ok(payment) if payment.invoice_id == row.subject => {
                         failpoint!(self, crate::failpoints::AFTER_ANSWER);
@@ -269,14 +304,18 @@ impl Core {
                         status: 400..=499, ..
                     },
                 ) => {
-                    self.store()?.outbox_finish(
-                        row.seq,
-                        OutboxState::Failed,
-                        Some(&refusal(&e)),
-                        None,
-                        None,
-                        now,
-                    )?;
+                    if sendable.kind == RowKind::Message {
+                        self.refuse_message(&row, &refusal(&e))?;
+                    } else {
+                        self.store()?.outbox_finish(
+                            row.seq,
+                            OutboxState::Failed,
+                            Some(&refusal(&e)),
+                            None,
+                            None,
+                            now,
+                        )?;
+                    }
                     report.finished += 1;
                 }
                 Err(e) => {
@@ -351,9 +390,25 @@ mod tests {
         let s = check(&row(INVOICE_PAYMENT, Some("idk_1"), good)).unwrap();
         assert_eq!(s.path, "/v1/me/invoices/in_1/payments");
         assert_eq!(
-            check(&row("invoice_message", Some("idk_1"), good)).err(),
+            check(&row("invoice_refund", Some("idk_1"), good)).err(),
             Some("unknown kind")
         );
+        // A message row is its own kind: its subject names the message, its body the text.
+        assert_eq!(
+            check(&row(INVOICE_MESSAGE, Some("idk_1"), good)).err(),
+            Some("bad subject")
+        );
+        let mut message = row(INVOICE_MESSAGE, Some("idk_1"), r#"{"text":"Bonjour"}"#);
+        message.subject = "in_1:lmsg_2".into();
+        let s = check(&message).unwrap();
+        assert_eq!(
+            (s.kind, s.path.as_str()),
+            (RowKind::Message, "/v1/me/invoices/in_1/messages")
+        );
+        message.body = r#"{"text":" Bonjour "}"#.into();
+        assert_eq!(check(&message).err(), Some("text the server would refuse"));
+        message.body = r#"{"text":"x","extra":1}"#.into();
+        assert_eq!(check(&message).err(), Some("unreadable body"));
         assert_eq!(
             check(&row(INVOICE_PAYMENT, None, good)).err(),
             Some("missing idempotency key")

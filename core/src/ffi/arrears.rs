@@ -45,7 +45,7 @@ pub struct Day {
     pub display_en: String,
 }
 
-fn day(unix_seconds: i64) -> Day {
+pub(crate) fn day(unix_seconds: i64) -> Day {
     let (display_fr, display_en, iso) = day_text(unix_seconds);
     Day {
         iso,

@@ -18,6 +18,7 @@ mod runtime;
 #[cfg(feature = "testing")]
 mod simulators;
 mod subscription;
+mod thread;
 mod tierspay;
 mod values;
 mod visit;
@@ -63,6 +64,9 @@ pub use records::*;
 #[cfg(feature = "testing")]
 pub use simulators::{PassKitSimulator, SimulatedPass};
 pub use subscription::{SessionListener, Subscription};
+pub use thread::{
+    MessageState, ThreadFlow, ThreadFlowError, ThreadFlowState, ThreadListener, ThreadMessage,
+};
 pub use tierspay::TiersPay;
 pub use values::{
     Amount, CardStatus, CareCategory, ContractStatus, DeductionKind, Relationship, TokenStatus,

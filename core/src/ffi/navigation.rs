@@ -27,6 +27,12 @@ pub enum Route {
         /// The link as received.
         url: String,
     },
+    /// An invoice's message thread (a push saying support answered): open
+    /// `TiersPay::thread_flow` with `invoice_id` and call `start`.
+    InvoiceThread {
+        /// The `in_…`.
+        invoice_id: String,
+    },
 }
 
 impl Route {
@@ -59,6 +65,17 @@ pub fn route_for_link(url: String) -> Result<Route, CoreError> {
 /// Where a push message leads: its `link` entry, or home when it has none.
 #[uniffi::export]
 pub fn route_for_push(data: HashMap<String, String>) -> Result<Route, CoreError> {
+    // Support answered on an invoice: its thread, when the id is one the core would send.
+    if data.get("kind").map(String::as_str) == Some("invoice_message") {
+        if let Some(id) = data
+            .get("invoice")
+            .filter(|id| crate::app::messages::path_safe(id, "in"))
+        {
+            return Ok(Route::InvoiceThread {
+                invoice_id: id.clone(),
+            });
+        }
+    }
     match data.get("link") {
         Some(link) => route_for_link(link.clone()),
         None => Ok(Route::Home),
@@ -69,4 +86,48 @@ pub fn route_for_push(data: HashMap<String, String>) -> Result<Route, CoreError>
 #[uniffi::export]
 pub fn core_version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn push(entries: &[(&str, &str)]) -> HashMap<String, String> {
+        entries
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn supports_answer_leads_to_its_thread_and_a_bad_id_home() {
+        assert_eq!(
+            route_for_push(push(&[
+                ("kind", "invoice_message"),
+                ("link", "tierspay://home"),
+                ("invoice", "in_Ab-9"),
+            ]))
+            .unwrap(),
+            Route::InvoiceThread {
+                invoice_id: "in_Ab-9".into()
+            }
+        );
+        for bad in ["in_../x", "imsg_1", "", "in_a/b"] {
+            assert_eq!(
+                route_for_push(push(&[
+                    ("kind", "invoice_message"),
+                    ("link", "tierspay://home"),
+                    ("invoice", bad),
+                ]))
+                .unwrap(),
+                Route::Home,
+                "{bad}"
+            );
+        }
+        // Another kind's `invoice` entry leads where its link does.
+        assert_eq!(
+            route_for_push(push(&[("kind", "card_frozen"), ("invoice", "in_1")])).unwrap(),
+            Route::Home
+        );
+    }
 }

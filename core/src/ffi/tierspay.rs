@@ -4,7 +4,8 @@ use super::runtime::CoreRuntime;
 use super::{
     Arrears, ArrearsFlow, ArrearsListener, Card, CoreConfig, CoreError, Coverage, Enrollment,
     EnrollmentFlow, EnrollmentListener, Payments, Profile, PushService, SessionListener,
-    SessionStatus, Subscription, VisitFlow, VisitListener, WalletFlow, WalletKind, WalletListener,
+    SessionStatus, Subscription, ThreadFlow, ThreadListener, VisitFlow, VisitListener, WalletFlow,
+    WalletKind, WalletListener,
 };
 use crate::app::{Core, Settings};
 use crate::platform::{DeviceKey, SecureStorage};
@@ -90,6 +91,21 @@ impl TiersPay {
     /// `listener` at every change; call `start`.
     pub fn arrears_flow(&self, listener: Arc<dyn ArrearsListener>) -> Arc<ArrearsFlow> {
         ArrearsFlow::new(self.core.clone(), self.runtime.clone(), listener)
+    }
+
+    /// The message thread of one invoice (`in_…`): its state goes to `listener` at every
+    /// change; call `start`.
+    pub fn thread_flow(
+        &self,
+        invoice_id: String,
+        listener: Arc<dyn ThreadListener>,
+    ) -> Arc<ThreadFlow> {
+        ThreadFlow::new(
+            self.core.clone(),
+            self.runtime.clone(),
+            invoice_id,
+            listener,
+        )
     }
 
     /// Coverage: synced data, providers, previews.

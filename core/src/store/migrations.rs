@@ -191,6 +191,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX member_invoice_outbox ON member_invoice (outbox_seq)
         WHERE outbox_seq IS NOT NULL;
     "#,
+    // Invoice threads as last read, and the member's messages waiting in the outbox.
+    super::messages::MIGRATION,
 ];
 
 /// Brings the schema to the latest version, each step in its own transaction.

@@ -5,6 +5,7 @@ mod card;
 pub mod coverage;
 mod invoices;
 mod link_invoices;
+pub mod messages;
 mod migrations;
 pub mod outbox;
 mod payment;

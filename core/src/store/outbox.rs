@@ -12,6 +12,9 @@ use crate::error::{Error, Result};
 
 /// The kind of a payment of an invoice from the app (`POST /v1/me/invoices/{id}/payments`).
 pub const INVOICE_PAYMENT: &str = "invoice_payment";
+/// The kind of a member's message on an invoice (`POST /v1/me/invoices/{id}/messages`); its
+/// subject is `{in_…}:{lmsg_…}`, one per message.
+pub const INVOICE_MESSAGE: &str = "invoice_message";
 /// Longest error text kept on a row.
 const MAX_ERROR_CHARS: usize = 300;
 
@@ -238,13 +241,13 @@ impl Store {
         Ok(rows)
     }
 
-    /// The newest `limit` rows, newest first.
-    pub fn outbox_entries(&self, limit: u32) -> Result<Vec<OutboxRow>> {
+    /// The newest `limit` rows of `kind`, newest first.
+    pub fn outbox_entries(&self, kind: &str, limit: u32) -> Result<Vec<OutboxRow>> {
         let mut stmt = self.conn().prepare(&format!(
-            "SELECT {COLUMNS} FROM outbox ORDER BY seq DESC LIMIT ?1"
+            "SELECT {COLUMNS} FROM outbox WHERE kind = ?1 ORDER BY seq DESC LIMIT ?2"
         ))?;
         let rows = stmt
-            .query_map([limit], row_of)?
+            .query_map(params![kind, limit], row_of)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -306,6 +309,23 @@ impl Store {
         invoice: Option<&StoredInvoice>,
         now: i64,
     ) -> Result<bool> {
+        self.outbox_finish_with(seq, state, last_error, answer, now, |tx| match invoice {
+            Some(invoice) => upsert_in(tx, invoice, now),
+            None => Ok(()),
+        })
+    }
+
+    /// [`Store::outbox_finish`] with any local effect: `effect` runs in the transaction that
+    /// ends the row, and only if the row was still unfinished.
+    pub fn outbox_finish_with(
+        &mut self,
+        seq: i64,
+        state: OutboxState,
+        last_error: Option<&str>,
+        answer: Option<&str>,
+        now: i64,
+        effect: impl FnOnce(&Transaction<'_>) -> Result<()>,
+    ) -> Result<bool> {
         if state.unfinished() {
             return Err(Error::Internal(
                 "an outbox row cannot finish as unfinished".into(),
@@ -320,9 +340,7 @@ impl Store {
         if changed != 1 {
             return Ok(false);
         }
-        if let Some(invoice) = invoice {
-            upsert_in(&tx, invoice, now)?;
-        }
+        effect(&tx)?;
         tx.commit()?;
         Ok(true)
     }
@@ -382,7 +400,7 @@ mod tests {
             .enqueue_invoice_payment(&payment("in_a", "idk_2"), 3)
             .unwrap();
         assert_eq!(again, Enqueued::AlreadyQueued(first.clone()));
-        assert_eq!(store.outbox_entries(10).unwrap().len(), 1);
+        assert_eq!(store.outbox_entries(INVOICE_PAYMENT, 10).unwrap().len(), 1);
         assert_eq!(
             store.invoice("in_a").unwrap().unwrap().extra.outbox_seq,
             Some(first.seq)
@@ -417,7 +435,10 @@ mod tests {
         };
         assert_eq!(field, "invoice_id");
         assert!(
-            store.outbox_entries(10).unwrap().is_empty(),
+            store
+                .outbox_entries(INVOICE_PAYMENT, 10)
+                .unwrap()
+                .is_empty(),
             "rolled back with the invoice"
         );
     }

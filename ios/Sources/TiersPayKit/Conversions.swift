@@ -296,6 +296,7 @@ extension AppRoute {
         case let .provider(code): self = .provider(code: code)
         case .card: self = .card
         case let .paymentLink(url): self = .paymentLink(url: url)
+        case let .invoiceThread(invoiceId): self = .invoiceThread(invoiceId: invoiceId)
         }
     }
 }

@@ -140,6 +140,8 @@ public enum AppRoute: Equatable, Hashable, Sendable {
     case card
     /// A payment link (`/l/…`, `/s/…`), not trusted yet: `ArrearsFlowModel.open(link:)` has the core verify it.
     case paymentLink(url: String)
+    /// An invoice's message thread (a push saying support answered): `threadFlow(invoiceId:)`.
+    case invoiceThread(invoiceId: String)
 }
 
 /// Which push service gave the app its token.

@@ -102,6 +102,8 @@ public protocol TiersPayService: EnrollmentService, CoverageService {
     /// The arrears screens' flow (invoices offline, payment links verified before they show),
     /// written once in the core (`core/src/app/flows/arrears.rs`).
     func arrearsFlow() -> ArrearsFlowModel
+    /// One invoice's message thread, written once in the core (`core/src/app/flows/thread.rs`).
+    func threadFlow(invoiceId: String) -> ThreadFlowModel
     /// The card screen's Apple Pay flow, written once in the core (`core/src/app/flows/wallet.rs`):
     /// `wallet` is PassKit's sheet, which the flow asks for.
     func walletFlow(wallet: any PaymentPassAdding, cardholderName: String) -> AddToWalletModel
@@ -199,6 +201,12 @@ public final class TiersPayClient: TiersPayService, CardService, PaymentService,
     /// The arrears screens' flow: invoices offline, payment links verified by the core.
     public func arrearsFlow() -> ArrearsFlowModel {
         ArrearsFlowModel(core: core)
+    }
+
+    /// One invoice's message thread: the messages offline, a refresh, the member's messages
+    /// sent exactly once through the core's outbox.
+    public func threadFlow(invoiceId: String) -> ThreadFlowModel {
+        ThreadFlowModel(core: core, invoiceId: invoiceId)
     }
 
     /// The visit screen's flow, its figures' text and explanations for a `language` reader.

@@ -174,6 +174,10 @@ public final class AppModel {
             load()
         case (.paymentLink, .enrollment):
             break  // no member on this phone to check the link against: the core would refuse it
+        case let (.invoiceThread(invoiceId), .home), let (.invoiceThread(invoiceId), .launching):
+            thread = invoiceId
+        case (.invoiceThread, .enrollment):
+            break  // a push for a member no longer signed in here
         }
     }
 
@@ -227,6 +231,22 @@ public final class AppModel {
     }
 
     public func dismissPaymentLink() { paymentLink = nil }
+
+    /// The invoice whose message thread a push asked to open; nil when none.
+    public private(set) var thread: String? {
+        willSet {
+            #if canImport(Combine)
+            objectWillChange.send()
+            #endif
+        }
+    }
+
+    public func dismissThread() { thread = nil }
+
+    /// The thread screen's flow for an invoice.
+    public func makeThreadFlow(invoiceId: String) -> ThreadFlowModel {
+        service.threadFlow(invoiceId: invoiceId)
+    }
 
     /// The arrears sheet's flow for a link: the core verifies it before anything shows.
     public func makeArrearsFlow(for launch: PaymentLinkLaunch) -> ArrearsFlowModel {

@@ -58,6 +58,7 @@ final class FakeService: TiersPayService, @unchecked Sendable {
     func enrollmentFlow(contractNumber: String?) -> EnrollmentFlowModel { fatalError("not scripted") }
     func visitFlow(providerCode: String?) -> VisitFlowModel { fatalError("not scripted") }
     func arrearsFlow() -> ArrearsFlowModel { fatalError("not scripted") }
+    func threadFlow(invoiceId: String) -> ThreadFlowModel { fatalError("not scripted") }
     func walletFlow(wallet: any PaymentPassAdding, cardholderName: String) -> AddToWalletModel { fatalError("not scripted") }
 
     // Coverage: not scripted; the app's top level asks for none of it.

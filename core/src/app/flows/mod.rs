@@ -3,6 +3,7 @@
 
 pub mod arrears;
 pub mod enrollment;
+pub mod thread;
 pub mod visit;
 pub mod wallet;
 

@@ -127,6 +127,7 @@ internal fun Route.toShell(): Destination = when (this) {
     is Route.Provider -> Destination.Provider(code)
     is Route.Card -> Destination.Card
     is Route.PaymentLink -> Destination.PaymentLink(url)
+    is Route.InvoiceThread -> Destination.InvoiceThread(invoiceId)
 }
 
 internal fun PushService.toCore(): CorePushService = when (this) {

@@ -11,6 +11,8 @@ import fr.tierspay.core.Payments
 import fr.tierspay.core.PreviewRequest
 import fr.tierspay.core.SessionEvent
 import fr.tierspay.core.SessionListener
+import fr.tierspay.core.ThreadFlow
+import fr.tierspay.core.ThreadListener
 import fr.tierspay.core.TiersPay
 import fr.tierspay.core.VisitFlow
 import fr.tierspay.core.VisitListener
@@ -211,6 +213,9 @@ class CoreTiersPayClient private constructor(private val core: TiersPay, private
 
     /** The arrears screens' flow, written once in the core; see [fr.tierspay.shell.state.ArrearsModel]. */
     override fun arrearsFlow(listener: ArrearsListener): ArrearsFlow = core.arrearsFlow(listener)
+
+    /** One invoice's message thread, written once in the core; see [fr.tierspay.shell.state.ThreadModel]. */
+    override fun threadFlow(invoiceId: String, listener: ThreadListener): ThreadFlow = core.threadFlow(invoiceId, listener)
 
     /** The card screen's wallet flow, written once in the core; see [fr.tierspay.shell.state.CardWalletModel]. */
     override fun walletFlow(kind: WalletKind, listener: WalletListener): WalletFlow = core.walletFlow(kind, listener)

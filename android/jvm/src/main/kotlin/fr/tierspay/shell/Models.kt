@@ -115,6 +115,9 @@ sealed interface Destination {
 
     /** A payment link (`/l/…`, `/s/…`), not trusted yet: hand [url] to [fr.tierspay.shell.state.ArrearsModel.openLink]. */
     data class PaymentLink(val url: String) : Destination
+
+    /** An invoice's message thread (a push saying support answered): open a [fr.tierspay.shell.state.ThreadModel] on [invoiceId]. */
+    data class InvoiceThread(val invoiceId: String) : Destination
 }
 
 /** Which push service gave the app its token. Android's is [FCM]; [APNS] is iOS's. */

@@ -4,6 +4,8 @@ import fr.tierspay.core.ArrearsFlowInterface
 import fr.tierspay.core.ArrearsListener
 import fr.tierspay.core.EnrollmentFlowInterface
 import fr.tierspay.core.EnrollmentListener
+import fr.tierspay.core.ThreadFlowInterface
+import fr.tierspay.core.ThreadListener
 import fr.tierspay.core.VisitFlowInterface
 import fr.tierspay.core.VisitListener
 import fr.tierspay.core.WalletFlowInterface
@@ -38,6 +40,12 @@ interface TiersPayClient {
      * [fr.tierspay.shell.state.ArrearsModel].
      */
     fun arrearsFlow(listener: ArrearsListener): ArrearsFlowInterface
+
+    /**
+     * One invoice's message thread, written once in the core (`core/src/app/flows/thread.rs`):
+     * its states go to [listener]; wrapped by [fr.tierspay.shell.state.ThreadModel].
+     */
+    fun threadFlow(invoiceId: String, listener: ThreadListener): ThreadFlowInterface
 
     /**
      * The card screen's wallet flow (Google Pay here), written once in the core

@@ -43,6 +43,16 @@ class AppModel(private val client: TiersPayClient, private val scope: CoroutineS
     /** A payment link not handed to the core yet: the session was not there (a cold start). */
     private var pendingPaymentLink: String? = null
 
+    private val _thread = MutableStateFlow<String?>(null)
+
+    /** The invoice whose message thread a push asked to open (null: none); [closeThread] clears it. */
+    val thread: StateFlow<String?> = _thread.asStateFlow()
+
+    /** The thread screen was closed. */
+    fun closeThread() {
+        _thread.value = null
+    }
+
     private val _screen = MutableStateFlow(Screen.HOME)
 
     /** Which signed-in screen to show (signed out, the enrollment screen is shown whatever this says). */
@@ -152,6 +162,8 @@ class AppModel(private val client: TiersPayClient, private val scope: CoroutineS
                 pendingPaymentLink = destination.url
                 openPendingPaymentLink()
             }
+            // Support answered on an invoice: its thread, which the screen opens as a ThreadModel.
+            is Destination.InvoiceThread -> _thread.value = destination.invoiceId
         }
         return true
     }

@@ -5,6 +5,8 @@ import fr.tierspay.core.ArrearsListener
 import fr.tierspay.core.CurrencyCode
 import fr.tierspay.core.EnrollmentFlowInterface
 import fr.tierspay.core.EnrollmentListener
+import fr.tierspay.core.ThreadFlowInterface
+import fr.tierspay.core.ThreadListener
 import fr.tierspay.core.VisitFlowInterface
 import fr.tierspay.core.VisitListener
 import fr.tierspay.core.WalletFlowInterface
@@ -158,6 +160,9 @@ class FakeClient : TiersPayClient {
     val arrearsFlows = mutableListOf<FakeArrearsFlow>()
 
     override fun arrearsFlow(listener: ArrearsListener): ArrearsFlowInterface = FakeArrearsFlow(listener, calls).also { arrearsFlows += it }
+
+    override fun threadFlow(invoiceId: String, listener: ThreadListener): ThreadFlowInterface =
+        throw UnsupportedOperationException("the thread is tested against the real core (ThreadClientTest)")
 
     override fun enrollmentFlow(contractNumber: String?, listener: EnrollmentListener): EnrollmentFlowInterface =
         FakeEnrollmentFlow(contractNumber, listener, calls).also { enrollmentFlows += it }
