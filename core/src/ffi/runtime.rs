@@ -1,12 +1,20 @@
 //! The tokio runtime the core owns. Async exports run their work here, whatever executor the
 //! shell polls them from, and a panic inside becomes a `CoreError` instead of crossing the FFI.
 
+use std::any::Any;
 use std::future::Future;
+use std::pin::Pin;
 
 use tokio::runtime::{Builder, Handle};
 use tokio::sync::oneshot;
 
 use super::CoreError;
+
+/// What the runtime is given: every spawn and run hands tokio one boxed future type, so tokio's
+/// task machinery (poll, wake, complete, read the output) exists once in the library, not once
+/// per exported method: that was some 110 KB of near-identical copies (`make size`). The box
+/// costs one allocation per call, next to a network request or a SQLite transaction.
+type Task<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// One thread runs every task: a phone app makes a few requests at a time, and a current-thread
 /// scheduler is some 60 KB smaller in the library than the multi-thread one. The thread drives
@@ -51,7 +59,8 @@ impl CoreRuntime {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        self.handle.spawn(work);
+        let erased: Task<()> = Box::pin(work);
+        self.handle.spawn(erased);
     }
 
     /// Runs `work` on the core's runtime and waits for it.
@@ -60,8 +69,16 @@ impl CoreRuntime {
         T: Send + 'static,
         F: Future<Output = crate::error::Result<T>> + Send + 'static,
     {
-        match self.handle.spawn(work).await {
-            Ok(result) => result.map_err(CoreError::from),
+        let erased: Task<Box<dyn Any + Send>> =
+            Box::pin(async move { Box::new(work.await) as Box<dyn Any + Send> });
+        match self.handle.spawn(erased).await {
+            Ok(answer) => match answer.downcast::<crate::error::Result<T>>() {
+                Ok(result) => (*result).map_err(CoreError::from),
+                // Cannot happen (the box holds what `work` gave); answered, not panicked.
+                Err(_) => Err(CoreError::Internal {
+                    detail: "the core task answered with another type".into(),
+                }),
+            },
             Err(e) if e.is_panic() => Err(CoreError::Internal {
                 detail: "the core hit a bug (panic); nothing was committed by that call".into(),
             }),
