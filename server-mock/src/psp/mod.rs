@@ -44,6 +44,7 @@ mod customers;
 mod events;
 mod form;
 mod hosted_invoice;
+pub mod invoice_history;
 mod invoice_items;
 mod invoice_rules;
 mod invoices;

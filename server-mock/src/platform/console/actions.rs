@@ -209,38 +209,6 @@ fn linked(conn: &Connection, invoice: &str) -> Result<facts::LinkedInvoice, ApiE
         .ok_or_else(|| ApiError::not_found("invoice"))
 }
 
-/// What the overpayment refund would give back now: received beyond what was due, less what
-/// was already refunded as such (the automatic refunds say `duplicate`), and the card charge
-/// it goes back to.
-pub fn overpayment_left(
-    conn: &Connection,
-    invoice: &str,
-) -> Result<(i64, Option<String>), ApiError> {
-    let overpaid: i64 = conn
-        .prepare_cached("SELECT amount_overpaid FROM psp_invoices WHERE id = ?1")?
-        .query_row([invoice], |r| r.get(0))?;
-    let refunded: i64 = conn
-        .prepare_cached(
-            "SELECT COALESCE(SUM(r.amount), 0) FROM psp_refunds r
-             WHERE r.reason = 'duplicate' AND r.status NOT IN ('failed', 'canceled')
-               AND (r.charge IN (SELECT c.id FROM psp_charges c
-                                 JOIN psp_payment_intents pi ON pi.id = c.payment_intent
-                                 WHERE pi.invoice = ?1)
-                    OR r.bank_transfer IN (SELECT id FROM psp_bank_transfers WHERE invoice = ?1))",
-        )?
-        .query_row([invoice], |r| r.get(0))?;
-    let charge: Option<String> = conn
-        .prepare_cached(
-            "SELECT c.id FROM psp_charges c JOIN psp_payment_intents pi ON pi.id = c.payment_intent
-             WHERE pi.invoice = ?1 AND c.status = 'succeeded' AND c.captured = 1
-               AND c.amount_captured > c.amount_refunded
-             ORDER BY c.seq DESC LIMIT 1",
-        )?
-        .query_row([invoice], |r| r.get(0))
-        .optional()?;
-    Ok(((overpaid - refunded).max(0), charge))
-}
-
 /// Does `action` on `invoice` in the caller's transaction; a short detail for the audit
 /// (fixed words and numbers: a masked address at most). A refusal is an error and the caller's
 /// transaction rolls back, so nothing of it stays.
@@ -325,7 +293,7 @@ pub fn perform(
             Ok(String::new())
         }
         Action::RefundOverpayment => {
-            let (left, charge) = overpayment_left(tx, invoice)?;
+            let (left, charge) = crate::psp::invoice_history::overpayment_left(tx, invoice)?;
             if left <= 0 {
                 return Err(conflict(
                     "nothing_to_refund",

@@ -106,11 +106,7 @@ pub fn load(
     };
     let v = payments::invoice(conn, id)?;
     let contact = facts::contact(conn, &p.member_ref).ok();
-    let credited: i64 = conn
-        .prepare_cached(
-            "SELECT COALESCE(SUM(amount), 0) FROM psp_credit_notes WHERE invoice = ?1 AND status = 'issued'",
-        )?
-        .query_row([id], |r| r.get(0))?;
+    let credited = crate::psp::invoice_history::credited(conn, id)?;
     let f = views::InvoiceFacts {
         id: id.to_owned(),
         number: v.number.clone(),

@@ -3,13 +3,13 @@
 //! (card attempts and their outcome, money applied, transfers to the insurer, refunds, credit
 //! notes, the status changes). Nothing is recorded twice for the console.
 //!
-//! The PSP's side is read with plain queries, read-only, in the caller's connection: the PSP's
-//! Rust API has no history call, and one query per kind keeps a 200-event view fast (see
-//! docs/console.md on this crossing of the layers).
+//! The PSP's side comes from the PSP's own read functions (`psp::invoice_history`), never its
+//! tables, so its schema stays its own.
 
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 
 use crate::http::ApiError;
+use crate::psp::{self, invoice_history::Money};
 
 /// Most events a view shows (the newest are kept when there are more).
 pub const MAX_EVENTS: usize = 500;
@@ -159,102 +159,22 @@ pub fn of_invoice(conn: &Connection, invoice: &str) -> Result<Vec<Event>, ApiErr
             })
         },
     )?;
-    push_rows(
-        conn,
-        &mut out,
-        "SELECT c.created, c.status, COALESCE(c.decline_code, c.failure_code, ''), c.amount
-         FROM psp_charges c JOIN psp_payment_intents pi ON pi.id = c.payment_intent
-         WHERE pi.invoice = ?1",
-        [invoice],
-        |r| {
-            let status: String = r.get(1)?;
-            Ok(Event {
-                at: r.get(0)?,
-                kind: Kind::CardAttempt(if status == "succeeded" {
-                    Ok(())
-                } else {
-                    Err(r.get(2)?)
-                }),
-                amount: Some(r.get(3)?),
-            })
-        },
-    )?;
-    push_rows(
-        conn,
-        &mut out,
-        "SELECT created, source_kind, amount, overpaid FROM psp_invoice_payments WHERE invoice = ?1",
-        [invoice],
-        |r| {
-            Ok(Event {
-                at: r.get(0)?,
-                kind: Kind::Payment {
-                    source: r.get(1)?,
-                    overpaid: r.get(3)?,
-                },
-                amount: Some(r.get(2)?),
-            })
-        },
-    )?;
-    push_rows(
-        conn,
-        &mut out,
-        "SELECT created, amount FROM psp_transfers WHERE transfer_group = ?1",
-        [invoice],
-        |r| {
-            Ok(Event {
-                at: r.get(0)?,
-                kind: Kind::Transfer,
-                amount: Some(r.get(1)?),
-            })
-        },
-    )?;
-    push_rows(
-        conn,
-        &mut out,
-        "SELECT r.created, r.status, r.amount FROM psp_refunds r
-         WHERE r.charge IN (SELECT c.id FROM psp_charges c
-                            JOIN psp_payment_intents pi ON pi.id = c.payment_intent
-                            WHERE pi.invoice = ?1)
-            OR r.bank_transfer IN (SELECT id FROM psp_bank_transfers WHERE invoice = ?1)",
-        [invoice],
-        |r| {
-            Ok(Event {
-                at: r.get(0)?,
-                kind: Kind::Refund(r.get(1)?),
-                amount: Some(r.get(2)?),
-            })
-        },
-    )?;
-    push_rows(
-        conn,
-        &mut out,
-        "SELECT created, number, amount FROM psp_credit_notes WHERE invoice = ?1",
-        [invoice],
-        |r| {
-            Ok(Event {
-                at: r.get(0)?,
-                kind: Kind::CreditNote(r.get(1)?),
-                amount: Some(r.get(2)?),
-            })
-        },
-    )?;
-    let (uncollectible, voided, paid): (Option<i64>, Option<i64>, Option<i64>) = conn
-        .prepare_cached(
-            "SELECT marked_uncollectible_at, voided_at, paid_at FROM psp_invoices WHERE id = ?1",
-        )?
-        .query_row(params![invoice], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    for (at, kind) in [
-        (uncollectible, Kind::Uncollectible),
-        (voided, Kind::Voided),
-        (paid, Kind::Paid),
-    ] {
-        if let Some(at) = at {
-            out.push(Event {
-                at,
-                kind,
-                amount: None,
-            });
-        }
+    for e in psp::invoice_history::of_invoice(conn, invoice, 4 * MAX_EVENTS)? {
+        let kind = match e.money {
+            Money::CardAttempt(outcome) => Kind::CardAttempt(outcome),
+            Money::Payment { source, overpaid } => Kind::Payment { source, overpaid },
+            Money::Transfer => Kind::Transfer,
+            Money::Refund(status) => Kind::Refund(status),
+            Money::CreditNote(number) => Kind::CreditNote(number),
+            Money::Uncollectible => Kind::Uncollectible,
+            Money::Voided => Kind::Voided,
+            Money::Paid => Kind::Paid,
+        };
+        out.push(Event {
+            at: e.at,
+            kind,
+            amount: e.amount,
+        });
     }
     // Stable: events of one second keep the order the queries gave (created first).
     out.sort_by_key(|e| e.at);
@@ -267,18 +187,14 @@ pub fn of_invoice(conn: &Connection, invoice: &str) -> Result<Vec<Event>, ApiErr
 /// A fingerprint of what the invoice view shows, cheap to compute: the event stream compares it
 /// every second and tells the page to refresh when it changes.
 pub fn version(conn: &Connection, invoice: &str) -> Result<String, ApiError> {
-    let v: String = conn
+    let money = psp::invoice_history::version(conn, invoice)?;
+    let ours: String = conn
         .prepare_cached(
-            "SELECT i.status || ':' || i.amount_paid || ':' || i.pre_payment_credit || ':' || i.post_payment_credit
-                    || ':' || i.amount_overpaid
-                    || ':' || (SELECT COUNT(*) FROM platform_reminder_sends WHERE invoice_id = ?1)
+            "SELECT (SELECT COUNT(*) FROM platform_reminder_sends WHERE invoice_id = ?1)
                     || ':' || (SELECT COUNT(*) FROM platform_link_resends WHERE invoice_id = ?1)
-                    || ':' || (SELECT COUNT(*) FROM psp_payment_intents WHERE invoice = ?1)
-                    || ':' || (SELECT COUNT(*) FROM psp_credit_notes WHERE invoice = ?1)
                     || ':' || (SELECT COUNT(*) FROM console_audit WHERE invoice = ?1)
-                    || ':' || (SELECT COUNT(*) FROM invoice_messages WHERE invoice_id = ?1)
-             FROM psp_invoices i WHERE i.id = ?1",
+                    || ':' || (SELECT COUNT(*) FROM invoice_messages WHERE invoice_id = ?1)",
         )?
         .query_row([invoice], |r| r.get(0))?;
-    Ok(v)
+    Ok(format!("{money}:{ours}"))
 }
