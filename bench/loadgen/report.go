@@ -67,7 +67,7 @@ func readResults(r io.Reader) ([]result, error) {
 
 func reportCmd(args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	baseline := fs.String("baseline", "stripe-mock", "server the others are compared with (ratio of median req/s)")
+	baseline := fs.String("baseline", "stripe-mock", "servers the others are compared with, comma-separated: one ratio column of median req/s each")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -106,7 +106,13 @@ func reportCmd(args []string, stdin io.Reader, stdout io.Writer) error {
 		}
 	}
 	if len(matrix) > 0 {
-		writeMatrix(stdout, matrix, *baseline)
+		var bases []string
+		for _, b := range strings.Split(*baseline, ",") {
+			if b = strings.TrimSpace(b); b != "" {
+				bases = append(bases, b)
+			}
+		}
+		writeMatrix(stdout, matrix, bases)
 	}
 	if len(tagged) > 0 {
 		if len(matrix) > 0 {
@@ -142,7 +148,7 @@ func modeLabel(mode string, rate float64) string {
 	return "closed"
 }
 
-func writeMatrix(w io.Writer, rs []result, baseline string) {
+func writeMatrix(w io.Writer, rs []result, baselines []string) {
 	groups := map[groupKey][]result{}
 	var order []groupKey
 	scenarioRank := map[string]int{}
@@ -186,15 +192,22 @@ func writeMatrix(w io.Writer, rs []result, baseline string) {
 		}
 		medRPS[k] = median(xs)
 	}
-	baseRPS := map[caseKey]float64{}
+	baseRPS := map[string]map[caseKey]float64{}
+	for _, b := range baselines {
+		baseRPS[b] = map[caseKey]float64{}
+	}
 	for k, v := range medRPS {
-		if k.server == baseline {
-			baseRPS[k.caseKey()] = v
+		if m, ok := baseRPS[k.server]; ok {
+			m[k.caseKey()] = v
 		}
 	}
 
-	fmt.Fprintf(w, "| scenario | mode | conn | server | req/s median (min–max) | p50 ms | p99 ms | errors | runs | load 1 min | ÷ %s |\n", baseline)
-	fmt.Fprintln(w, "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprint(w, "| scenario | mode | conn | server | req/s median (min–max) | p50 ms | p99 ms | errors | runs | load 1 min |")
+	for _, b := range baselines {
+		fmt.Fprintf(w, " ÷ %s |", b)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "|---|---|---:|---|---:|---:|---:|---:|---:|---:|"+strings.Repeat("---:|", len(baselines)))
 	for _, k := range order {
 		g := groups[k]
 		var rps, p50, p99, load []float64
@@ -220,18 +233,22 @@ func writeMatrix(w io.Writer, rs []result, baseline string) {
 		if len(load) > 0 {
 			loadCell = strconv.FormatFloat(median(load), 'f', 2, 64)
 		}
-		ratio := "—" // open loop: req/s is the timetable's, compare latency instead
-		if k.server != baseline && k.mode == "closed" {
-			if b := baseRPS[k.caseKey()]; b > 0 {
-				ratio = strconv.FormatFloat(medRPS[k]/b, 'f', 2, 64) + "×"
-			}
-		}
-		fmt.Fprintf(w, "| %s | %s | %d | %s | %s (%s) | %s | %s | %s | %d | %s | %s |\n",
+		fmt.Fprintf(w, "| %s | %s | %d | %s | %s (%s) | %s | %s | %s | %d | %s |",
 			k.scenario, modeLabel(k.mode, k.rate), k.conns, k.server, fmtRPS(medRPS[k]), spread,
-			fmtMS(median(p50)), fmtMS(median(p99)), errCell, len(g), loadCell, ratio)
+			fmtMS(median(p50)), fmtMS(median(p99)), errCell, len(g), loadCell)
+		for _, base := range baselines {
+			ratio := "—" // open loop: req/s is the timetable's, compare latency instead
+			if k.server != base && k.mode == "closed" {
+				if b := baseRPS[base][k.caseKey()]; b > 0 {
+					ratio = strconv.FormatFloat(medRPS[k]/b, 'f', 2, 64) + "×"
+				}
+			}
+			fmt.Fprintf(w, " %s |", ratio)
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "req/s: 2xx answers per second, median over runs (min–max). p50, p99: median over runs of each run's percentile; open-loop latency counts from the intended send time, and its req/s is the target rate (no ratio). ÷: ratio of median closed-loop req/s. load: 1-minute load average when each run started (median).")
+	fmt.Fprintln(w, "req/s: 2xx answers per second, median over runs (min–max). p50, p99: median over runs of each run's percentile; open-loop latency counts from the intended send time, and its req/s is the target rate (no ratio). ÷: ratio of median closed-loop req/s (— where that server did not run the case). payment-intent: one operation is create+confirm then capture, two HTTP requests; req/s and latency are per operation. load: 1-minute load average when each run started (median).")
 }
 
 // writeSlices shows each tagged run cut into equal slices of time: does throughput hold?

@@ -29,14 +29,15 @@ type result struct {
 	Connections int              `json:"connections"`
 	TargetRPS   float64          `json:"target_rps,omitempty"`
 	StartedAt   string           `json:"started_at"`
-	DurationS   float64          `json:"duration_s"`       // measured, from start to the last answer
-	Requests    int64            `json:"requests"`         // finished, whatever the outcome
-	OK          int64            `json:"ok"`               // 2xx
-	Errors      int64            `json:"errors"`           // non-2xx and transport errors
-	Unsent      int64            `json:"unsent"`           // open loop: due before the deadline, never sent
-	RPS         float64          `json:"rps"`              // 2xx answers per second
-	Latency     latency          `json:"latency_ms"`       // over every finished request
-	HDR         *hdrLatency      `json:"hdr_ms,omitempty"` // open loop: HdrHistogram of the same latencies
+	DurationS   float64          `json:"duration_s"`                            // measured, from start to the last answer
+	Requests    int64            `json:"requests"`                              // finished, whatever the outcome
+	OK          int64            `json:"ok"`                                    // 2xx
+	Errors      int64            `json:"errors"`                                // non-2xx and transport errors
+	Unsent      int64            `json:"unsent"`                                // open loop: due before the deadline, never sent
+	RPS         float64          `json:"rps"`                                   // 2xx answers (operations) per second
+	PerOp       int              `json:"http_requests_per_operation,omitempty"` // 2 for payment-intent
+	Latency     latency          `json:"latency_ms"`                            // over every finished request
+	HDR         *hdrLatency      `json:"hdr_ms,omitempty"`                      // open loop: HdrHistogram of the same latencies
 	Status      map[string]int64 `json:"status_counts"`
 	Segments    []segment        `json:"segments,omitempty"`
 	Dials       int64            `json:"connections_opened"` // by the workers, warm-up included
@@ -61,7 +62,7 @@ func loadavg() string {
 func runCmd(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	target := fs.String("url", "", "base URL of the server, loopback only (http://127.0.0.1:PORT)")
-	scenarioName := fs.String("scenario", "card-create", "card-create, card-retrieve or auth-tap")
+	scenarioName := fs.String("scenario", "card-create", "card-create, card-retrieve, payment-intent (create+confirm, then capture: two requests per operation) or auth-tap")
 	hook := fs.String("hook", "local", "auth-tap's decision hook: local (a loopback receiver here that verifies the signature and approves) or platform (the server's own)")
 	conns := fs.Int("c", 1, "connections: workers, each with its own keep-alive connection")
 	duration := fs.Duration("duration", 10*time.Second, "measured duration (0: bounded by -n only)")
@@ -141,6 +142,9 @@ func runCmd(args []string) error {
 		LoadStart:   loadavg(),
 		Status:      map[string]int64{},
 	}
+	if sc.followUp != nil {
+		res.PerOp = 2
+	}
 	if *rate > 0 {
 		res.Mode = "open"
 		res.TargetRPS = *rate
@@ -151,6 +155,11 @@ func runCmd(args []string) error {
 		offset := int64(1) << 40
 		inner := sc.request
 		measured.request = func(ctx context.Context, i int64) (*http.Request, error) { return inner(ctx, offset+i) }
+		if then := sc.followUp; then != nil {
+			measured.followUp = func(ctx context.Context, i int64, first []byte) (*http.Request, error) {
+				return then(ctx, offset+i, first)
+			}
+		}
 	}
 	out := execute(ctx, clients, &measured, plan{conns: *conns, duration: *duration, count: *count, rate: *rate}, true)
 	res.LoadEnd = loadavg()

@@ -42,22 +42,46 @@ type errorSink struct {
 
 func (e *errorSink) note(msg string) { e.once.Do(func() { e.msg = msg }) }
 
-// send runs one request to completion, reading the whole body so the connection is reused.
+// send runs one operation to completion: its request, and its follow-up after a 2xx answer.
+// The status is the last request's (0 for a transport error or a follow-up that could not be
+// built from the first answer).
 func send(ctx context.Context, client *http.Client, sc *scenario, i int64, errs *errorSink) int {
 	req, err := sc.request(ctx, i)
 	if err != nil {
 		errs.note("building request: " + err.Error())
 		return 0
 	}
+	status, body := roundTrip(ctx, client, req, sc.followUp != nil, errs)
+	if sc.followUp == nil || status/100 != 2 {
+		return status
+	}
+	next, err := sc.followUp(ctx, i, body)
+	if err != nil {
+		errs.note("building the follow-up: " + err.Error())
+		return 0
+	}
+	status, _ = roundTrip(ctx, client, next, false, errs)
+	return status
+}
+
+// roundTrip sends one request and reads the whole body so the connection is reused; keep
+// returns a 2xx body (up to 1 MB) for a follow-up.
+func roundTrip(ctx context.Context, client *http.Client, req *http.Request, keep bool, errs *errorSink) (int, []byte) {
 	resp, err := client.Do(req)
 	if err != nil {
 		if !errors.Is(ctx.Err(), context.Canceled) {
 			errs.note("transport: " + err.Error())
 		}
-		return 0
+		return 0, nil
 	}
+	var kept []byte
 	if resp.StatusCode/100 == 2 {
-		_, err = io.Copy(io.Discard, resp.Body)
+		if keep {
+			kept, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		}
+		if err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+		}
 	} else {
 		var raw []byte
 		raw, err = io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -67,9 +91,9 @@ func send(ctx context.Context, client *http.Client, sc *scenario, i int64, errs 
 	resp.Body.Close()
 	if err != nil {
 		errs.note("reading body: " + err.Error())
-		return 0
+		return 0, nil
 	}
-	return resp.StatusCode
+	return resp.StatusCode, kept
 }
 
 // sleepUntil waits for t or for the context; false if the context ended first.

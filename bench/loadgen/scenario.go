@@ -13,14 +13,41 @@ import (
 	"strings"
 )
 
-// scenario builds request number i (0, 1, …) after a setup that ran once.
+// scenario builds request number i (0, 1, …) after a setup that ran once. With followUp set,
+// one measured operation is two requests: the first, then the one followUp builds from the
+// first's 2xx answer (payment-intent: create and confirm, then capture); its latency covers both.
 type scenario struct {
-	name    string
-	request func(ctx context.Context, i int64) (*http.Request, error)
-	cleanup func() // after the run, if set
+	name     string
+	request  func(ctx context.Context, i int64) (*http.Request, error)
+	followUp func(ctx context.Context, i int64, first []byte) (*http.Request, error)
+	cleanup  func() // after the run, if set
 }
 
-var scenarioNames = []string{"card-create", "card-retrieve", "auth-tap"}
+var scenarioNames = []string{"card-create", "card-retrieve", "payment-intent", "auth-tap"}
+
+// paymentIntentForm is what tierspay-mock, stripe-mock and localstripe all accept: a test-card
+// token both mocks know (pm_card_visa), manual capture, confirmed at creation. localstripe
+// refuses any parameter it does not know, so nothing else is sent.
+const paymentIntentForm = "amount=2500&currency=eur&payment_method=pm_card_visa&capture_method=manual&confirm=true"
+
+// capturePath reads the intent's id from the create answer and checks it was held for capture,
+// so a server that skipped the confirmation is an error, not a fast run.
+func capturePath(first []byte) (string, error) {
+	var doc struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	if err := json.Unmarshal(first, &doc); err != nil || doc.ID == "" {
+		return "", fmt.Errorf("no intent id in the answer: %s", snippet(first))
+	}
+	if doc.Status != "requires_capture" {
+		return "", fmt.Errorf("intent %s is %q, want requires_capture", doc.ID, doc.Status)
+	}
+	if strings.ContainsAny(doc.ID, "/?#%") {
+		return "", fmt.Errorf("refusing intent id %q", doc.ID)
+	}
+	return "/v1/payment_intents/" + doc.ID + "/capture", nil
+}
 
 // cardholderForm is what both servers accept: stripe-mock validates against Stripe's OpenAPI
 // (billing is required), tierspay-mock requires name (1–24 characters) and billing[address]
@@ -100,10 +127,25 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// setupScenario creates what the scenario needs (one cardholder; one card for card-retrieve)
-// and returns the request builder. Every card-create request carries its own Idempotency-Key.
+// setupScenario creates what the scenario needs (one cardholder; one card for card-retrieve;
+// nothing for payment-intent, whose card is a test token) and returns the request builder.
+// Every POST carries its own Idempotency-Key.
 func setupScenario(ctx context.Context, a *apiClient, name string) (*scenario, error) {
 	run := randomHex(8)
+	if name == "payment-intent" {
+		// Before the cardholder: localstripe has no Issuing, and this scenario needs none.
+		return &scenario{name: name,
+			request: func(ctx context.Context, i int64) (*http.Request, error) {
+				return a.newRequest(ctx, http.MethodPost, "/v1/payment_intents", paymentIntentForm, "bench-"+run+"-pi-"+strconv.FormatInt(i, 10))
+			},
+			followUp: func(ctx context.Context, i int64, first []byte) (*http.Request, error) {
+				path, err := capturePath(first)
+				if err != nil {
+					return nil, err
+				}
+				return a.newRequest(ctx, http.MethodPost, path, "", "bench-"+run+"-capture-"+strconv.FormatInt(i, 10))
+			}}, nil
+	}
 	holder, err := a.createID(ctx, "/v1/issuing/cardholders", cardholderForm().Encode(), "bench-"+run+"-holder")
 	if err != nil {
 		return nil, err
