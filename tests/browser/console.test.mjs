@@ -1,6 +1,6 @@
 // The support console in real headless Chromium (Debian's package), driven by playwright-core:
 // a finance agent signs in, finds the invoice by its RF reference, answers the member on the
-// invoice's thread, issues a credit note for the whole amount through its confirmation, sees
+// invoice's thread, sees the member's reply arrive without a reload, issues a credit note for the whole amount through its confirmation, sees
 // the status change arrive on the open view without a reload (server-sent events), and the
 // member's payment link now says the invoice is paid. A support agent sees no finance forms, a
 // wrong password is refused, and markup typed into the search is shown as text.
@@ -116,6 +116,16 @@ test('sign in, find the invoice, answer, credit it in full, and the member link 
   assert.match(await thread.first().innerText(), /Alice \(service client\)/);
   assert.match(await thread.first().innerText(), /<b>un avoir<\/b> arrive\./);
   await shot(page, 'console-03-answered');
+
+  // The member replies from the app (the mock's helper writes as the invoice's member): the
+  // open view shows it without a reload, as text.
+  await api('POST', '/v1/test_helpers/invoice_messages/member', {
+    invoice: arrears.invoice, text: 'Merci ! <i>Je</i> paierai le reste vendredi.',
+  });
+  const reply = page.locator('.thread li[data-author="member"]');
+  await reply.first().waitFor({ timeout: 10_000 });
+  assert.match(await reply.first().innerText(), /<i>Je<\/i> paierai le reste vendredi\./);
+  await shot(page, 'console-03b-member-reply');
 
   // The credit note, through its confirmation; a second tab keeps the view open and sees the
   // status change arrive without a reload.

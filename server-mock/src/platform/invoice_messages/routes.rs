@@ -30,6 +30,10 @@ pub fn router() -> Router<AppState> {
             "/v1/test_helpers/invoice_messages",
             post(helper_staff_answer),
         )
+        .route(
+            "/v1/test_helpers/invoice_messages/member",
+            post(helper_member_message),
+        )
 }
 
 /// `?limit=&starting_after=`.
@@ -202,6 +206,34 @@ pub struct StaffAnswer {
     pub display_name: String,
     /// The answer.
     pub text: String,
+}
+
+/// `POST /v1/test_helpers/invoice_messages/member`: the invoice's member writes
+/// ([`store::post_member`], text only), for a test that has no phone to sign the member's
+/// request, such as the console's browser test watching a reply arrive.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberMessage {
+    /// The `in_…` written on.
+    pub invoice: String,
+    /// The message.
+    pub text: String,
+}
+
+async fn helper_member_message(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<MemberMessage>,
+) -> Result<Json<InvoiceMessage>, ApiError> {
+    let now = state.clock.now();
+    let vault = state.vault.clone();
+    let message = state
+        .db
+        .transaction(move |tx| {
+            let member = store::invoice_of(tx, &body.invoice, None)?.member_ref;
+            store::post_member(tx, &vault, &body.invoice, &member, &body.text, None, now)
+        })
+        .await?;
+    Ok(Json(message))
 }
 
 async fn helper_staff_answer(
