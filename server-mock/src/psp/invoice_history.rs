@@ -36,6 +36,22 @@ pub enum Money {
     Paid,
 }
 
+impl Money {
+    /// A stable word for tests and the console page's data attributes.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Money::CardAttempt(_) => "card_attempt",
+            Money::Payment { .. } => "payment",
+            Money::Transfer => "transfer",
+            Money::Refund(_) => "refund",
+            Money::CreditNote(_) => "credit_note",
+            Money::Uncollectible => "uncollectible",
+            Money::Voided => "voided",
+            Money::Paid => "paid",
+        }
+    }
+}
+
 /// One money event of an invoice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MoneyEvent {

@@ -26,28 +26,9 @@ pub enum Kind {
     LinkSent(String),
     /// The app refused a link for this invoice and reported it (the reason).
     LinkReported(String),
-    /// A card payment attempt: succeeded, or failed with its decline code.
-    CardAttempt(Result<(), String>),
-    /// Money applied to the invoice, by source (`payment_intent`, `bank_transfer`,
-    /// `out_of_band`); the amount beyond what was due is in `overpaid`.
-    Payment {
-        /// The source's kind.
-        source: String,
-        /// Beyond what was due.
-        overpaid: i64,
-    },
-    /// Money passed on to the insurer's account.
-    Transfer,
-    /// Money given back: its status.
-    Refund(String),
-    /// A credit note: its number.
-    CreditNote(String),
-    /// Marked uncollectible.
-    Uncollectible,
-    /// Voided.
-    Voided,
-    /// Paid in full.
-    Paid,
+    /// What the PSP recorded about the money: attempts, payments, transfers, refunds, credit
+    /// notes and the status changes.
+    Money(Money),
 }
 
 impl Kind {
@@ -58,14 +39,7 @@ impl Kind {
             Kind::Reminder(..) => "reminder",
             Kind::LinkSent(_) => "link_sent",
             Kind::LinkReported(_) => "link_reported",
-            Kind::CardAttempt(_) => "card_attempt",
-            Kind::Payment { .. } => "payment",
-            Kind::Transfer => "transfer",
-            Kind::Refund(_) => "refund",
-            Kind::CreditNote(_) => "credit_note",
-            Kind::Uncollectible => "uncollectible",
-            Kind::Voided => "voided",
-            Kind::Paid => "paid",
+            Kind::Money(money) => money.code(),
         }
     }
 }
@@ -160,19 +134,9 @@ pub fn of_invoice(conn: &Connection, invoice: &str) -> Result<Vec<Event>, ApiErr
         },
     )?;
     for e in psp::invoice_history::of_invoice(conn, invoice, 4 * MAX_EVENTS)? {
-        let kind = match e.money {
-            Money::CardAttempt(outcome) => Kind::CardAttempt(outcome),
-            Money::Payment { source, overpaid } => Kind::Payment { source, overpaid },
-            Money::Transfer => Kind::Transfer,
-            Money::Refund(status) => Kind::Refund(status),
-            Money::CreditNote(number) => Kind::CreditNote(number),
-            Money::Uncollectible => Kind::Uncollectible,
-            Money::Voided => Kind::Voided,
-            Money::Paid => Kind::Paid,
-        };
         out.push(Event {
             at: e.at,
-            kind,
+            kind: Kind::Money(e.money),
             amount: e.amount,
         });
     }

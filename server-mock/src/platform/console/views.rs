@@ -9,6 +9,7 @@ use super::i18n::{self, Lang, Texts};
 use super::search::{Hit, StatusFilter};
 use super::timeline::{Event, Kind};
 use super::{assets, audit};
+use crate::psp::invoice_history::Money;
 
 /// Who is signed in, for the header.
 pub struct Who {
@@ -191,11 +192,11 @@ fn event_text(lang: Lang, t: &Texts, e: &Event) -> String {
         Kind::Reminder(channel, outcome) => format!("{} · {channel} · {outcome}", t.ev_reminder),
         Kind::LinkSent(channel) => format!("{} · {channel}", t.ev_link_sent),
         Kind::LinkReported(reason) => format!("{} · {reason}", t.ev_link_reported),
-        Kind::CardAttempt(Ok(())) => format!("{}{}", t.ev_card_ok, money(e.amount)),
-        Kind::CardAttempt(Err(code)) => {
+        Kind::Money(Money::CardAttempt(Ok(()))) => format!("{}{}", t.ev_card_ok, money(e.amount)),
+        Kind::Money(Money::CardAttempt(Err(code))) => {
             format!("{}{} · {code}", t.ev_card_declined, money(e.amount))
         }
-        Kind::Payment { source, overpaid } => {
+        Kind::Money(Money::Payment { source, overpaid }) => {
             let over = if *overpaid > 0 {
                 format!(" ({} {})", t.ev_overpaid, lang.money(*overpaid))
             } else {
@@ -203,12 +204,16 @@ fn event_text(lang: Lang, t: &Texts, e: &Event) -> String {
             };
             format!("{} · {source}{}{over}", t.ev_payment, money(e.amount))
         }
-        Kind::Transfer => format!("{}{}", t.ev_transfer, money(e.amount)),
-        Kind::Refund(status) => format!("{}{} · {status}", t.ev_refund, money(e.amount)),
-        Kind::CreditNote(number) => format!("{} {number}{}", t.ev_credit_note, money(e.amount)),
-        Kind::Uncollectible => t.ev_uncollectible.to_owned(),
-        Kind::Voided => t.ev_voided.to_owned(),
-        Kind::Paid => t.ev_paid.to_owned(),
+        Kind::Money(Money::Transfer) => format!("{}{}", t.ev_transfer, money(e.amount)),
+        Kind::Money(Money::Refund(status)) => {
+            format!("{}{} · {status}", t.ev_refund, money(e.amount))
+        }
+        Kind::Money(Money::CreditNote(number)) => {
+            format!("{} {number}{}", t.ev_credit_note, money(e.amount))
+        }
+        Kind::Money(Money::Uncollectible) => t.ev_uncollectible.to_owned(),
+        Kind::Money(Money::Voided) => t.ev_voided.to_owned(),
+        Kind::Money(Money::Paid) => t.ev_paid.to_owned(),
     }
 }
 
