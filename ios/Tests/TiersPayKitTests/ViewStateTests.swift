@@ -237,6 +237,22 @@ final class AppModelTests: XCTestCase {
         app.open(.card)
         XCTAssertFalse(app.showingCard)
     }
+
+    func testAPushAboutASupportAnswerAsksForThatThread() async throws {
+        let service = FakeService()
+        service.state = .success(.enrolled(camille))
+        let app = AppModel(service: service)
+        let route = try Router.route(forPush: [
+            "aps": ["alert": "Nouveau message"], "kind": "invoice_message", "link": "tierspay://home", "invoice": "in_42",
+        ])
+        XCTAssertEqual(route, .invoiceThread(invoiceId: "in_42"), "the core's route")
+        app.open(route)
+        XCTAssertEqual(app.thread, "in_42")
+        app.dismissThread()
+        XCTAssertNil(app.thread)
+        let bad = try Router.route(forPush: ["kind": "invoice_message", "link": "tierspay://home", "invoice": "in_../x"])
+        XCTAssertEqual(bad, .home, "a malformed id leads home")
+    }
 }
 
 final class PushTokenTests: XCTestCase {

@@ -2,6 +2,7 @@ package fr.tierspay.shell.state
 
 import fr.tierspay.core.EnrollmentStep
 import fr.tierspay.core.VisitStep
+import fr.tierspay.shell.Destination
 import fr.tierspay.shell.Session
 import fr.tierspay.shell.SessionChange
 import fr.tierspay.shell.support.FakeClient
@@ -140,5 +141,15 @@ class AppModelTest {
         runCurrent()
         assertTrue("wallet.reset()" in client.calls)
         assertEquals(null, app.card.state.value?.card, "nothing of the last member's card")
+    }
+
+    @Test
+    fun `a push about a support answer asks for that invoice's thread until it is closed`() = runTest {
+        val app = started()
+        client.pushRoute = Destination.InvoiceThread("in_42")
+        assertTrue(app.openPush(mapOf("kind" to "invoice_message", "invoice" to "in_42")))
+        assertEquals("in_42", app.thread.value)
+        app.closeThread()
+        assertEquals(null, app.thread.value)
     }
 }

@@ -201,7 +201,10 @@ class FakeClient : TiersPayClient {
         else -> throw TiersPayError.InvalidInput("url", "the link is not a TiersPay link")
     }
 
-    override fun routeForPush(data: Map<String, String>): Destination = data["link"]?.let(::routeForLink) ?: Destination.Home
+    /** Where the next push leads, when a test scripts it (the core decides it; see ThreadClientTest). */
+    var pushRoute: Destination? = null
+
+    override fun routeForPush(data: Map<String, String>): Destination = pushRoute ?: data["link"]?.let(::routeForLink) ?: Destination.Home
 
     override suspend fun registerPushToken(service: PushService, token: String) {
         calls += "registerPushToken($service,$token)"
