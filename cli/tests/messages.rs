@@ -195,3 +195,72 @@ async fn a_message_whose_answer_was_lost_to_a_kill_is_kept_once() {
         "resent with its key, kept once"
     );
 }
+
+/// The server took the message but its answer was dropped, and the resend then failed (503)
+/// while the thread read went through: the phone held the server's copy and its own pending
+/// one for a while. The next command's resend is answered with the kept message, and the
+/// thread shows it once, sent, under the terminal's own id.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_read_between_a_lost_answer_and_its_resend_leaves_one_message() {
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("t");
+    common::enroll(&mock, &data).await;
+    let invoice = premium_invoice(&mock, 4_250).await;
+    let path = format!("/v1/me/invoices/{invoice}/messages");
+    let arm = |mode: &'static str, count: u32| {
+        let path = path.clone();
+        let mock = &mock;
+        async move {
+            let (status, doc) = mock
+                .post(
+                    "/v1/test_helpers/faults",
+                    serde_json::json!({"method": "POST", "path_prefix": path, "mode": mode,
+                                       "count": count}),
+                )
+                .await;
+            assert_eq!(status, 200, "{doc}");
+        }
+    };
+    // The core tries a POST three times (two retries on a broken connection or a 503): the
+    // first attempt commits and loses its answer, the two retries meet a 503.
+    arm("drop_after_commit", 1).await;
+    arm("fail", 2).await;
+    let written = json(&tierspay(
+        &mock,
+        &data,
+        &["--json", "write", &invoice, "Reçu ?"],
+    ));
+    assert_eq!(written["state"], "pending", "{written}");
+    assert_eq!(
+        server_messages(&mock, &invoice),
+        1,
+        "committed, answer lost"
+    );
+
+    // The next command sends the outbox twice (once as the terminal opens, once before the
+    // read), three attempts each: all six meet a 503, and the read goes through.
+    arm("fail", 6).await;
+    let between = json(&tierspay(&mock, &data, &["--json", "messages", &invoice]));
+    assert_eq!(
+        thread(&between)
+            .iter()
+            .filter(|(_, state, _)| state == "pending")
+            .count(),
+        1,
+        "still waiting for its answer: {between}"
+    );
+    assert_eq!(
+        thread(&between).len(),
+        2,
+        "and the server's copy, read meanwhile: {between}"
+    );
+
+    let after = json(&tierspay(&mock, &data, &["--json", "messages", &invoice]));
+    assert_eq!(
+        thread(&after),
+        vec![("Reçu ?".into(), "sent".into(), false)],
+        "{after}"
+    );
+    assert_eq!(server_messages(&mock, &invoice), 1, "never posted twice");
+}

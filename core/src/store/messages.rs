@@ -142,6 +142,12 @@ fn upsert_server(tx: &Transaction<'_>, m: &InvoiceMessage, local_id: Option<&str
     };
     // The member's own message, sent from this phone: it becomes the server's version.
     if let Some(local) = local_id {
+        // A read may have brought the server's copy in first (the answer to the send was lost,
+        // the read was not): that copy goes, and the member's row takes its id.
+        tx.execute(
+            "DELETE FROM invoice_messages WHERE server_id = ?1 AND local_id <> ?2",
+            params![m.id, local],
+        )?;
         let updated = tx.execute(
             "UPDATE invoice_messages SET server_id = ?2, text = ?3, created = ?4, state = 'sent',
                  attachment_type = ?5, attachment_size = ?6
@@ -327,6 +333,36 @@ mod tests {
         );
         // Another invoice's thread is not this one's.
         assert!(s.thread("in_2").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_read_that_came_before_the_lost_answer_leaves_one_message() {
+        let (_dir, mut s) = store();
+        let tx = s.conn.transaction().unwrap();
+        insert_pending(&tx, "lmsg_1", "in_1", "bonjour", 100).unwrap();
+        tx.commit().unwrap();
+        // The server committed, its answer was lost; a read brings the message in meanwhile.
+        let sent = server("imsg_a", false, "bonjour", 120);
+        s.save_thread("in_1", std::slice::from_ref(&sent)).unwrap();
+        assert_eq!(
+            s.thread("in_1").unwrap().len(),
+            2,
+            "for now: pending and read"
+        );
+        // The resend's replayed answer makes them one again, under the member's own id.
+        let tx = s.conn.transaction().unwrap();
+        mark_sent(&tx, "lmsg_1", &sent).unwrap();
+        tx.commit().unwrap();
+        let t = s.thread("in_1").unwrap();
+        assert_eq!(t.len(), 1, "{t:?}");
+        assert_eq!(
+            (
+                t[0].local_id.as_str(),
+                t[0].server_id.as_deref(),
+                t[0].state
+            ),
+            ("lmsg_1", Some("imsg_a"), StoredMessageState::Sent)
+        );
     }
 
     #[test]
