@@ -14,6 +14,7 @@ use tierspay_server_mock::{start, Limits, RunningServer, ServerConfig};
 pub mod chaos;
 pub mod invoices;
 pub mod pay_once;
+pub mod secrets;
 pub mod stripe;
 pub mod visits;
 pub mod webhook_receiver;

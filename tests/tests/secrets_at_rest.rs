@@ -2,21 +2,9 @@
 //! its write-ahead log, not in the WAL index. The card number and code are shown once, tokens
 //! live in secure storage only, and the one-time code is typed, used and forgotten.
 
-use tierspay_core::{GooglePayAction, PassKitSimulator, PushService, SecureStorage};
+use tierspay_core::{GooglePayAction, PassKitSimulator, PushService};
+use tierspay_tests::secrets::{contains, contains_number, spaced, stored_tokens as tokens};
 use tierspay_tests::{Mock, Phone, DEMO_PHONE};
-
-/// The session's tokens as secure storage holds them now.
-fn tokens(secrets: &dyn SecureStorage) -> Vec<String> {
-    let bytes = secrets
-        .get("tierspay.tokens".into())
-        .unwrap()
-        .expect("enrolled: tokens in secure storage");
-    let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-    ["access", "refresh"]
-        .iter()
-        .map(|k| doc[k].as_str().expect("a token").to_owned())
-        .collect()
-}
 
 /// The bytes of the database and of its companions, whichever exist now.
 fn database_bytes(phone: &Phone) -> Vec<(String, Vec<u8>)> {
@@ -29,21 +17,6 @@ fn database_bytes(phone: &Phone) -> Vec<(String, Vec<u8>)> {
                 .map(|b| (name, b))
         })
         .collect()
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-/// A run of digits not part of a longer run (a short code must not match inside another
-/// number, which the database has many of).
-fn contains_number(haystack: &[u8], digits: &str) -> bool {
-    let n = digits.len();
-    haystack.windows(n).enumerate().any(|(i, w)| {
-        w == digits.as_bytes()
-            && (i == 0 || !haystack[i - 1].is_ascii_digit())
-            && haystack.get(i + n).is_none_or(|b| !b.is_ascii_digit())
-    })
 }
 
 fn assert_clean(phone: &Phone, secrets: &[(&str, String)], moment: &str) {
@@ -86,16 +59,8 @@ async fn after_a_whole_journey_the_phone_database_and_its_wal_hold_no_secret() {
     // The card: shown once, frozen and back, into both wallets.
     let card = phone.app.card();
     let details = card.reveal().await.unwrap();
-    let spaced: String = details
-        .number
-        .chars()
-        .collect::<Vec<_>>()
-        .chunks(4)
-        .map(|c| c.iter().collect::<String>())
-        .collect::<Vec<_>>()
-        .join(" ");
     secrets.push(("card number", details.number.clone()));
-    secrets.push(("card number", spaced));
+    secrets.push(("card number", spaced(&details.number)));
     secrets.push(("cvc", details.cvc.clone()));
     card.freeze().await.unwrap();
     card.unfreeze().await.unwrap();
