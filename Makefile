@@ -70,14 +70,15 @@ test-swift: bindings ## Swift adapter tests (XCTest) on Linux against the real c
 
 # make bench: every figure in one run, then BENCHMARKS.md. The peer comparison's knobs come from
 # the environment (BENCH_DURATION, BENCH_RUNS, BENCH_SCENARIOS, ...; scripts/bench-psp.sh); its
-# defaults here keep the whole run near 12 minutes on 2 cores: card-create (vs stripe-mock) and
-# payment-intent (vs localstripe), 10 s runs, 3 repetitions, no long growth run.
+# defaults here keep the measuring short on 2 cores (the peer part is 7 minutes; cold bench-profile
+# builds come on top): card-create (vs stripe-mock) and payment-intent (vs localstripe), 10 s
+# runs, 3 repetitions, no long growth run.
 bench: ## Every benchmark in one run: criterion, journeys, callgrind counts, the mock beside stripe-mock and localstripe, release size; writes BENCHMARKS.md
 	@python3 scripts/bench-report.py --start
 	$(CARGO) bench -p tierspay-core --bench core --locked
 	set -o pipefail; $(CARGO) bench -p tierspay-tests --bench journeys --locked | tee target/bench/journeys.txt
 	@set -o pipefail; scripts/size.sh | tee target/bench/size.txt
-	@$(MAKE) --no-print-directory bench-decision bench-auth-rules
+	@set -o pipefail; $(MAKE) --no-print-directory bench-decision bench-auth-rules | tee target/bench/hot-paths.txt
 	BENCH_SCENARIOS="$${BENCH_SCENARIOS:-card-create payment-intent}" BENCH_GROWTH_DURATION="$${BENCH_GROWTH_DURATION:-0}" scripts/bench-psp.sh
 	@python3 scripts/bench-report.py
 
