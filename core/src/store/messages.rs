@@ -75,6 +75,8 @@ pub const MIGRATION: &str = r#"
         seq             INTEGER NOT NULL
     );
     CREATE INDEX invoice_messages_thread ON invoice_messages (invoice_id, created, seq);
+    -- `next_seq` reads MAX(seq) at every insert: from this index, not a scan of every thread.
+    CREATE INDEX invoice_messages_seq ON invoice_messages (seq);
     -- Where the last read of each thread ended: the next asks for what came after it. Not the
     -- newest message the phone has: the member's own, sent meanwhile, may come after an answer
     -- of support's that the phone has not read yet.
