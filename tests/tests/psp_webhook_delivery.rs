@@ -539,7 +539,7 @@ async fn invoice_payment_credit_note_and_refund_events_reach_an_insurers_endpoin
     // Every event of those types was delivered exactly to it, each logged as delivered. Both
     // are read again until they settle: a later event (the refund's own) may still be on its
     // way when the wanted ones have arrived.
-    let settled = |(log, received): &(Vec<serde_json::Value>, BTreeSet<String>)| {
+    let settled = |(log, received): &(Vec<Value>, BTreeSet<String>)| {
         let logged: BTreeSet<String> = log
             .iter()
             .filter_map(|d| d["event"].as_str().map(str::to_owned))
